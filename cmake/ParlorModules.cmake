@@ -1,0 +1,30 @@
+# parlor_module(<name> DEPS ...): a static library parlor_<name> from src/<name>/**/*.cpp.
+# A module without sources yet becomes an INTERFACE library so the layering holds from day one.
+include_guard(GLOBAL)
+
+find_path(SOCI_INCLUDE_DIR soci/soci.h REQUIRED)
+find_library(SOCI_CORE soci_core REQUIRED)
+find_library(SOCI_SQLITE soci_sqlite3 REQUIRED)
+find_library(SOCI_POSTGRESQL soci_postgresql REQUIRED)
+set(PARLOR_SOCI_LIBS ${SOCI_CORE} ${SOCI_SQLITE} ${SOCI_POSTGRESQL})
+
+function(parlor_module name)
+  cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
+  file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${name}/*.cpp)
+  if(srcs)
+    add_library(parlor_${name} STATIC ${srcs})
+    target_include_directories(parlor_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+    target_link_libraries(parlor_${name} PUBLIC ${ARG_DEPS})
+    set(vis PUBLIC)
+  else()
+    add_library(parlor_${name} INTERFACE)
+    target_include_directories(parlor_${name} INTERFACE ${PROJECT_SOURCE_DIR}/src)
+    target_link_libraries(parlor_${name} INTERFACE ${ARG_DEPS})
+    set(vis INTERFACE)
+  endif()
+  if(name STREQUAL "app")
+    target_include_directories(parlor_${name} ${vis} ${SOCI_INCLUDE_DIR})
+  endif()
+endfunction()
+
+file(GLOB_RECURSE PARLOR_MAIN_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/main/*.cpp)
