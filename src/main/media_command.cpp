@@ -1,13 +1,147 @@
+// `parlor media`: the LiveKit-compatible media server.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
+#include "common/config/media_config.hpp"
+#include "common/errors.hpp"
 #include "main/commands.hpp"
+#include "main/media_options.hpp"
+#include "service/media_server.hpp"
+
+extern char** environ;
 
 namespace parlor::cmd {
 
-// Not built yet: see the open issues. Fails loudly instead of pretending to run.
-int run_media(int, char**) {
-  std::cerr << "parlor media: not implemented yet\n";
-  return 1;
+namespace {
+
+constexpr const char* kMediaUsage = R"(usage: parlor media [options]
+
+Runs the LiveKit-compatible media server. Configuration is read in this order, later wins:
+defaults, the YAML file (--config or LIVEKIT_CONFIG), LIVEKIT_* environment variables, flags.
+
+options:
+  --config FILE        YAML config (LiveKit key names; see config-sample.yaml)
+  --dev                development mode: key 'devkey' / secret 'secret', loopback only
+  --port N             HTTP/WebSocket/Twirp port (default 7880; 0 = pick a free one)
+  --bind ADDR          address to listen on (default 127.0.0.1)
+  --keys "KEY: SECRET" API key pair(s), comma separated (like LIVEKIT_KEYS)
+  --udp-port N         first WebRTC UDP port (default 7882)
+  --node-ip ADDR       address advertised in ICE candidates
+  --webhook URL        add a webhook URL (repeatable)
+  --log-level LEVEL    trace, debug, info, warn, error
+)";
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw BadInput("cannot read '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::map<std::string, std::string> environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return env;
+}
+
+uint16_t parse_port(const std::string& v, const std::string& flag) {
+  try {
+    size_t used = 0;
+    unsigned long n = std::stoul(v, &used);
+    if (used == v.size() && n <= 65535) return static_cast<uint16_t>(n);
+  } catch (const std::exception&) {
+  }
+  throw BadInput(flag + ": expected a port number 0-65535, got '" + v + "'");
+}
+
+}  // namespace
+
+config::MediaConfig load_media_config(int argc, char** argv, bool* help) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto env = environment();
+  std::string config_path = env.count("LIVEKIT_CONFIG") ? env["LIVEKIT_CONFIG"] : "";
+  bool dev = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) config_path = args[++i];
+    if (args[i] == "--dev") dev = true;
+    if (args[i] == "--help" || args[i] == "-h") *help = true;
+  }
+  config::MediaConfig c;
+  if (!config_path.empty()) config::apply_yaml(c, read_file(config_path));
+  if (!c.key_file.empty()) c.keys = config::parse_keys(read_file(c.key_file));
+  config::apply_env(c, env);
+  if (dev || c.development) config::apply_dev(c);
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= args.size()) throw BadInput(a + ": missing value");
+      return args[++i];
+    };
+    if (a == "--config") {
+      ++i;
+    } else if (a == "--dev" || a == "--help" || a == "-h") {
+    } else if (a == "--port") {
+      c.port = parse_port(value(), a);
+    } else if (a == "--bind") {
+      c.bind_addresses = {value()};
+    } else if (a == "--keys") {
+      c.keys = config::parse_keys(value());
+    } else if (a == "--udp-port") {
+      c.rtc.udp_port = parse_port(value(), a);
+    } else if (a == "--node-ip") {
+      c.rtc.node_ip = value();
+    } else if (a == "--webhook") {
+      c.webhook.urls.push_back(value());
+    } else if (a == "--log-level") {
+      c.logging.level = value();
+    } else {
+      throw BadInput("unknown option '" + a + "' (see parlor media --help)");
+    }
+  }
+  config::validate(c);
+  return c;
+}
+
+int run_media(int argc, char** argv) {
+  bool help = false;
+  config::MediaConfig config;
+  try {
+    config = load_media_config(argc, argv, &help);
+  } catch (const Error& e) {
+    if (help) {
+      std::cout << kMediaUsage;
+      return 0;
+    }
+    std::cerr << "parlor media: " << e.what() << "\n";
+    return 2;
+  }
+  if (help) {
+    std::cout << kMediaUsage;
+    return 0;
+  }
+  try {
+    service::MediaServer server(std::move(config));
+    server.start();
+    std::cout << "listening http=" << server.config().bind_addresses.front() << ":"
+              << server.http_port() << std::endl;
+    boost::asio::io_context signals_io;
+    boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code&, int) { server.stop(); });
+    signals_io.run();
+    return 0;
+  } catch (const Error& e) {
+    std::cerr << "parlor media: " << e.what() << "\n";
+    return 1;
+  }
 }
 
 }  // namespace parlor::cmd

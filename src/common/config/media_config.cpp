@@ -1,0 +1,224 @@
+#include "common/config/media_config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <set>
+
+#include "common/errors.hpp"
+
+namespace parlor::config {
+namespace {
+
+// A strict reader: every key of a mapping must be consumed by a handler, else it is rejected by
+// its dotted path so the operator sees exactly which line is wrong.
+class Section {
+ public:
+  Section(const YAML::Node& node, std::string path) : node_(node), path_(std::move(path)) {
+    if (node_ && !node_.IsNull() && !node_.IsMap()) {
+      throw BadInput("config: '" + where() + "' must be a mapping");
+    }
+  }
+
+  template <typename T>
+  void read(const char* key, T& out) {
+    seen_.insert(key);
+    if (!node_ || !node_[key] || node_[key].IsNull()) return;
+    try {
+      out = node_[key].as<T>();
+    } catch (const YAML::Exception&) {
+      throw BadInput("config: '" + child(key) + "' has the wrong type");
+    }
+  }
+
+  void section(const char* key, const std::function<void(Section&)>& fn) {
+    seen_.insert(key);
+    YAML::Node sub = node_ ? node_[key] : YAML::Node();
+    Section s(sub, child(key));
+    fn(s);
+    s.finish();
+  }
+
+  YAML::Node raw(const char* key) {
+    seen_.insert(key);
+    return node_ ? node_[key] : YAML::Node();
+  }
+
+  void finish() const {
+    if (!node_ || !node_.IsMap()) return;
+    for (const auto& kv : node_) {
+      auto k = kv.first.as<std::string>();
+      if (!seen_.count(k)) throw BadInput("config: unknown key '" + child(k.c_str()) + "'");
+    }
+  }
+
+  std::string child(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
+  std::string where() const { return path_.empty() ? "<root>" : path_; }
+
+ private:
+  YAML::Node node_;
+  std::string path_;
+  std::set<std::string> seen_;
+};
+
+std::string trim(std::string s) {
+  auto b = s.find_first_not_of(" \t\r\n\"'");
+  auto e = s.find_last_not_of(" \t\r\n\"'");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+std::map<std::string, std::string> parse_keys(const std::string& text) {
+  std::map<std::string, std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    auto end = text.find_first_of("\n,", start);
+    std::string line = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    start = end == std::string::npos ? text.size() + 1 : end + 1;
+    line = trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    auto colon = line.find(':');
+    if (colon == std::string::npos) throw BadInput("keys: expected 'key: secret', got '" + line + "'");
+    auto key = trim(line.substr(0, colon)), secret = trim(line.substr(colon + 1));
+    if (key.empty() || secret.empty()) throw BadInput("keys: empty key or secret in '" + line + "'");
+    out[key] = secret;
+  }
+  return out;
+}
+
+void apply_yaml(MediaConfig& c, const std::string& yaml_text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw BadInput("config: invalid YAML at line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  if (!root || root.IsNull()) return;
+  Section s(root, "");
+  s.read("port", c.port);
+  if (auto b = s.raw("bind_addresses"); b && !b.IsNull()) {
+    try {
+      c.bind_addresses = b.as<std::vector<std::string>>();
+    } catch (const YAML::Exception&) {
+      throw BadInput("config: 'bind_addresses' must be a list of addresses");
+    }
+  }
+  if (auto k = s.raw("keys"); k && !k.IsNull()) {
+    try {
+      c.keys = k.as<std::map<std::string, std::string>>();
+    } catch (const YAML::Exception&) {
+      throw BadInput("config: 'keys' must map API keys to secrets");
+    }
+  }
+  s.read("key_file", c.key_file);
+  s.read("development", c.development);
+  s.read("node_name", c.node_name);
+  s.section("rtc", [&](Section& r) {
+    r.read("udp_port", c.rtc.udp_port);
+    r.read("tcp_port", c.rtc.tcp_port);
+    r.read("port_range_start", c.rtc.port_range_start);
+    r.read("port_range_end", c.rtc.port_range_end);
+    r.read("node_ip", c.rtc.node_ip);
+    r.read("use_external_ip", c.rtc.use_external_ip);
+    r.read("use_ice_lite", c.rtc.use_ice_lite);
+    r.read("workers", c.rtc.workers);
+    r.read("consent_timeout", c.rtc.consent_timeout_seconds);
+  });
+  s.section("room", [&](Section& r) {
+    r.read("auto_create", c.room.auto_create);
+    r.read("empty_timeout", c.room.empty_timeout);
+    r.read("departure_timeout", c.room.departure_timeout);
+    r.read("max_participants", c.room.max_participants);
+  });
+  s.section("webhook", [&](Section& w) {
+    w.read("api_key", c.webhook.api_key);
+    w.read("urls", c.webhook.urls);
+    w.read("queue_size", c.webhook.queue_size);
+    w.read("timeout_ms", c.webhook.timeout_ms);
+    w.read("max_attempts", c.webhook.max_attempts);
+  });
+  s.section("limit", [&](Section& l) {
+    l.read("num_tracks", c.limit.num_tracks);
+    l.read("max_metadata_size", c.limit.max_metadata_size);
+    l.read("max_attributes_size", c.limit.max_attributes_size);
+    l.read("max_room_name_length", c.limit.max_room_name_length);
+    l.read("max_participant_identity_length", c.limit.max_participant_identity_length);
+    l.read("max_participant_name_length", c.limit.max_participant_name_length);
+    l.read("max_rooms", c.limit.max_rooms);
+    l.read("max_request_body_bytes", c.limit.max_request_body_bytes);
+    l.read("max_ws_message_bytes", c.limit.max_ws_message_bytes);
+    l.read("max_data_packet_bytes", c.limit.max_data_packet_bytes);
+    l.read("http_timeout_seconds", c.limit.http_timeout_seconds);
+  });
+  s.section("logging", [&](Section& l) {
+    l.read("level", c.logging.level);
+    l.read("json", c.logging.json);
+  });
+  s.section("turn", [&](Section& t) {
+    t.read("enabled", c.turn.enabled);
+    t.read("domain", c.turn.domain);
+    t.read("udp_port", c.turn.udp_port);
+    t.read("tls_port", c.turn.tls_port);
+    t.read("secret", c.turn.secret);
+  });
+  s.finish();
+}
+
+void apply_env(MediaConfig& c, const std::map<std::string, std::string>& env) {
+  auto get = [&](const char* k) -> const std::string* {
+    auto it = env.find(k);
+    return it == env.end() || it->second.empty() ? nullptr : &it->second;
+  };
+  if (auto v = get("LIVEKIT_KEYS")) c.keys = parse_keys(*v);
+  auto num = [](const std::string& v, const char* name) -> unsigned long {
+    try {
+      size_t used = 0;
+      auto n = std::stoul(v, &used);
+      if (used != v.size()) throw std::invalid_argument(v);
+      return n;
+    } catch (const std::exception&) {
+      throw BadInput(std::string(name) + ": expected a number, got '" + v + "'");
+    }
+  };
+  if (auto v = get("LIVEKIT_PORT")) c.port = static_cast<uint16_t>(num(*v, "LIVEKIT_PORT"));
+  if (auto v = get("LIVEKIT_UDP_PORT")) c.rtc.udp_port = static_cast<uint16_t>(num(*v, "LIVEKIT_UDP_PORT"));
+  if (auto v = get("LIVEKIT_NODE_IP")) c.rtc.node_ip = *v;
+  if (auto v = get("LIVEKIT_BIND_ADDRESSES")) c.bind_addresses = {*v};
+  if (auto v = get("LIVEKIT_LOG_LEVEL")) c.logging.level = *v;
+}
+
+void apply_dev(MediaConfig& c) {
+  c.development = true;
+  if (c.keys.empty()) c.keys = {{"devkey", "secret"}};
+  c.bind_addresses = {"127.0.0.1"};
+  c.rtc.node_ip = c.rtc.node_ip.empty() ? "127.0.0.1" : c.rtc.node_ip;
+}
+
+void validate(const MediaConfig& c) {
+  if (c.keys.empty()) {
+    throw BadInput("config: no API keys: set 'keys', 'key_file', LIVEKIT_KEYS or use --dev");
+  }
+  for (const auto& [k, s] : c.keys) {
+    if (s.size() < 6 && !c.development) {
+      throw BadInput("config: secret for key '" + k + "' is too short (at least 6 characters)");
+    }
+  }
+  if (c.bind_addresses.empty()) throw BadInput("config: bind_addresses is empty");
+  if ((c.rtc.port_range_start == 0) != (c.rtc.port_range_end == 0) ||
+      c.rtc.port_range_end < c.rtc.port_range_start) {
+    throw BadInput("config: rtc.port_range_start/port_range_end must both be set, start <= end");
+  }
+  static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error"};
+  if (!kLevels.count(c.logging.level)) {
+    throw BadInput("config: logging.level must be one of trace, debug, info, warn, error");
+  }
+  if (!c.webhook.urls.empty() && !c.webhook.api_key.empty() && !c.keys.count(c.webhook.api_key)) {
+    throw BadInput("config: webhook.api_key '" + c.webhook.api_key + "' is not among the keys");
+  }
+  if (c.limit.max_request_body_bytes == 0 || c.limit.max_ws_message_bytes == 0) {
+    throw BadInput("config: limit sizes must be greater than zero");
+  }
+}
+
+}  // namespace parlor::config

@@ -1,0 +1,258 @@
+#include "common/http/http_server.hpp"
+
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <optional>
+
+#include "common/encoding.hpp"
+#include "common/errors.hpp"
+
+namespace parlor::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+// ---- Router ----
+
+void Router::add(std::string method, std::string path, Handler handler) {
+  routes_.push_back({std::move(method), std::move(path), false, std::move(handler)});
+}
+
+void Router::add_prefix(std::string method, std::string prefix, Handler handler) {
+  routes_.push_back({std::move(method), std::move(prefix), true, std::move(handler)});
+}
+
+void Router::add_upgrade(std::string path, UpgradeHandler handler) {
+  upgrades_.emplace_back(std::move(path), std::move(handler));
+}
+
+const UpgradeHandler* Router::find_upgrade(const std::string& path) const {
+  for (const auto& [p, h] : upgrades_) {
+    if (p == path) return &h;
+  }
+  return nullptr;
+}
+
+Response Router::route(const Request& req) const {
+  Response res;
+  if (cors_ && req.method == "OPTIONS") {
+    // Preflight: LiveKit allows any origin, the usual methods and any request header.
+    res.status = 204;
+    res.with_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS");
+    auto asked = req.header("access-control-request-headers");
+    res.with_header("Access-Control-Allow-Headers", asked.empty() ? "*" : asked);
+    res.with_header("Access-Control-Max-Age", "600");
+  } else {
+    const Route* best = nullptr;
+    bool path_matched = false;
+    for (const auto& r : routes_) {
+      bool match = r.prefix ? req.path.rfind(r.path, 0) == 0 : req.path == r.path;
+      if (!match) continue;
+      path_matched = true;
+      bool method_ok = r.method == "*" || r.method == req.method ||
+                       (req.method == "HEAD" && r.method == "GET");
+      if (!method_ok) continue;
+      if (!best || (!r.prefix && best->prefix) ||
+          (r.prefix && best->prefix && r.path.size() > best->path.size())) {
+        best = &r;
+      }
+    }
+    if (best) {
+      try {
+        res = best->handler(req);
+      } catch (const BadInput& e) {
+        res = Response::text(400, e.what());
+      } catch (const Unauthenticated& e) {
+        res = Response::text(401, e.what());
+      } catch (const std::exception& e) {
+        res = Response::text(500, "internal error");
+      }
+    } else if (path_matched) {
+      res = Response::text(405, "method not allowed");
+    } else if (fallback_ && (req.method == "GET" || req.method == "HEAD")) {
+      res = fallback_(req);
+    } else {
+      res = Response::text(404, "404 page not found");
+    }
+  }
+  if (cors_ && res.header("Access-Control-Allow-Origin").empty()) {
+    res.with_header("Access-Control-Allow-Origin", "*");
+  }
+  return res;
+}
+
+Request to_request(const BeastRequest& raw, std::string remote_address) {
+  Request req;
+  req.method = std::string(raw.method_string());
+  req.target = std::string(raw.target());
+  auto q = req.target.find('?');
+  std::string_view raw_path = std::string_view(req.target).substr(0, q);
+  auto decoded = common::url_decode(raw_path);
+  req.path = decoded ? *decoded : std::string(raw_path);
+  if (q != std::string::npos) req.query = parse_query(std::string_view(req.target).substr(q + 1));
+  for (const auto& f : raw) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    req.headers[name] = std::string(f.value());
+  }
+  req.body = raw.body();
+  req.remote_address = std::move(remote_address);
+  return req;
+}
+
+// ---- Connection ----
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, const Router& router, const ServerOptions& options,
+          std::weak_ptr<bool> server_alive)
+      : stream_(std::move(socket)), router_(router), options_(options),
+        server_alive_(std::move(server_alive)) {}
+
+  void run() { read(); }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(options_.body_limit);
+    parser_->header_limit(static_cast<uint32_t>(options_.header_limit));
+    stream_.expires_after(options_.timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        self->on_read(ec);
+                      });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (server_alive_.expired()) return;
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+      close();
+      return;
+    }
+    if (ec == bhttp::error::body_limit) return fail(413, "request body too large");
+    if (ec == bhttp::error::header_limit) return fail(431, "request header too large");
+    if (ec) return fail(400, "malformed HTTP request");
+
+    BeastRequest raw = parser_->release();
+    std::string remote;
+    beast::error_code ignored;
+    auto ep = stream_.socket().remote_endpoint(ignored);
+    if (!ignored) remote = ep.address().to_string();
+    Request req = to_request(raw, remote);
+
+    if (beast::websocket::is_upgrade(raw)) {
+      if (const auto* handler = router_.find_upgrade(req.path)) {
+        stream_.expires_never();
+        (*handler)(std::move(req), std::move(raw), std::move(stream_), std::move(buffer_));
+        return;
+      }
+    }
+    Response res = router_.route(req);
+    write(std::move(res), raw.version(), raw.keep_alive(), req.method == "HEAD");
+  }
+
+  void fail(int status, const char* message) {
+    write(Response::text(status, message), 11, false, false);
+  }
+
+  void write(Response res, unsigned version, bool keep_alive, bool head) {
+    auto msg = std::make_shared<bhttp::response<bhttp::string_body>>();
+    msg->version(version);
+    msg->result(static_cast<unsigned>(res.status));
+    msg->set(bhttp::field::server, options_.server_header);
+    for (auto& [k, v] : res.headers) msg->set(k, v);
+    msg->keep_alive(keep_alive);
+    if (head) {
+      msg->content_length(res.body.size());
+    } else {
+      msg->body() = std::move(res.body);
+      msg->prepare_payload();
+    }
+    stream_.expires_after(options_.timeout);
+    bool close_after = !keep_alive;
+    if (head) {
+      auto sr = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(*msg);
+      bhttp::async_write_header(stream_, *sr,
+                                [self = shared_from_this(), msg, sr, close_after](
+                                    beast::error_code ec, size_t) {
+                                  self->after_write(ec, close_after);
+                                });
+      return;
+    }
+    bhttp::async_write(stream_, *msg,
+                       [self = shared_from_this(), msg, close_after](beast::error_code ec, size_t) {
+                         self->after_write(ec, close_after);
+                       });
+  }
+
+  void after_write(beast::error_code ec, bool close_after) {
+    if (ec || close_after) return close();
+    read();
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  const Router& router_;
+  const ServerOptions& options_;
+  std::weak_ptr<bool> server_alive_;
+};
+
+}  // namespace
+
+// ---- Server ----
+
+Server::Server(asio::io_context& io, const Router& router, ServerOptions options)
+    : io_(io), router_(router), options_(std::move(options)), acceptor_(io) {}
+
+Server::~Server() { stop(); }
+
+void Server::start() {
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(options_.address, ec);
+  if (ec) throw BadInput("http: invalid bind address '" + options_.address + "'");
+  tcp::endpoint ep(addr, options_.port);
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw BadInput("http: cannot listen on " + options_.address + ":" +
+                   std::to_string(options_.port) + ": " + ec.message());
+  }
+  port_ = acceptor_.local_endpoint().port();
+  accept();
+}
+
+void Server::stop() {
+  alive_.reset();
+  beast::error_code ec;
+  acceptor_.close(ec);
+}
+
+void Server::accept() {
+  std::weak_ptr<bool> alive = alive_;
+  acceptor_.async_accept(asio::make_strand(io_), [this, alive](beast::error_code ec,
+                                                               tcp::socket socket) {
+    if (alive.expired()) return;
+    if (!ec) {
+      std::make_shared<Session>(std::move(socket), router_, options_, alive)->run();
+    }
+    if (acceptor_.is_open()) accept();
+  });
+}
+
+}  // namespace parlor::http

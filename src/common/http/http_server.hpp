@@ -1,0 +1,98 @@
+#pragma once
+// HTTP/1.1 server on Boost.Beast, shared by the media server and the visitation app.
+//
+// Ownership: the caller owns the io_context and the Router; both must outlive the Server.
+// Threading: everything runs on the given io_context; handlers are called on its thread(s).
+// Limits: request header and body sizes and a per-request read/idle timeout are enforced for
+// every connection; a violation answers 413/431/408 and closes the connection.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/http/http_types.hpp"
+
+namespace parlor::http {
+
+using Handler = std::function<Response(const Request&)>;
+using BeastRequest = boost::beast::http::request<boost::beast::http::string_body>;
+
+// Receives a WebSocket upgrade request together with its connection. The handler takes
+// ownership of the stream (and of bytes already buffered after the request) and is expected to
+// either accept the upgrade or write an HTTP error itself.
+using UpgradeHandler = std::function<void(Request request, BeastRequest raw,
+                                          boost::beast::tcp_stream stream,
+                                          boost::beast::flat_buffer buffer)>;
+
+class Router {
+ public:
+  // Exact path match for a method ("*" = any method).
+  void add(std::string method, std::string path, Handler handler);
+  // Prefix match (longest prefix wins), used e.g. for "/twirp/".
+  void add_prefix(std::string method, std::string prefix, Handler handler);
+  // WebSocket upgrade for an exact path. Non-upgrade requests to the path fall through to the
+  // plain routes (and 404 if none).
+  void add_upgrade(std::string path, UpgradeHandler handler);
+  // Fallback for unmatched GETs (e.g. a single-page app's index.html); none = 404.
+  void set_fallback(Handler handler) { fallback_ = std::move(handler); }
+  // CORS: answer preflight OPTIONS and add Access-Control-Allow-Origin to every response.
+  void set_cors(bool enabled) { cors_ = enabled; }
+
+  Response route(const Request& request) const;
+  const UpgradeHandler* find_upgrade(const std::string& path) const;
+
+ private:
+  struct Route {
+    std::string method, path;
+    bool prefix;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+  std::vector<std::pair<std::string, UpgradeHandler>> upgrades_;
+  Handler fallback_;
+  bool cors_ = true;
+};
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;  // 0 = ephemeral; read back with Server::port()
+  size_t body_limit = 1 << 20;
+  size_t header_limit = 64 * 1024;  // /rtc/v1 carries the whole join request in the query
+  std::chrono::seconds timeout{30};
+  std::string server_header = "parlor";
+};
+
+class Server {
+ public:
+  Server(boost::asio::io_context& io, const Router& router, ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts accepting. Throws parlor::BadInput if the address cannot be bound.
+  void start();
+  void stop();
+  uint16_t port() const { return port_; }
+
+ private:
+  void accept();
+
+  boost::asio::io_context& io_;
+  const Router& router_;
+  ServerOptions options_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  uint16_t port_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// Converts a Beast request into our plain Request (path decoded, query parsed).
+Request to_request(const BeastRequest& raw, std::string remote_address);
+
+}  // namespace parlor::http

@@ -1,0 +1,73 @@
+#pragma once
+// The `parlor media` process object: owns the control-plane io_context and its threads, the
+// HTTP router and server, the room registry, webhooks and metrics, and wires them together.
+// Other modules (signaling, echo, egress) add their routes through router() before start().
+//
+// Lifecycle: construct → add routes → start() → ... → stop() (or destructor). start() throws
+// parlor::BadInput when a port cannot be bound.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "common/config/media_config.hpp"
+#include "common/http/http_server.hpp"
+#include "service/join_auth.hpp"
+#include "service/metrics.hpp"
+#include "service/room_manager.hpp"
+#include "service/room_service.hpp"
+#include "service/webhook_notifier.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace parlor::service {
+
+class MediaServer : public RoomEvents {
+ public:
+  explicit MediaServer(config::MediaConfig config);
+  ~MediaServer() override;
+
+  void start();
+  void stop();
+  // Blocks until stop() is called from another thread or a signal handler.
+  void wait();
+
+  uint16_t http_port() const { return http_ ? http_->port() : 0; }
+  const config::MediaConfig& config() const { return config_; }
+  boost::asio::io_context& io() { return io_; }
+  http::Router& router() { return router_; }
+  RoomManager& rooms() { return rooms_; }
+  Metrics& metrics() { return metrics_; }
+  WebhookNotifier& webhooks() { return webhooks_; }
+  const JoinAuthorizer& join_authorizer() const { return join_auth_; }
+  spdlog::logger& log() { return *log_; }
+
+  // RoomEvents
+  void on_room_started(const livekit::Room& room) override;
+  void on_room_finished(const livekit::Room& room) override;
+
+ private:
+  void add_routes();
+  void schedule_sweep();
+
+  config::MediaConfig config_;
+  std::shared_ptr<spdlog::logger> log_;
+  Metrics metrics_;
+  WebhookNotifier webhooks_;
+  RoomManager rooms_;
+  JoinAuthorizer join_auth_;
+  RoomService room_service_;
+  boost::asio::io_context io_;
+  http::Router router_;
+  std::unique_ptr<http::Server> http_;
+  boost::asio::steady_timer sweep_timer_;
+  std::vector<std::thread> threads_;
+  std::atomic<int64_t>& rooms_gauge_;
+  std::atomic<uint64_t>& http_requests_;
+  bool stopped_ = false;
+};
+
+}  // namespace parlor::service

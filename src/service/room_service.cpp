@@ -1,0 +1,157 @@
+#include "service/room_service.hpp"
+
+#include <functional>
+#include <map>
+
+#include "common/errors.hpp"
+#include "livekit_room.pb.h"
+#include "service/join_auth.hpp"
+#include "service/twirp.hpp"
+
+namespace parlor::service {
+namespace {
+
+constexpr std::string_view kPrefix = "/twirp/livekit.RoomService/";
+
+enum class Grant { kCreate, kList, kAdmin };
+
+void require(const auth::ClaimGrants& claims, Grant grant, const std::string& room) {
+  const auto& v = claims.video;
+  bool ok = false;
+  if (v) {
+    switch (grant) {
+      case Grant::kCreate: ok = v->room_create; break;
+      case Grant::kList: ok = v->room_list; break;
+      case Grant::kAdmin: ok = v->room_admin && v->room == room; break;
+    }
+  }
+  // LiveKit answers a missing grant with Twirp `unauthenticated` (401), "permissions denied".
+  if (!ok) throw TwirpError("unauthenticated", "permissions denied");
+}
+
+ParticipantDirectory& directory_or_throw(RoomManager& rooms, const std::string& room) {
+  if (!rooms.find(room)) throw TwirpError("not_found", "requested room does not exist");
+  auto* dir = rooms.directory();
+  if (!dir) throw TwirpError("not_found", "participant does not exist");
+  return *dir;
+}
+
+}  // namespace
+
+http::Response RoomService::handle(const http::Request& req) {
+  if (req.method != "POST") return twirp_error_response("bad_route", "Twirp methods must be POSTed");
+  std::string method = req.path.substr(std::min(req.path.size(), kPrefix.size()));
+  auth::ClaimGrants claims;
+  try {
+    claims = verify_with_keys(config_, extract_token(req));
+  } catch (const Unauthenticated& e) {
+    // LiveKit's auth middleware rejects bad tokens before Twirp, as plain text.
+    return http::Response::text(401, e.what());
+  }
+  try {
+    TwirpEncoding enc = twirp_encoding(req);
+    auto reply = [&](const google::protobuf::Message& m) { return encode_twirp(m, enc); };
+
+    if (method == "CreateRoom") {
+      livekit::CreateRoomRequest r;
+      decode_twirp(req, enc, r);
+      require(claims, Grant::kCreate, r.name());
+      return reply(rooms_.create(r));
+    }
+    if (method == "ListRooms") {
+      livekit::ListRoomsRequest r;
+      decode_twirp(req, enc, r);
+      require(claims, Grant::kList, "");
+      livekit::ListRoomsResponse out;
+      for (auto& room : rooms_.list({r.names().begin(), r.names().end()})) {
+        *out.add_rooms() = std::move(room);
+      }
+      return reply(out);
+    }
+    if (method == "DeleteRoom") {
+      livekit::DeleteRoomRequest r;
+      decode_twirp(req, enc, r);
+      require(claims, Grant::kCreate, r.room());
+      if (!rooms_.remove(r.room())) throw TwirpError("not_found", "requested room does not exist");
+      return reply(livekit::DeleteRoomResponse{});
+    }
+    if (method == "UpdateRoomMetadata") {
+      livekit::UpdateRoomMetadataRequest r;
+      decode_twirp(req, enc, r);
+      require(claims, Grant::kAdmin, r.room());
+      return reply(rooms_.update_metadata(r.room(), r.metadata()));
+    }
+    if (method == "ListParticipants") {
+      livekit::ListParticipantsRequest r;
+      decode_twirp(req, enc, r);
+      require(claims, Grant::kAdmin, r.room());
+      if (!rooms_.find(r.room())) throw TwirpError("not_found", "requested room does not exist");
+      livekit::ListParticipantsResponse out;
+      if (auto* dir = rooms_.directory()) {
+        for (auto& p : dir->list(r.room())) *out.add_participants() = std::move(p);
+      }
+      return reply(out);
+    }
+    if (method == "GetParticipant") {
+      livekit::RoomParticipantIdentity r;
+      decode_twirp(req, enc, r);
+      require(claims, Grant::kAdmin, r.room());
+      return reply(directory_or_throw(rooms_, r.room()).get(r.room(), r.identity()));
+    }
+    if (method == "RemoveParticipant") {
+      livekit::RoomParticipantIdentity r;
+      decode_twirp(req, enc, r);
+      require(claims, Grant::kAdmin, r.room());
+      directory_or_throw(rooms_, r.room()).remove(r.room(), r.identity());
+      return reply(livekit::RemoveParticipantResponse{});
+    }
+    if (method == "MutePublishedTrack") {
+      livekit::MuteRoomTrackRequest r;
+      decode_twirp(req, enc, r);
+      require(claims, Grant::kAdmin, r.room());
+      livekit::MuteRoomTrackResponse out;
+      *out.mutable_track() = directory_or_throw(rooms_, r.room()).mute(r);
+      return reply(out);
+    }
+    if (method == "UpdateParticipant") {
+      livekit::UpdateParticipantRequest r;
+      decode_twirp(req, enc, r);
+      require(claims, Grant::kAdmin, r.room());
+      if (r.metadata().size() > config_.limit.max_metadata_size) {
+        throw TwirpError("invalid_argument", "metadata exceeds limit.max_metadata_size");
+      }
+      return reply(directory_or_throw(rooms_, r.room()).update(r));
+    }
+    if (method == "UpdateSubscriptions") {
+      livekit::UpdateSubscriptionsRequest r;
+      decode_twirp(req, enc, r);
+      require(claims, Grant::kAdmin, r.room());
+      directory_or_throw(rooms_, r.room()).update_subscriptions(r);
+      return reply(livekit::UpdateSubscriptionsResponse{});
+    }
+    if (method == "SendData") {
+      livekit::SendDataRequest r;
+      decode_twirp(req, enc, r);
+      require(claims, Grant::kAdmin, r.room());
+      if (r.data().size() > config_.limit.max_data_packet_bytes) {
+        throw TwirpError("invalid_argument", "data exceeds limit.max_data_packet_bytes");
+      }
+      if (!rooms_.find(r.room())) throw TwirpError("not_found", "requested room does not exist");
+      // With nobody connected there is nobody to deliver to; that is not an error.
+      if (auto* dir = rooms_.directory()) dir->send_data(r);
+      return reply(livekit::SendDataResponse{});
+    }
+    if (method == "ForwardParticipant" || method == "MoveParticipant" || method == "PerformRpc") {
+      throw TwirpError("unimplemented", method + " is not supported by this server");
+    }
+    throw TwirpError("bad_route", "no such method: livekit.RoomService/" + method);
+  } catch (const TwirpError& e) {
+    return twirp_error_response(e.code(), e.what());
+  } catch (const BadInput& e) {
+    return twirp_error_response("invalid_argument", e.what());
+  } catch (const std::exception& e) {
+    return twirp_error_response("internal", "internal error");
+  }
+}
+
+}  // namespace parlor::service

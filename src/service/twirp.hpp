@@ -1,0 +1,37 @@
+#pragma once
+// Twirp transport for LiveKit's server API (spec §6.1): JSON (proto3 mapping) or binary
+// protobuf bodies, answered in the request's encoding, and Twirp error bodies.
+#include <google/protobuf/message.h>
+
+#include <string>
+
+#include "common/http/http_types.hpp"
+
+namespace parlor::service {
+
+// A Twirp error; `code` is a Twirp code string ("not_found", "invalid_argument", ...).
+class TwirpError : public std::runtime_error {
+ public:
+  TwirpError(std::string code, const std::string& msg)
+      : std::runtime_error(msg), code_(std::move(code)) {}
+  const std::string& code() const { return code_; }
+
+ private:
+  std::string code_;
+};
+
+enum class TwirpEncoding { kJson, kProtobuf };
+
+// From the Content-Type (parameters ignored); throws TwirpError(bad_route) for anything else.
+TwirpEncoding twirp_encoding(const http::Request& request);
+// Fills `message` from the body; throws TwirpError(malformed) with the parser's reason.
+void decode_twirp(const http::Request& request, TwirpEncoding enc, google::protobuf::Message& message);
+http::Response encode_twirp(const google::protobuf::Message& message, TwirpEncoding enc);
+http::Response twirp_error_response(const std::string& code, const std::string& msg);
+int twirp_http_status(const std::string& code);
+
+// proto3 JSON as LiveKit's Go protojson writes it: lowerCamelCase, defaults omitted, int64 as
+// strings, enums as names.
+std::string to_proto_json(const google::protobuf::Message& message);
+
+}  // namespace parlor::service

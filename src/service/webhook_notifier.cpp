@@ -1,0 +1,125 @@
+#include "service/webhook_notifier.hpp"
+
+#include <openssl/sha.h>
+
+#include "common/auth/access_token.hpp"
+#include "common/encoding.hpp"
+#include "common/http/http_client.hpp"
+#include "service/twirp.hpp"
+
+namespace parlor::service {
+
+namespace {
+constexpr auto kWebhookTokenTtl = std::chrono::minutes(5);  // LiveKit signs for 5 minutes
+constexpr auto kFirstRetryDelay = std::chrono::milliseconds(200);
+constexpr auto kMaxRetryDelay = std::chrono::seconds(5);
+}  // namespace
+
+WebhookNotifier::WebhookNotifier(const config::MediaConfig& config, Metrics& metrics)
+    : config_(config),
+      sent_(metrics.counter("parlor_webhooks_sent_total", "Webhook deliveries that got a 2xx")),
+      failed_(metrics.counter("parlor_webhooks_failed_total",
+                              "Webhook deliveries abandoned after all retries")),
+      dropped_(metrics.counter("parlor_webhooks_dropped_total",
+                               "Webhook events dropped because the queue was full")) {
+  if (enabled()) thread_ = std::thread([this] { run(); });
+}
+
+WebhookNotifier::~WebhookNotifier() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string WebhookNotifier::sign(const std::string& body, const std::string& api_key,
+                                  const std::string& secret) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest);
+  auth::ClaimGrants claims;
+  claims.api_key = api_key;
+  claims.sha256 = common::base64_encode({digest, sizeof(digest)});
+  auth::MintOptions opts;
+  opts.ttl = std::chrono::duration_cast<std::chrono::seconds>(kWebhookTokenTtl);
+  return auth::mint_token(claims, secret, opts);
+}
+
+void WebhookNotifier::notify(livekit::WebhookEvent event) {
+  if (!enabled()) return;
+  if (event.id().empty()) event.set_id(common::random_id("EV_"));
+  if (event.created_at() == 0) {
+    event.set_created_at(std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count());
+  }
+  std::string body = to_proto_json(event);
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() >= config_.webhook.queue_size) {
+      dropped_++;
+      return;
+    }
+    queue_.push_back(std::move(body));
+  }
+  cv_.notify_all();
+}
+
+void WebhookNotifier::flush(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  cv_.wait_for(lock, timeout, [this] { return queue_.empty() && !busy_; });
+}
+
+void WebhookNotifier::run() {
+  for (;;) {
+    std::string body;
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      body = std::move(queue_.front());
+      queue_.pop_front();
+      busy_ = true;
+    }
+    deliver(body);
+    {
+      std::lock_guard lock(mutex_);
+      busy_ = false;
+    }
+    cv_.notify_all();
+  }
+}
+
+void WebhookNotifier::deliver(const std::string& body) {
+  std::string key = config_.webhook.api_key.empty() ? config_.keys.begin()->first
+                                                    : config_.webhook.api_key;
+  auto secret = config_.keys.at(key);
+  http::HttpClient client;
+  for (const auto& url : config_.webhook.urls) {
+    auto delay = kFirstRetryDelay;
+    bool ok = false;
+    for (uint32_t attempt = 0; attempt < std::max<uint32_t>(1, config_.webhook.max_attempts);
+         ++attempt) {
+      // A fresh token per attempt keeps exp valid through long retry sequences.
+      std::map<std::string, std::string> headers{
+          {"Content-Type", "application/webhook+json"},
+          {"Authorization", sign(body, key, secret)},
+          {"User-Agent", "LiveKit"}};
+      auto res = client.request("POST", url, headers, body,
+                                std::chrono::milliseconds(config_.webhook.timeout_ms));
+      if (res.status >= 200 && res.status < 300) {
+        ok = true;
+        break;
+      }
+      {
+        std::unique_lock lock(mutex_);
+        if (cv_.wait_for(lock, delay, [this] { return stopping_; })) break;
+      }
+      delay = std::min<std::chrono::milliseconds>(delay * 2, kMaxRetryDelay);
+    }
+    ok ? sent_++ : failed_++;
+  }
+}
+
+}  // namespace parlor::service
