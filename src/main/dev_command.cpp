@@ -1,6 +1,6 @@
-// `parlor dev`: the newcomer's one command. Runs the platform on loopback with development keys.
-// Today that is the media server (signaling API, Twirp, webhooks); the visitation app and web UI
-// join this process as they land (see the open issues).
+// `parlor dev`: the newcomer's one command. Runs the media server and the visitation app (with
+// the web UI) in one process on loopback, with development keys, SQLite in ./data and demo data.
+// The app talks to the media server only through the LiveKit protocol, as it would in production.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <iostream>
@@ -9,13 +9,40 @@
 #include "common/errors.hpp"
 #include "main/commands.hpp"
 #include "main/media_options.hpp"
+#include "app/app_server.hpp"
 #include "service/media_server.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
 
 namespace parlor::cmd {
 
+namespace {
+// `--port 0` style requests need a concrete port before the two halves are wired together.
+uint16_t free_port() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();
+}
+}  // namespace
+
 int run_dev(int argc, char** argv) {
-  // Same flags as `parlor media`, with --dev forced on.
-  std::vector<char*> args(argv, argv + argc);
+  // App flags are taken out; the rest are `parlor media` flags, with --dev forced on.
+  uint16_t app_port = 8080;
+  std::string data_dir = "data", web_dir = "web/dist", database_url;
+  std::vector<char*> args{argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if ((a == "--app-port" || a == "--data-dir" || a == "--web-dir" || a == "--database-url") &&
+        i + 1 < argc) {
+      std::string v = argv[++i];
+      if (a == "--app-port") app_port = static_cast<uint16_t>(std::stoul(v));
+      if (a == "--data-dir") data_dir = v;
+      if (a == "--web-dir") web_dir = v;
+      if (a == "--database-url") database_url = v;
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
   std::string dev_flag = "--dev";
   args.push_back(dev_flag.data());
   bool help = false;
@@ -27,24 +54,48 @@ int run_dev(int argc, char** argv) {
     return 2;
   }
   if (help) {
-    std::cout << "usage: parlor dev [parlor media options]\n"
-                 "Runs Parlor on 127.0.0.1 with API key 'devkey' and secret 'secret'.\n";
+    std::cout << "usage: parlor dev [--app-port N] [--data-dir DIR] [--database-url URL] [--web-dir DIR]\n"
+                 "                  [parlor media options]\n"
+                 "Runs media server + app + web UI on 127.0.0.1 with API key 'devkey' and secret\n"
+                 "'secret', SQLite in DIR (default ./data) and demo accounts. Ports 0 = pick free ones.\n";
     return 0;
   }
   try {
+    if (config.port == 0) config.port = free_port();
+    if (app_port == 0) app_port = free_port();
+    std::string app_url = "http://127.0.0.1:" + std::to_string(app_port);
+    config.webhook.urls.push_back(app_url + "/webhooks/livekit");
+    config.webhook.api_key = "devkey";
+    app::AppConfig app_config;
+    app_config.port = app_port;
+    app_config.data_dir = data_dir;
+    app_config.web_dir = web_dir;
+    app_config.database_url = database_url;
+    app_config.jobs_interval = std::chrono::seconds(2);
+    app_config.video.url = "ws://127.0.0.1:" + std::to_string(config.port);
+    app_config.video.api_key = "devkey";
+    app_config.video.api_secret = config.keys.at("devkey");
+    app::AppServer app_server(std::move(app_config));
+    std::string logins = app_server.seed_demo();
     service::MediaServer server(std::move(config));
     server.start();
-    std::cout << "listening http=127.0.0.1:" << server.http_port() << "\n\n"
+    app_server.start();
+    std::cout << "listening http=127.0.0.1:" << server.http_port() << "\n"
+              << "listening app=127.0.0.1:" << app_server.port() << "\n\n"
               << "Parlor (development)\n"
+              << "  Web UI + API: " << app_url << "\n"
               << "  LiveKit URL:  ws://127.0.0.1:" << server.http_port() << "\n"
               << "  API key:      devkey\n"
               << "  API secret:   secret\n"
               << "  Twirp API:    http://127.0.0.1:" << server.http_port() << "/twirp/\n"
               << "  Metrics:      http://127.0.0.1:" << server.http_port() << "/metrics\n"
-              << "Press Ctrl-C to stop." << std::endl;
+              << logins << "Press Ctrl-C to stop." << std::endl;
     boost::asio::io_context signals_io;
     boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code&, int) { server.stop(); });
+    signals.async_wait([&](const boost::system::error_code&, int) {
+      app_server.stop();
+      server.stop();
+    });
     signals_io.run();
     return 0;
   } catch (const Error& e) {

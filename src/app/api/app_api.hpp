@@ -1,0 +1,61 @@
+#pragma once
+// The visitation app's HTTP API (docs/api.md): JSON in and out, one error shape
+// {"error":{"code","message"}}, session cookie + CSRF header, a role check on every endpoint.
+// Handlers run on the app's single HTTP thread and own the Database exclusively.
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "app/domain/visit_rules.hpp"
+#include "app/store/database.hpp"
+#include "app/video/video_provider.hpp"
+#include "common/http/http_server.hpp"
+
+namespace parlor::app {
+
+struct AppSettings {
+  std::string facility_name = "Parlor Demo Facility";
+  std::string time_zone = "UTC";
+  int utc_offset_minutes = 0;
+  std::chrono::seconds session_ttl{std::chrono::hours(12)};
+  bool secure_cookies = false;  // set behind HTTPS
+  int login_attempts_per_minute = 10;
+  std::string livekit_url;  // what browsers connect to (returned by /calls/join)
+};
+
+class AppApi {
+ public:
+  AppApi(AppSettings settings, Database& db, VideoProvider& video);
+
+  // Registers every route on `router`.
+  void register_routes(http::Router& router);
+
+  // Periodic work (call about every 5 s): 2-minute warnings, ending overdue visits, missed visits.
+  void run_jobs(int64_t now);
+
+  // Used by `parlor dev` and `parlor admin create-user`.
+  long long create_user(const std::string& email, const std::string& name, const std::string& role,
+                        const std::string& password, long long resident_id = 0,
+                        long long visitor_id = 0);
+  long long create_resident(const std::string& name, const std::string& unit);
+  long long create_visitor(const std::string& name, const std::string& email);
+  void set_approval(long long visitor_id, long long resident_id, const std::string& status,
+                    const std::string& actor);
+  long long create_visit(long long resident_id, const std::vector<long long>& visitor_ids,
+                         int64_t start, int duration_minutes, bool privileged,
+                         const std::string& status, long long created_by);
+
+ private:
+  struct User;
+  http::Response dispatch(const http::Request& req);
+
+  AppSettings settings_;
+  Database& db_;
+  VideoProvider& video_;
+  std::mutex mutex_;  // the HTTP server may use several threads; the store is single-session
+  std::map<std::string, std::pair<int64_t, int>> login_attempts_;  // key -> (minute, count)
+};
+
+}  // namespace parlor::app

@@ -1,0 +1,189 @@
+#include "app/app_server.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "common/errors.hpp"
+
+extern char** environ;
+
+namespace parlor::app {
+
+namespace fs = std::filesystem;
+
+const char* const kAppUsage = R"(usage: parlor app [options]
+
+Runs the visitation backend and web UI. Settings come from the environment (VIDEO_PROVIDER,
+LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET, DATABASE_URL, PARLOR_FACILITY_NAME,
+PARLOR_FACILITY_TIMEZONE, PARLOR_UTC_OFFSET_MINUTES; see .env.example), then these flags:
+  --port N              HTTP port (default 8080; 0 = pick a free one)
+  --bind ADDR           listen address (default 127.0.0.1)
+  --data-dir DIR        where the SQLite database lives (default ./data)
+  --database-url URL    postgresql://... or a SQLite path (overrides DATABASE_URL)
+  --web-dir DIR         built web UI to serve (default web/dist)
+  --livekit-url URL     media server (overrides LIVEKIT_URL)
+  --jobs-interval-ms N  how often time limits are checked (default 5000)
+)";
+
+AppConfig load_app_config(int argc, char** argv, bool* help) {
+  AppConfig c;
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  auto get = [&](const char* k, std::string& out) {
+    if (auto it = env.find(k); it != env.end() && !it->second.empty()) out = it->second;
+  };
+  get("VIDEO_PROVIDER", c.video.provider);
+  get("LIVEKIT_URL", c.video.url);
+  get("LIVEKIT_API_KEY", c.video.api_key);
+  get("LIVEKIT_API_SECRET", c.video.api_secret);
+  get("DATABASE_URL", c.database_url);
+  get("PARLOR_FACILITY_NAME", c.settings.facility_name);
+  get("PARLOR_FACILITY_TIMEZONE", c.settings.time_zone);
+  std::string offset;
+  get("PARLOR_UTC_OFFSET_MINUTES", offset);
+  auto number = [](const std::string& v, const std::string& what, long lo, long hi) {
+    try {
+      size_t used = 0;
+      long n = std::stol(v, &used);
+      if (used == v.size() && n >= lo && n <= hi) return n;
+    } catch (const std::exception&) {
+    }
+    throw BadInput(what + ": expected a number from " + std::to_string(lo) + " to " +
+                   std::to_string(hi) + ", got '" + v + "'");
+  };
+  if (!offset.empty()) c.settings.utc_offset_minutes = static_cast<int>(number(offset, "PARLOR_UTC_OFFSET_MINUTES", -840, 840));
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw BadInput(a + ": missing value");
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      *help = true;
+    } else if (a == "--port") {
+      c.port = static_cast<uint16_t>(number(value(), a, 0, 65535));
+    } else if (a == "--bind") {
+      c.bind = value();
+    } else if (a == "--data-dir") {
+      c.data_dir = value();
+    } else if (a == "--database-url") {
+      c.database_url = value();
+    } else if (a == "--web-dir") {
+      c.web_dir = value();
+    } else if (a == "--livekit-url") {
+      c.video.url = value();
+    } else if (a == "--jobs-interval-ms") {
+      c.jobs_interval = std::chrono::milliseconds(number(value(), a, 50, 3600000));
+    } else {
+      throw BadInput("unknown option '" + a + "' (see parlor app --help)");
+    }
+  }
+  return c;
+}
+
+AppServer::AppServer(AppConfig config) : config_(std::move(config)), jobs_timer_(io_) {
+  if (config_.database_url.empty()) {
+    fs::create_directories(config_.data_dir);
+    config_.database_url = (fs::path(config_.data_dir) / "parlor.db").string();
+  }
+  db_ = std::make_unique<Database>(config_.database_url);
+  video_ = make_video_provider(config_.video);
+  if (config_.settings.livekit_url.empty()) config_.settings.livekit_url = config_.video.url;
+  api_ = std::make_unique<AppApi>(config_.settings, *db_, *video_);
+  api_->register_routes(router_);
+  router_.set_fallback([this](const http::Request& req) { return serve_web(req); });
+  router_.set_cors(false);  // the UI is same-origin; no cross-site API use
+}
+
+AppServer::~AppServer() { stop(); }
+
+http::Response AppServer::serve_web(const http::Request& req) const {
+  static const std::map<std::string, std::string> kTypes{
+      {".html", "text/html; charset=utf-8"}, {".js", "text/javascript"}, {".css", "text/css"},
+      {".svg", "image/svg+xml"}, {".png", "image/png"}, {".ico", "image/x-icon"},
+      {".json", "application/json"}, {".woff2", "font/woff2"}, {".map", "application/json"}};
+  if (req.path.rfind("/api/", 0) == 0) return http::Response::json(404, R"({"error":{"code":"not_found","message":"no such API endpoint"}})");
+  fs::path root = fs::weakly_canonical(config_.web_dir);
+  fs::path file = fs::weakly_canonical(root / req.path.substr(1));
+  // Never serve outside the web root; unknown paths get index.html (client-side routes).
+  bool inside = file.string().rfind(root.string(), 0) == 0;
+  if (!inside || !fs::is_regular_file(file)) file = root / "index.html";
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    return http::Response::text(404, "The web UI is not built (run `make web`). The API is under /api.");
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  http::Response r;
+  r.body = ss.str();
+  auto it = kTypes.find(file.extension().string());
+  r.headers.emplace_back("Content-Type", it == kTypes.end() ? "application/octet-stream" : it->second);
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  return r;
+}
+
+void AppServer::start() {
+  http::ServerOptions opts;
+  opts.address = config_.bind;
+  opts.port = config_.port;
+  opts.body_limit = config_.body_limit;
+  http_ = std::make_unique<http::Server>(io_, router_, opts);
+  http_->start();
+  schedule_jobs();
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void AppServer::schedule_jobs() {
+  jobs_timer_.expires_after(config_.jobs_interval);
+  jobs_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    try {
+      api_->run_jobs(time(nullptr));
+    } catch (const std::exception& e) {
+      std::cerr << "parlor app: jobs: " << e.what() << "\n";
+    }
+    schedule_jobs();
+  });
+}
+
+void AppServer::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  io_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string AppServer::seed_demo() {
+  int users = 0;
+  db_->sql() << "SELECT COUNT(*) FROM users", soci::into(users);
+  if (users > 0) return "Demo data already present (delete the data directory to reseed).\n";
+  auto& api = *api_;
+  db_->transaction([&] {
+    api.create_user("admin@parlor.local", "Avery Admin", "admin", "parlor-admin");
+    api.create_user("staff@parlor.local", "Sam Staff", "staff", "parlor-staff");
+    long long resident = api.create_resident("Rosa Resident", "Unit 12");
+    api.create_user("resident@parlor.local", "Rosa Resident", "resident", "parlor-resident", resident);
+    long long visitor = api.create_visitor("Victor Visitor", "visitor@parlor.local");
+    api.create_user("visitor@parlor.local", "Victor Visitor", "visitor", "parlor-visitor", 0, visitor);
+    api.set_approval(visitor, resident, "approved", "seed");
+    long long blocked = api.create_visitor("Blake Blocked", "blocked@parlor.local");
+    api.create_user("blocked@parlor.local", "Blake Blocked", "visitor", "parlor-blocked", 0, blocked);
+    api.set_approval(blocked, resident, "blocked", "seed");
+    api.create_visit(resident, {visitor, blocked}, time(nullptr) - 60, 60, false, "scheduled", 0);
+  });
+  return "Demo logins (password after the slash):\n"
+         "  admin@parlor.local    / parlor-admin\n"
+         "  staff@parlor.local    / parlor-staff\n"
+         "  resident@parlor.local / parlor-resident\n"
+         "  visitor@parlor.local  / parlor-visitor   (approved)\n"
+         "  blocked@parlor.local  / parlor-blocked   (blocked; cannot join)\n"
+         "A 60-minute visit between Rosa Resident and Victor Visitor starts now.\n";
+}
+
+}  // namespace parlor::app

@@ -1,0 +1,63 @@
+#pragma once
+// The `parlor app` process object: the visitation API and the web UI on one HTTP port, its
+// store, its video provider and its periodic jobs (visit warnings and time limits).
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "app/api/app_api.hpp"
+#include "app/store/database.hpp"
+#include "app/video/video_provider.hpp"
+#include "common/http/http_server.hpp"
+
+namespace parlor::app {
+
+struct AppConfig {
+  std::string bind = "127.0.0.1";
+  uint16_t port = 8080;
+  std::string database_url;  // empty = SQLite file <data_dir>/parlor.db
+  std::string data_dir = "data";
+  std::string web_dir = "web/dist";
+  VideoSettings video;
+  AppSettings settings;
+  std::chrono::milliseconds jobs_interval{5000};
+  size_t body_limit = 256 * 1024;
+};
+
+// Reads VIDEO_PROVIDER, LIVEKIT_URL/API_KEY/API_SECRET, DATABASE_URL, PARLOR_FACILITY_NAME,
+// PARLOR_FACILITY_TIMEZONE, PARLOR_UTC_OFFSET_MINUTES, then flags. Throws parlor::BadInput.
+AppConfig load_app_config(int argc, char** argv, bool* help);
+extern const char* const kAppUsage;
+
+class AppServer {
+ public:
+  explicit AppServer(AppConfig config);
+  ~AppServer();
+  void start();
+  void stop();
+  uint16_t port() const { return http_ ? http_->port() : 0; }
+  AppApi& api() { return *api_; }
+  Database& db() { return *db_; }
+
+  // Demo data for `parlor dev` (only into an empty database). Returns the logins as text.
+  std::string seed_demo();
+
+ private:
+  void schedule_jobs();
+  http::Response serve_web(const http::Request& req) const;
+
+  AppConfig config_;
+  std::unique_ptr<Database> db_;
+  std::unique_ptr<VideoProvider> video_;
+  std::unique_ptr<AppApi> api_;
+  boost::asio::io_context io_;
+  http::Router router_;
+  std::unique_ptr<http::Server> http_;
+  boost::asio::steady_timer jobs_timer_;
+  std::thread thread_;
+  bool stopped_ = false;
+};
+
+}  // namespace parlor::app

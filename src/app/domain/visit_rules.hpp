@@ -1,0 +1,45 @@
+#pragma once
+// Visit scheduling rules and the visit state machine: pure logic, no storage, unit-tested.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace parlor::app {
+
+struct VisitRules {
+  int bookable_start_hour = 8;            // local facility hours, [start, end)
+  int bookable_end_hour = 20;
+  int min_notice_minutes = 0;             // a visitor's request must be this far ahead
+  int max_advance_days = 14;
+  int max_duration_minutes = 60;
+  int max_visits_per_resident_per_week = 7;
+  int join_window_minutes = 10;           // how early participants may join
+};
+
+struct BookingRequest {
+  int64_t start = 0;                 // Unix seconds
+  int duration_minutes = 0;
+  int utc_offset_minutes = 0;        // facility time zone offset at `start`
+  int visits_that_week = 0;          // existing non-cancelled visits of the resident that week
+  bool by_staff = false;             // staff may override notice and opening hours
+};
+
+// Empty when allowed; otherwise the reason, in words for the user.
+std::optional<std::string> check_booking(const VisitRules& rules, const BookingRequest& request,
+                                         int64_t now);
+// Throws parlor::BadInput unless the rules are coherent.
+void validate_rules(const VisitRules& rules);
+
+enum class VisitStatus { kRequested, kScheduled, kLive, kCompleted, kCancelled, kMissed, kTerminated };
+
+const char* to_string(VisitStatus s);
+std::optional<VisitStatus> visit_status_from(const std::string& s);
+bool is_final(VisitStatus s);
+// The allowed transitions: requested→scheduled|cancelled; scheduled→live|cancelled|missed;
+// live→completed|terminated; scheduled→terminated (staff end before anyone joined).
+bool can_transition(VisitStatus from, VisitStatus to);
+
+// Whether a participant may join now: from start - join_window to the visit's end.
+bool in_join_window(const VisitRules& rules, int64_t start, int duration_minutes, int64_t now);
+
+}  // namespace parlor::app

@@ -1,0 +1,121 @@
+#include "app/store/database.hpp"
+
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <vector>
+
+#include "common/errors.hpp"
+
+namespace parlor::app {
+namespace {
+
+// Migrations are append-only. `@ID@` becomes the dialect's auto-increment primary key.
+const std::vector<std::string> kMigrations = {
+    R"(CREATE TABLE residents (
+         id @ID@, name TEXT NOT NULL, unit TEXT NOT NULL DEFAULT '',
+         status TEXT NOT NULL DEFAULT 'active', created_at BIGINT NOT NULL);
+       CREATE TABLE visitors (
+         id @ID@, name TEXT NOT NULL, email TEXT NOT NULL, phone TEXT NOT NULL DEFAULT '',
+         relationship TEXT NOT NULL DEFAULT '', created_at BIGINT NOT NULL);
+       CREATE TABLE users (
+         id @ID@, email TEXT NOT NULL UNIQUE, name TEXT NOT NULL, role TEXT NOT NULL,
+         password_hash TEXT NOT NULL, resident_id BIGINT, visitor_id BIGINT,
+         created_at BIGINT NOT NULL);
+       CREATE TABLE sessions (
+         token TEXT PRIMARY KEY, user_id BIGINT NOT NULL, csrf TEXT NOT NULL,
+         expires_at BIGINT NOT NULL);
+       CREATE TABLE approvals (
+         id @ID@, visitor_id BIGINT NOT NULL, resident_id BIGINT NOT NULL,
+         status TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', decided_by TEXT NOT NULL DEFAULT '',
+         decided_at BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL,
+         UNIQUE (visitor_id, resident_id));
+       CREATE TABLE visits (
+         id @ID@, resident_id BIGINT NOT NULL, start_at BIGINT NOT NULL,
+         duration_minutes INTEGER NOT NULL, privileged INTEGER NOT NULL DEFAULT 0,
+         status TEXT NOT NULL, room TEXT NOT NULL, ended_reason TEXT NOT NULL DEFAULT '',
+         warned INTEGER NOT NULL DEFAULT 0, created_by BIGINT NOT NULL DEFAULT 0,
+         created_at BIGINT NOT NULL);
+       CREATE TABLE visit_visitors (
+         visit_id BIGINT NOT NULL, visitor_id BIGINT NOT NULL, PRIMARY KEY (visit_id, visitor_id));
+       CREATE TABLE call_events (
+         id @ID@, visit_id BIGINT NOT NULL, type TEXT NOT NULL, identity TEXT NOT NULL DEFAULT '',
+         at BIGINT NOT NULL);
+       CREATE TABLE webhook_events (event_id TEXT PRIMARY KEY, received_at BIGINT NOT NULL);
+       CREATE TABLE recordings (
+         id @ID@, visit_id BIGINT NOT NULL, egress_id TEXT NOT NULL UNIQUE, status TEXT NOT NULL,
+         location TEXT NOT NULL DEFAULT '', size_bytes BIGINT NOT NULL DEFAULT 0,
+         duration_ms BIGINT NOT NULL DEFAULT 0, sha256 TEXT NOT NULL DEFAULT '',
+         started_at BIGINT NOT NULL DEFAULT 0, ended_at BIGINT NOT NULL DEFAULT 0);
+       CREATE TABLE audit_log (
+         id @ID@, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
+         at BIGINT NOT NULL, details TEXT NOT NULL DEFAULT '');
+       CREATE TABLE visit_rules (
+         id INTEGER PRIMARY KEY, bookable_start_hour INTEGER NOT NULL,
+         bookable_end_hour INTEGER NOT NULL, min_notice_minutes INTEGER NOT NULL,
+         max_advance_days INTEGER NOT NULL, max_duration_minutes INTEGER NOT NULL,
+         max_visits_per_resident_per_week INTEGER NOT NULL, join_window_minutes INTEGER NOT NULL);
+       INSERT INTO visit_rules VALUES (1, 8, 20, 0, 14, 60, 7, 10);)",
+};
+
+std::vector<std::string> split_statements(const std::string& script) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < script.size()) {
+    auto end = script.find(';', start);
+    std::string stmt = script.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (stmt.find_first_not_of(" \n\t\r") != std::string::npos) out.push_back(stmt);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+Database::Database(const std::string& url) {
+  try {
+    if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0) {
+      kind_ = Kind::kPostgres;
+      sql_.open(soci::postgresql, url);
+    } else {
+      kind_ = Kind::kSqlite;
+      std::string path = url.rfind("sqlite://", 0) == 0 ? url.substr(9) : url;
+      sql_.open(soci::sqlite3, "db=" + path + " timeout=5");
+      sql_ << "PRAGMA foreign_keys = ON";
+      sql_ << "PRAGMA journal_mode = WAL";
+    }
+  } catch (const soci::soci_error& e) {
+    throw BadInput(std::string("database: cannot open: ") + e.what());
+  }
+  migrate();
+}
+
+int Database::schema_version() {
+  int v = 0;
+  soci::indicator ind;
+  sql_ << "SELECT MAX(version) FROM schema_migrations", soci::into(v, ind);
+  return ind == soci::i_ok ? v : 0;
+}
+
+void Database::migrate() {
+  sql_ << "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)";
+  int current = schema_version();
+  const std::string id = kind_ == Kind::kPostgres ? "BIGSERIAL PRIMARY KEY"
+                                                  : "INTEGER PRIMARY KEY AUTOINCREMENT";
+  for (size_t i = static_cast<size_t>(current); i < kMigrations.size(); ++i) {
+    std::string script = kMigrations[i];
+    for (auto pos = script.find("@ID@"); pos != std::string::npos; pos = script.find("@ID@")) {
+      script.replace(pos, 4, id);
+    }
+    transaction([&] {
+      for (const auto& stmt : split_statements(script)) sql_ << stmt;
+      int version = static_cast<int>(i + 1);
+      long long now = time(nullptr);
+      sql_ << "INSERT INTO schema_migrations (version, applied_at) VALUES (:v, :t)",
+          soci::use(version), soci::use(now);
+    });
+  }
+}
+
+}  // namespace parlor::app

@@ -1,0 +1,152 @@
+#include <openssl/sha.h>
+
+#include "app/video/video_provider.hpp"
+#include "common/auth/access_token.hpp"
+#include "common/encoding.hpp"
+#include "common/errors.hpp"
+#include "common/http/http_client.hpp"
+
+namespace parlor::app {
+namespace {
+
+using json = nlohmann::json;
+constexpr auto kAdminTokenTtl = std::chrono::minutes(10);  // as the Node server SDK does
+
+class LiveKitProvider : public VideoProvider {
+ public:
+  explicit LiveKitProvider(VideoSettings s) : s_(std::move(s)) {
+    http_base_ = s_.url;
+    if (http_base_.rfind("ws", 0) == 0) http_base_.replace(0, 2, "http");
+    while (!http_base_.empty() && http_base_.back() == '/') http_base_.pop_back();
+  }
+
+  const char* name() const override { return "livekit"; }
+
+  JoinToken join_token(const JoinGrant& g) override {
+    auth::ClaimGrants c;
+    c.api_key = s_.api_key;
+    c.identity = g.identity;
+    c.name = g.name;
+    c.metadata = g.metadata;
+    auth::VideoGrant v;
+    v.room_join = true;
+    v.room = g.room;
+    if (g.monitor) {
+      v.can_publish = false;
+      v.can_publish_data = false;
+      v.can_subscribe = true;
+      v.hidden = true;
+    } else {
+      v.can_publish = true;
+      v.can_subscribe = true;
+      v.can_publish_data = true;
+      v.can_publish_sources = {"camera", "microphone"};
+    }
+    c.video = v;
+    auth::MintOptions opts;
+    opts.ttl = s_.token_ttl;
+    JoinToken t;
+    t.token = auth::mint_token(c, s_.api_secret, opts);
+    t.expires_at = std::chrono::duration_cast<std::chrono::seconds>(
+                       (opts.now + opts.ttl).time_since_epoch())
+                       .count();
+    return t;
+  }
+
+  void mute_track(const std::string& room, const std::string& identity,
+                  const std::string& track_sid, bool muted) override {
+    twirp("MutePublishedTrack", room,
+          {{"room", room}, {"identity", identity}, {"trackSid", track_sid}, {"muted", muted}});
+  }
+
+  void remove_participant(const std::string& room, const std::string& identity) override {
+    twirp("RemoveParticipant", room, {{"room", room}, {"identity", identity}});
+  }
+
+  void end_room(const std::string& room) override {
+    try {
+      twirp("DeleteRoom", "", {{"room", room}}, /*create_grant=*/true);
+    } catch (const InternalError& e) {
+      // Already gone is what we wanted.
+      if (std::string(e.what()).find("not_found") == std::string::npos) throw;
+    }
+  }
+
+  void send_data(const std::string& room, const std::string& payload,
+                 const std::string& topic) override {
+    twirp("SendData", room,
+          {{"room", room},
+           {"data", common::base64_encode(common::as_bytes(payload))},
+           {"kind", "RELIABLE"},
+           {"topic", topic}});
+  }
+
+  json list_participants(const std::string& room) override {
+    auto r = twirp("ListParticipants", room, {{"room", room}});
+    return r.value("participants", json::array());
+  }
+
+  json verify_webhook(const std::string& body, const std::string& header) override {
+    auto claims = auth::verify_token(header, [&](const std::string& k) -> std::optional<std::string> {
+      if (k == s_.api_key) return s_.api_secret;
+      return std::nullopt;
+    });
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest);
+    auto expected = common::base64_encode({digest, sizeof(digest)});
+    if (claims.sha256 != expected) throw Unauthenticated("webhook body hash does not match");
+    auto j = json::parse(body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) throw BadInput("webhook body is not a JSON object");
+    return j;
+  }
+
+ private:
+  json twirp(const std::string& method, const std::string& room, const json& body,
+             bool create_grant = false) {
+    auth::ClaimGrants c;
+    c.api_key = s_.api_key;
+    auth::VideoGrant v;
+    if (create_grant) {
+      v.room_create = true;
+    } else {
+      v.room_admin = true;
+      v.room = room;
+    }
+    c.video = v;
+    auth::MintOptions opts;
+    opts.ttl = std::chrono::duration_cast<std::chrono::seconds>(kAdminTokenTtl);
+    http::HttpClient client;
+    auto res = client.request(
+        "POST", http_base_ + "/twirp/livekit.RoomService/" + method,
+        {{"Content-Type", "application/json"},
+         {"Authorization", "Bearer " + auth::mint_token(c, s_.api_secret, opts)}},
+        body.dump(), std::chrono::seconds(10));
+    if (res.status == 0) throw InternalError("media server unreachable: " + res.error);
+    auto j = json::parse(res.body, nullptr, false);
+    if (res.status != 200) {
+      std::string code = j.is_object() ? j.value("code", "") : "";
+      std::string msg = j.is_object() ? j.value("msg", res.body) : res.body;
+      throw InternalError(method + " failed: " + code + " " + msg);
+    }
+    return j.is_object() ? j : json::object();
+  }
+
+  VideoSettings s_;
+  std::string http_base_;
+};
+
+}  // namespace
+
+std::unique_ptr<VideoProvider> make_livekit_provider(const VideoSettings& s) {
+  if (s.url.empty() || s.api_key.empty() || s.api_secret.empty()) {
+    throw BadInput("LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set");
+  }
+  return std::make_unique<LiveKitProvider>(s);
+}
+
+std::unique_ptr<VideoProvider> make_video_provider(const VideoSettings& s) {
+  if (s.provider.empty() || s.provider == "livekit") return make_livekit_provider(s);
+  throw BadInput("VIDEO_PROVIDER '" + s.provider + "' is not supported (use 'livekit')");
+}
+
+}  // namespace parlor::app

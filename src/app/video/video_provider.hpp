@@ -1,0 +1,55 @@
+#pragma once
+// How the app reaches the media tier. The LiveKit provider speaks only the LiveKit protocol
+// (access tokens, Twirp RoomService over HTTP, signed webhooks), so it works the same against
+// the embedded `parlor media` and an external LiveKit deployment.
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace parlor::app {
+
+struct VideoSettings {
+  std::string provider = "livekit";  // VIDEO_PROVIDER: livekit (default) | twilio (legacy)
+  std::string url;                   // LIVEKIT_URL, e.g. ws://127.0.0.1:7880
+  std::string api_key;               // LIVEKIT_API_KEY
+  std::string api_secret;            // LIVEKIT_API_SECRET
+  std::chrono::seconds token_ttl{std::chrono::minutes(15)};
+};
+
+struct JoinGrant {
+  std::string room;
+  std::string identity;
+  std::string name;
+  std::string metadata;
+  bool monitor = false;  // hidden, subscribe-only (staff monitoring)
+};
+
+struct JoinToken {
+  std::string token;
+  int64_t expires_at = 0;  // Unix seconds
+};
+
+class VideoProvider {
+ public:
+  virtual ~VideoProvider() = default;
+  virtual const char* name() const = 0;
+  virtual JoinToken join_token(const JoinGrant& grant) = 0;
+  // Moderation; each throws parlor::InternalError with the media tier's message on failure.
+  virtual void mute_track(const std::string& room, const std::string& identity,
+                          const std::string& track_sid, bool muted) = 0;
+  virtual void remove_participant(const std::string& room, const std::string& identity) = 0;
+  virtual void end_room(const std::string& room) = 0;
+  virtual void send_data(const std::string& room, const std::string& payload,
+                         const std::string& topic) = 0;
+  virtual nlohmann::json list_participants(const std::string& room) = 0;
+  // Verifies a webhook's Authorization header against the body; returns the parsed event JSON.
+  // Throws parlor::Unauthenticated if the signature or body hash does not match.
+  virtual nlohmann::json verify_webhook(const std::string& body, const std::string& auth) = 0;
+};
+
+// Throws parlor::BadInput for unknown providers or missing settings.
+std::unique_ptr<VideoProvider> make_video_provider(const VideoSettings& settings);
+
+}  // namespace parlor::app

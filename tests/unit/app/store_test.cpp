@@ -1,0 +1,52 @@
+#include <gtest/gtest.h>
+
+#include "app/auth/passwords.hpp"
+#include "app/store/database.hpp"
+#include "common/errors.hpp"
+
+namespace parlor::app {
+namespace {
+
+TEST(Passwords, Argon2idHashesVerifyAndAreSalted) {
+  auto a = hash_password("correct horse");
+  auto b = hash_password("correct horse");
+  EXPECT_EQ(a.rfind("$argon2id$", 0), 0u);
+  EXPECT_NE(a, b);
+  EXPECT_TRUE(verify_password(a, "correct horse"));
+  EXPECT_FALSE(verify_password(a, "wrong horse"));
+  EXPECT_FALSE(verify_password("garbage", "correct horse"));
+  EXPECT_NE(random_token(), random_token());
+  EXPECT_EQ(random_token().size(), 43u);
+}
+
+TEST(Database, MigratesOnceAndTransactionsRollBack) {
+  Database db(":memory:");
+  EXPECT_EQ(db.schema_version(), 1);
+  long long now = 1;
+  std::string name = "O'Brien; DROP TABLE residents;--";
+  EXPECT_THROW(db.transaction([&] {
+    db.sql() << "INSERT INTO residents (name, unit, created_at) VALUES (:n, '', :t)",
+        soci::use(name), soci::use(now);
+    throw BadInput("abort");
+  }), BadInput);
+  int count = -1;
+  db.sql() << "SELECT COUNT(*) FROM residents", soci::into(count);
+  EXPECT_EQ(count, 0);
+  db.transaction([&] {
+    db.transaction([&] {  // nested calls join the outer transaction
+      db.sql() << "INSERT INTO residents (name, unit, created_at) VALUES (:n, '', :t)",
+          soci::use(name), soci::use(now);
+    });
+  });
+  std::string back;
+  db.sql() << "SELECT name FROM residents", soci::into(back);
+  EXPECT_EQ(back, name);
+}
+
+TEST(Database, BadUrlIsAClearError) {
+  EXPECT_THROW(Database("/nonexistent-dir/x/y.db"), BadInput);
+  EXPECT_THROW(Database("postgresql://nobody@127.0.0.1:1/none"), BadInput);
+}
+
+}  // namespace
+}  // namespace parlor::app
