@@ -5,7 +5,9 @@
 
 #include <vector>
 
+#include "common/encoding.hpp"
 #include "common/errors.hpp"
+#include "common/http/http_types.hpp"
 
 namespace parlor::app {
 namespace {
@@ -71,13 +73,62 @@ std::vector<std::string> split_statements(const std::string& script) {
   return out;
 }
 
+// postgresql://user:password@host:port/dbname?sslmode=... → libpq "key=value" form, which
+// SOCI's backend passes through unchanged (it mangles URIs).
+std::string pg_connection_string(const std::string& url) {
+  std::string rest = url.substr(url.find("://") + 3);
+  std::string query;
+  if (auto q = rest.find('?'); q != std::string::npos) {
+    query = rest.substr(q + 1);
+    rest.resize(q);
+  }
+  std::string userinfo, hostpart = rest, db;
+  if (auto at = rest.rfind('@'); at != std::string::npos) {
+    userinfo = rest.substr(0, at);
+    hostpart = rest.substr(at + 1);
+  }
+  if (auto slash = hostpart.find('/'); slash != std::string::npos) {
+    db = hostpart.substr(slash + 1);
+    hostpart.resize(slash);
+  }
+  auto quote = [](const std::string& v) {
+    std::string out = "'";
+    for (char c : v) {
+      if (c == '\\' || c == '\'') out += '\\';
+      out += c;
+    }
+    return out + "'";
+  };
+  std::string out;
+  auto add = [&](const char* k, const std::string& v) {
+    if (!v.empty()) out += std::string(out.empty() ? "" : " ") + k + "=" + quote(v);
+  };
+  std::string user = userinfo, password;
+  if (auto colon = userinfo.find(':'); colon != std::string::npos) {
+    user = userinfo.substr(0, colon);
+    password = userinfo.substr(colon + 1);
+  }
+  std::string host = hostpart, port;
+  if (auto colon = hostpart.rfind(':'); colon != std::string::npos && hostpart.find(']') == std::string::npos) {
+    host = hostpart.substr(0, colon);
+    port = hostpart.substr(colon + 1);
+  }
+  add("host", host);
+  add("port", port);
+  add("user", common::url_decode(user).value_or(user));
+  add("password", common::url_decode(password).value_or(password));
+  add("dbname", db);
+  for (auto& [k, v] : http::parse_query(query)) add(k.c_str(), v);
+  return out;
+}
+
 }  // namespace
 
 Database::Database(const std::string& url) {
   try {
     if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0) {
       kind_ = Kind::kPostgres;
-      sql_.open(soci::postgresql, url);
+      sql_.open(soci::postgresql, pg_connection_string(url));
     } else {
       kind_ = Kind::kSqlite;
       std::string path = url.rfind("sqlite://", 0) == 0 ? url.substr(9) : url;
