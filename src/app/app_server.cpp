@@ -7,8 +7,6 @@
 
 #include "common/errors.hpp"
 
-extern char** environ;
-
 namespace parlor::app {
 
 namespace fs = std::filesystem;
@@ -27,14 +25,9 @@ PARLOR_FACILITY_TIMEZONE, PARLOR_UTC_OFFSET_MINUTES; see .env.example), then the
   --jobs-interval-ms N  how often time limits are checked (default 5000)
 )";
 
-AppConfig load_app_config(int argc, char** argv, bool* help) {
+AppConfig load_app_config(int argc, char** argv, const std::map<std::string, std::string>& env,
+                          bool* help) {
   AppConfig c;
-  std::map<std::string, std::string> env;
-  for (char** e = environ; e && *e; ++e) {
-    std::string kv(*e);
-    auto eq = kv.find('=');
-    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
   auto get = [&](const char* k, std::string& out) {
     if (auto it = env.find(k); it != env.end() && !it->second.empty()) out = it->second;
   };

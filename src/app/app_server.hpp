@@ -3,6 +3,7 @@
 // store, its video provider and its periodic jobs (visit warnings and time limits).
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -28,7 +29,8 @@ struct AppConfig {
 
 // Reads VIDEO_PROVIDER, LIVEKIT_URL/API_KEY/API_SECRET, DATABASE_URL, PARLOR_FACILITY_NAME,
 // PARLOR_FACILITY_TIMEZONE, PARLOR_UTC_OFFSET_MINUTES, then flags. Throws parlor::BadInput.
-AppConfig load_app_config(int argc, char** argv, bool* help);
+AppConfig load_app_config(int argc, char** argv, const std::map<std::string, std::string>& env,
+                          bool* help);
 extern const char* const kAppUsage;
 
 class AppServer {

@@ -2,13 +2,13 @@
 // the web UI) in one process on loopback, with development keys, SQLite in ./data and demo data.
 // The app talks to the media server only through the LiveKit protocol, as it would in production.
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <iostream>
 #include <vector>
 
 #include "common/errors.hpp"
 #include "main/commands.hpp"
 #include "main/media_options.hpp"
+#include "main/process.hpp"
 #include "app/app_server.hpp"
 #include "service/media_server.hpp"
 
@@ -90,13 +90,10 @@ int run_dev(int argc, char** argv) {
               << "  Twirp API:    http://127.0.0.1:" << server.http_port() << "/twirp/\n"
               << "  Metrics:      http://127.0.0.1:" << server.http_port() << "/metrics\n"
               << logins << "Press Ctrl-C to stop." << std::endl;
-    boost::asio::io_context signals_io;
-    boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code&, int) {
+    wait_for_stop_signal([&] {
       app_server.stop();
       server.stop();
     });
-    signals_io.run();
     return 0;
   } catch (const Error& e) {
     std::cerr << "parlor dev: " << e.what() << "\n";

@@ -1,6 +1,4 @@
 // `parlor media`: the LiveKit-compatible media server.
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -10,9 +8,8 @@
 #include "common/errors.hpp"
 #include "main/commands.hpp"
 #include "main/media_options.hpp"
+#include "main/process.hpp"
 #include "service/media_server.hpp"
-
-extern char** environ;
 
 namespace parlor::cmd {
 
@@ -43,16 +40,6 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-std::map<std::string, std::string> environment() {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; e && *e; ++e) {
-    std::string kv(*e);
-    auto eq = kv.find('=');
-    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  return env;
-}
-
 uint16_t parse_port(const std::string& v, const std::string& flag) {
   try {
     size_t used = 0;
@@ -67,7 +54,7 @@ uint16_t parse_port(const std::string& v, const std::string& flag) {
 
 config::MediaConfig load_media_config(int argc, char** argv, bool* help) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  auto env = environment();
+  auto env = environment_map();
   std::string config_path = env.count("LIVEKIT_CONFIG") ? env["LIVEKIT_CONFIG"] : "";
   bool dev = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -133,10 +120,7 @@ int run_media(int argc, char** argv) {
     server.start();
     std::cout << "listening http=" << server.config().bind_addresses.front() << ":"
               << server.http_port() << std::endl;
-    boost::asio::io_context signals_io;
-    boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code&, int) { server.stop(); });
-    signals_io.run();
+    wait_for_stop_signal([&] { server.stop(); });
     return 0;
   } catch (const Error& e) {
     std::cerr << "parlor media: " << e.what() << "\n";
