@@ -63,6 +63,16 @@ void MediaServer::add_routes() {
     return r;
   });
 
+  // The camera check (issue 3): a browser loop-back through the media path.
+  router_.add("POST", "/echo/offer", [this](const http::Request& req) {
+    http_requests_++;
+    return echo_->handle_offer(req);
+  });
+  router_.add("GET", "/echo/stats", [this](const http::Request& req) {
+    http_requests_++;
+    return echo_->handle_stats(req);
+  });
+
   router_.add_prefix("*", "/twirp/livekit.RoomService/", [this](const http::Request& req) {
     http_requests_++;
     return room_service_.handle(req);
@@ -74,6 +84,7 @@ void MediaServer::add_routes() {
 }
 
 void MediaServer::start() {
+  echo_ = std::make_unique<EchoService>(config_, metrics_);
   http::ServerOptions opts;
   opts.address = config_.bind_addresses.front();
   opts.port = config_.port;
@@ -86,7 +97,7 @@ void MediaServer::start() {
   for (unsigned i = 0; i < kControlThreads; ++i) {
     threads_.emplace_back([this] { io_.run(); });
   }
-  log_->info("listening http={}:{}", opts.address, http_->port());
+  log_->info("listening http={}:{} udp={}", opts.address, http_->port(), echo_->udp_port());
 }
 
 void MediaServer::schedule_sweep() {
@@ -110,6 +121,7 @@ void MediaServer::stop() {
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
+  echo_.reset();
 }
 
 void MediaServer::wait() {

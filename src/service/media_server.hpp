@@ -13,6 +13,7 @@
 
 #include "common/config/media_config.hpp"
 #include "common/http/http_server.hpp"
+#include "service/echo_service.hpp"
 #include "service/join_auth.hpp"
 #include "service/metrics.hpp"
 #include "service/room_manager.hpp"
@@ -36,6 +37,7 @@ class MediaServer : public RoomEvents {
   void wait();
 
   uint16_t http_port() const { return http_ ? http_->port() : 0; }
+  uint16_t udp_port() const { return echo_ ? echo_->udp_port() : 0; }
   const config::MediaConfig& config() const { return config_; }
   boost::asio::io_context& io() { return io_; }
   http::Router& router() { return router_; }
@@ -60,6 +62,7 @@ class MediaServer : public RoomEvents {
   RoomManager rooms_;
   JoinAuthorizer join_auth_;
   RoomService room_service_;
+  std::unique_ptr<EchoService> echo_;
   boost::asio::io_context io_;
   http::Router router_;
   std::unique_ptr<http::Server> http_;

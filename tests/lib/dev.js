@@ -7,7 +7,7 @@ import { parlorBin } from './media.js';
 
 export async function startDev({ args = [], timeoutMs = 20000 } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'parlor-dev-'));
-  const proc = spawn(parlorBin, ['dev', '--port', '0', '--app-port', '0', '--data-dir', dir, ...args], {
+  const proc = spawn(parlorBin, ['dev', '--port', '0', '--udp-port', '0', '--app-port', '0', '--data-dir', dir, ...args], {
     env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -22,7 +22,7 @@ export const devSecret = 'secret';
  */
 export async function startMedia({ config, args = [], env = {}, timeoutMs = 15000 } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'parlor-media-'));
-  const fullArgs = ['media', '--port', '0', ...args];
+  const fullArgs = ['media', '--port', '0', '--udp-port', '0', ...args];
   if (config !== undefined) {
     const file = path.join(dir, 'media.yaml');
     writeFileSync(file, config);

@@ -1,0 +1,133 @@
+#include "rtc/transport/webrtc_transport.hpp"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace parlor::rtc {
+namespace {
+
+StunAddress to_stun(const UdpEndpoint& e) {
+  StunAddress a;
+  if (e.addr.ss_family == AF_INET) {
+    auto* v4 = reinterpret_cast<const sockaddr_in*>(&e.addr);
+    std::memcpy(a.ip.data(), &v4->sin_addr, 4);
+    a.port = ntohs(v4->sin_port);
+  } else {
+    auto* v6 = reinterpret_cast<const sockaddr_in6*>(&e.addr);
+    a.ipv6 = true;
+    std::memcpy(a.ip.data(), &v6->sin6_addr, 16);
+    a.port = ntohs(v6->sin6_port);
+  }
+  return a;
+}
+
+// RFC 7983 + RFC 5761: RTCP packet types 192–223 share the RTP range of first bytes.
+bool is_rtcp(std::span<const uint8_t> d) { return d.size() >= 2 && d[1] >= 192 && d[1] <= 223; }
+
+}  // namespace
+
+WebRtcTransport::WebRtcTransport(const DtlsCertificate& certificate, IceCredentials local,
+                                 IceLiteAgent::Options ice_options, DatagramSender& sender,
+                                 Listener& listener)
+    : certificate_(certificate), sender_(sender), listener_(listener), ice_(std::move(local), ice_options) {}
+
+WebRtcTransport::~WebRtcTransport() = default;
+
+void WebRtcTransport::set_remote(const IceCredentials& remote, const std::string& fingerprint) {
+  ice_.set_remote(remote);
+  std::string fp = fingerprint;
+  if (auto space = fp.find(' '); space != std::string::npos) fp = fp.substr(space + 1);  // "sha-256 AB:.."
+  DtlsTransport::Listener& self = *this;
+  dtls_ = std::make_unique<DtlsTransport>(certificate_, DtlsTransport::Role::kServer, fp, self);
+  dtls_->start();
+}
+
+bool WebRtcTransport::knows(const UdpEndpoint& from) const { return ice_.is_validated(to_stun(from)); }
+
+std::optional<UdpEndpoint> WebRtcTransport::destination() const {
+  if (auto sel = ice_.selected()) {
+    if (last_validated_ && to_stun(*last_validated_) == *sel) return last_validated_;
+  }
+  return last_validated_;
+}
+
+void WebRtcTransport::on_datagram(std::span<uint8_t> data, const UdpEndpoint& from,
+                                  IceLiteAgent::Clock::time_point now) {
+  if (data.empty()) return;
+  uint8_t first = data[0];
+  if (first < 4) {
+    size_t n = ice_.handle(data, to_stun(from), now, out_);
+    if (n) sender_.send_datagram({out_.data(), n}, from);
+    if (ice_.is_validated(to_stun(from))) last_validated_ = from;
+    return;
+  }
+  // Everything else is accepted only from an address that passed an ICE check, so a forged
+  // early ClientHello from elsewhere cannot disturb the session.
+  if (!ice_.is_validated(to_stun(from))) {
+    if (first >= 20 && first <= 63) ++counters_.dtls_from_unvalidated;
+    return;
+  }
+  if (first >= 20 && first <= 63) {
+    if (dtls_) dtls_->receive(data);
+    return;
+  }
+  if (first >= 128 && first <= 191) {
+    if (!srtp_recv_) return;
+    size_t len = 0;
+    if (is_rtcp(data)) {
+      if (srtp_recv_->unprotect_rtcp(data, &len) != SrtpResult::kOk) {
+        ++counters_.srtp_errors;
+        return;
+      }
+      listener_.on_rtcp(data.first(len));
+      return;
+    }
+    if (srtp_recv_->unprotect_rtp(data, &len) != SrtpResult::kOk) {
+      ++counters_.srtp_errors;
+      return;
+    }
+    auto packet = RtpPacketView::parse(data.first(len));
+    if (!packet) {
+      ++counters_.malformed_rtp;
+      return;
+    }
+    listener_.on_rtp(*packet);
+    return;
+  }
+  ++counters_.unknown_first_byte;
+}
+
+bool WebRtcTransport::send_rtp(std::span<const uint8_t> plain) {
+  auto to = destination();
+  if (!srtp_send_ || !to) return false;
+  size_t len = 0;
+  if (srtp_send_->protect_rtp(plain, out_, &len) != SrtpResult::kOk) return false;
+  sender_.send_datagram({out_.data(), len}, *to);
+  return true;
+}
+
+bool WebRtcTransport::send_rtcp(std::span<const uint8_t> plain) {
+  auto to = destination();
+  if (!srtp_send_ || !to) return false;
+  size_t len = 0;
+  if (srtp_send_->protect_rtcp(plain, out_, &len) != SrtpResult::kOk) return false;
+  sender_.send_datagram({out_.data(), len}, *to);
+  return true;
+}
+
+void WebRtcTransport::on_dtls_send(std::span<const uint8_t> datagram) {
+  if (auto to = destination()) sender_.send_datagram(datagram, *to);
+}
+
+void WebRtcTransport::on_dtls_connected(const SrtpKeyMaterial& keys) {
+  srtp_send_ = std::make_unique<SrtpSession>(keys.profile, SrtpKeys{keys.local_key, keys.local_salt});
+  srtp_recv_ = std::make_unique<SrtpSession>(keys.profile, SrtpKeys{keys.remote_key, keys.remote_salt});
+  listener_.on_transport_connected();
+}
+
+void WebRtcTransport::on_dtls_closed(DtlsTransport::State, const std::string& reason) {
+  listener_.on_transport_closed(reason);
+}
+
+}  // namespace parlor::rtc

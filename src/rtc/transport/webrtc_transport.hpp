@@ -1,0 +1,86 @@
+#pragma once
+// One peer connection's transport on a media worker: ICE-lite, DTLS-SRTP and SRTP/SRTCP over
+// the worker's shared UDP socket (RFC 7983 first-byte demultiplexing). SCTP data channels are
+// not wired in yet.
+//
+// Threading and lifetime: created, fed and destroyed on the worker's thread. The Sender and
+// Listener must outlive the transport. Packet spans given to the listener are valid only during
+// the call (they point into the socket's receive buffer).
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "rtc/dtls/dtls_transport.hpp"
+#include "rtc/ice/ice_lite_agent.hpp"
+#include "rtc/net/udp_socket.hpp"
+#include "rtc/rtp/rtp_packet.hpp"
+#include "rtc/srtp/srtp_session.hpp"
+
+namespace parlor::rtc {
+
+class DatagramSender {
+ public:
+  virtual ~DatagramSender() = default;
+  virtual void send_datagram(std::span<const uint8_t> data, const UdpEndpoint& to) = 0;
+};
+
+class WebRtcTransport : private DtlsTransport::Listener {
+ public:
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    virtual void on_transport_connected() = 0;
+    virtual void on_transport_closed(const std::string& reason) = 0;
+    virtual void on_rtp(RtpPacketView& packet) = 0;
+    virtual void on_rtcp(std::span<const uint8_t> compound) = 0;
+  };
+
+  struct Counters {
+    uint64_t srtp_errors = 0;
+    uint64_t dtls_from_unvalidated = 0;
+    uint64_t malformed_rtp = 0;
+    uint64_t unknown_first_byte = 0;
+  };
+
+  WebRtcTransport(const DtlsCertificate& certificate, IceCredentials local,
+                  IceLiteAgent::Options ice_options, DatagramSender& sender, Listener& listener);
+  ~WebRtcTransport() override;
+
+  // From the peer's SDP (we answer a=setup:passive, so the peer is the DTLS client).
+  void set_remote(const IceCredentials& remote, const std::string& fingerprint);
+  const IceCredentials& local_ice() const { return ice_.local(); }
+
+  // A datagram routed to this transport (by ufrag or by a validated address).
+  void on_datagram(std::span<uint8_t> data, const UdpEndpoint& from, IceLiteAgent::Clock::time_point now);
+  // Protects and sends; false if not connected or the packet is malformed.
+  bool send_rtp(std::span<const uint8_t> plain);
+  bool send_rtcp(std::span<const uint8_t> plain);
+
+  bool connected() const { return srtp_send_ != nullptr; }
+  bool knows(const UdpEndpoint& from) const;
+  IceLiteAgent::State ice_state(IceLiteAgent::Clock::time_point now) const { return ice_.state(now); }
+  const Counters& counters() const { return counters_; }
+
+ private:
+  // DtlsTransport::Listener
+  void on_dtls_send(std::span<const uint8_t> datagram) override;
+  void on_dtls_connected(const SrtpKeyMaterial& keys) override;
+  void on_dtls_data(std::span<const uint8_t>) override {}
+  void on_dtls_closed(DtlsTransport::State state, const std::string& reason) override;
+
+  std::optional<UdpEndpoint> destination() const;
+
+  const DtlsCertificate& certificate_;
+  DatagramSender& sender_;
+  Listener& listener_;
+  IceLiteAgent ice_;
+  std::unique_ptr<DtlsTransport> dtls_;
+  std::unique_ptr<SrtpSession> srtp_send_, srtp_recv_;
+  std::optional<UdpEndpoint> last_validated_;
+  std::array<uint8_t, UdpSocket::kMaxDatagram + 64> out_{};
+  Counters counters_;
+};
+
+}  // namespace parlor::rtc
