@@ -1,6 +1,5 @@
 #include "service/echo_service.hpp"
 
-#include <boost/asio/post.hpp>
 #include <future>
 #include <nlohmann/json.hpp>
 
@@ -26,11 +25,14 @@ std::string lower(std::string s) {
 }  // namespace
 
 // One browser loop-back: its transport plus the payload-type → kind map from the answer.
-class EchoSession : public rtc::WebRtcTransport::Listener, public rtc::DatagramSender {
+class EchoSession : public rtc::WebRtcTransport::Listener {
  public:
-  EchoSession(const rtc::DtlsCertificate& cert, rtc::UdpSocket& socket, std::atomic<uint64_t>& echoed)
-      : socket_(socket), echoed_(echoed), created_(rtc::IceLiteAgent::Clock::now()),
-        transport_(cert, rtc::generate_ice_credentials(), {}, *this, *this) {}
+  EchoSession(sfu::Worker& worker, std::atomic<uint64_t>& echoed)
+      : worker_(worker), echoed_(echoed), created_(rtc::IceLiteAgent::Clock::now()),
+        transport_(worker.certificate(), rtc::generate_ice_credentials(), {}, worker, *this) {
+    worker_.add(transport_);
+  }
+  ~EchoSession() override { worker_.remove(transport_); }
 
   rtc::WebRtcTransport& transport() { return transport_; }
   int audio_pt = -1, video_pt = -1;
@@ -39,9 +41,6 @@ class EchoSession : public rtc::WebRtcTransport::Listener, public rtc::DatagramS
   rtc::IceLiteAgent::Clock::time_point created_at() const { return created_; }
   uint64_t echoed_packets = 0;
 
-  void send_datagram(std::span<const uint8_t> data, const rtc::UdpEndpoint& to) override {
-    socket_.send(data, to);
-  }
   void on_transport_connected() override {}
   void on_transport_closed(const std::string&) override { ended = true; }
   void on_rtp(rtc::RtpPacketView& p) override {
@@ -75,26 +74,18 @@ class EchoSession : public rtc::WebRtcTransport::Listener, public rtc::DatagramS
   }
 
  private:
-  rtc::UdpSocket& socket_;
+  sfu::Worker& worker_;
   std::atomic<uint64_t>& echoed_;
   rtc::IceLiteAgent::Clock::time_point created_;
   rtc::WebRtcTransport transport_;
 };
 
-EchoService::EchoService(const config::MediaConfig& config, Metrics& metrics)
-    : config_(config), metrics_(metrics), certificate_(rtc::DtlsCertificate::generate()), sweep_timer_(io_) {
-  advertised_ip_ = config.rtc.node_ip.empty() ? config.bind_addresses.front() : config.rtc.node_ip;
-  socket_ = std::make_unique<rtc::UdpSocket>(
-      io_, config.bind_addresses.front(), config.rtc.udp_port,
-      [this](std::span<uint8_t> d, const rtc::UdpEndpoint& from) { on_datagram(d, from); });
-  schedule_sweep();
-  thread_ = std::thread([this] { io_.run(); });
+EchoService::EchoService(sfu::Worker& worker, Metrics& metrics)
+    : worker_(worker), metrics_(metrics), sweep_timer_(worker.io()) {
+  worker_.post([this] { schedule_sweep(); });
 }
 
-EchoService::~EchoService() {
-  io_.stop();
-  if (thread_.joinable()) thread_.join();
-}
+EchoService::~EchoService() = default;
 
 void EchoService::schedule_sweep() {
   sweep_timer_.expires_after(kSweepInterval);
@@ -109,23 +100,6 @@ void EchoService::schedule_sweep() {
     });
     schedule_sweep();
   });
-}
-
-void EchoService::on_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from) {
-  auto now = rtc::IceLiteAgent::Clock::now();
-  if (!data.empty() && data[0] < 4) {
-    auto ufrag = rtc::stun_local_ufrag(data);
-    auto it = sessions_.find(std::string(ufrag));
-    if (it != sessions_.end()) it->second->transport().on_datagram(data, from, now);
-    return;
-  }
-  for (auto& [_, s] : sessions_) {
-    if (s->transport().knows(from)) {
-      s->transport().on_datagram(data, from, now);
-      return;
-    }
-  }
-  metrics_.counter("parlor_udp_unknown_source_total", "Datagrams from addresses no ICE check validated")++;
 }
 
 http::Response EchoService::handle_offer(const http::Request& req) {
@@ -145,15 +119,15 @@ http::Response EchoService::handle_offer(const http::Request& req) {
   }
   auto session_fut = std::make_shared<std::promise<std::pair<int, std::string>>>();
   auto result = session_fut->get_future();
-  boost::asio::post(io_, [this, offer = std::move(offer), session_fut]() mutable {
+  worker_.post([this, offer = std::move(offer), session_fut]() mutable {
     if (sessions_.size() >= kMaxEchoSessions) {
       session_fut->set_value({503, "too many camera checks in progress; try again shortly"});
       return;
     }
     auto& echoed = metrics_.counter("parlor_echo_packets_total", "RTP packets echoed by camera checks");
-    auto s = std::make_unique<EchoSession>(*certificate_, *socket_, echoed);
+    auto s = std::make_unique<EchoSession>(worker_, echoed);
     rtc::SessionDescription answer;
-    answer.origin = "- 1 1 IN IP4 " + advertised_ip_;
+    answer.origin = "- 1 1 IN IP4 " + worker_.advertised_ip();
     answer.attributes.push_back({"ice-lite", "", false});
     answer.attributes.push_back({"msid-semantic", " WMS echo", true});
     std::string bundle = "BUNDLE";
@@ -186,12 +160,12 @@ http::Response EchoService::handle_offer(const http::Request& req) {
       }
       (m.kind == "audio" ? s->audio_pt : s->video_pt) = pt;
       bundle += " " + m.mid();
-      a.port = socket_->port();
-      a.connection = "IN IP4 " + advertised_ip_;
+      a.port = worker_.udp_port();
+      a.connection = "IN IP4 " + worker_.advertised_ip();
       a.formats = {std::to_string(pt)};
       a.add("ice-ufrag", s->transport().local_ice().ufrag);
       a.add("ice-pwd", s->transport().local_ice().pwd);
-      a.add("fingerprint", "sha-256 " + certificate_->fingerprint());
+      a.add("fingerprint", "sha-256 " + worker_.certificate().fingerprint());
       a.add("setup", "passive");
       a.add_flag("rtcp-mux");
       a.set_direction(rtc::SdpDirection::kSendRecv);
@@ -206,7 +180,7 @@ http::Response EchoService::handle_offer(const http::Request& req) {
       a.add("msid", "echo " + m.kind);
       a.add("ssrc", std::to_string(ssrc) + " cname:parlor-echo");
       a.add("ssrc", std::to_string(ssrc) + " msid:echo " + m.kind);
-      a.add("candidate", rtc::host_candidate(1, "udp", advertised_ip_, socket_->port()));
+      a.add("candidate", rtc::host_candidate(1, "udp", worker_.advertised_ip(), worker_.udp_port()));
       a.add_flag("end-of-candidates");
       answer.media.push_back(std::move(a));
     }
@@ -234,7 +208,7 @@ http::Response EchoService::handle_offer(const http::Request& req) {
 http::Response EchoService::handle_stats(const http::Request&) {
   auto promise = std::make_shared<std::promise<std::string>>();
   auto fut = promise->get_future();
-  boost::asio::post(io_, [this, promise] {
+  worker_.post([this, promise] {
     nlohmann::json sessions = nlohmann::json::array();
     for (const auto& [ufrag, s] : sessions_) {
       const auto& c = s->transport().counters();
@@ -243,7 +217,7 @@ http::Response EchoService::handle_stats(const http::Request&) {
                           {"srtpErrors", c.srtp_errors},
                           {"dtlsFromUnvalidated", c.dtls_from_unvalidated}});
     }
-    promise->set_value(nlohmann::json{{"sessions", sessions}, {"udpPort", socket_->port()}}.dump());
+    promise->set_value(nlohmann::json{{"sessions", sessions}, {"udpPort", worker_.udp_port()}}.dump());
   });
   if (fut.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
     return http::Response::text(503, "media worker busy");

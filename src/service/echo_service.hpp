@@ -4,20 +4,16 @@
 // DTLS-SRTP, unprotect → parse → rewrite SSRC → protect → send), and keyframe requests are
 // passed back to the browser's encoder. Data channels are declined until SCTP lands.
 //
-// Threading: sessions live on the service's own media worker (one io_context thread with one
-// UDP socket); HTTP handlers only post to it.
-#include <boost/asio/io_context.hpp>
+// Threading: sessions live on a media worker (sharing its UDP socket with rooms); HTTP handlers
+// only post to it. Lifetime: the worker must be stopped before this service is destroyed.
 #include <boost/asio/steady_timer.hpp>
 #include <map>
 #include <memory>
 #include <string>
-#include <thread>
 
-#include "common/config/media_config.hpp"
 #include "common/http/http_types.hpp"
-#include "rtc/dtls/dtls_transport.hpp"
-#include "rtc/net/udp_socket.hpp"
 #include "service/metrics.hpp"
+#include "sfu/worker.hpp"
 
 namespace parlor::service {
 
@@ -25,26 +21,19 @@ class EchoSession;
 
 class EchoService {
  public:
-  EchoService(const config::MediaConfig& config, Metrics& metrics);
+  EchoService(sfu::Worker& worker, Metrics& metrics);
   ~EchoService();
 
   http::Response handle_offer(const http::Request& request);
   http::Response handle_stats(const http::Request& request);
-  uint16_t udp_port() const { return socket_ ? socket_->port() : 0; }
 
  private:
-  void on_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from);
   void schedule_sweep();
 
-  const config::MediaConfig& config_;
+  sfu::Worker& worker_;
   Metrics& metrics_;
-  std::shared_ptr<rtc::DtlsCertificate> certificate_;
-  boost::asio::io_context io_;
-  std::unique_ptr<rtc::UdpSocket> socket_;
   boost::asio::steady_timer sweep_timer_;
   std::map<std::string, std::unique_ptr<EchoSession>> sessions_;  // by local ICE ufrag
-  std::thread thread_;
-  std::string advertised_ip_;
 };
 
 }  // namespace parlor::service

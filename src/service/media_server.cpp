@@ -7,6 +7,8 @@
 
 #include "main/commands.hpp"
 #include "service/twirp.hpp"
+#include "common/errors.hpp"
+#include <boost/beast/http/write.hpp>
 
 namespace parlor::service {
 
@@ -40,18 +42,19 @@ void MediaServer::add_routes() {
   router_.add("GET", "/", ok);
   router_.add("GET", "/healthz", ok);
 
-  // /rtc/validate answers like the upgrade would (spec §2.1: never a bare 404 here, or JS
-  // loops). /rtc/v1 is not served yet, so its validate answers a generic 404 that makes the
-  // clients fall back to /rtc.
-  router_.add("GET", "/rtc/validate", [this](const http::Request& req) {
+  // The validate endpoints answer like the upgrade would (spec §2.1: never a bare 404 on
+  // /rtc/validate, or JS loops).
+  auto validate = [this](const http::Request& req) {
     http_requests_++;
     auto d = join_auth_.authorize(req);
     if (d.status != 200) return http::Response::text(d.status, d.message);
     return http::Response::text(200, "success");
-  });
-  router_.add("GET", "/rtc/v1/validate", [this](const http::Request&) {
-    http_requests_++;
-    return http::Response::text(404, "404 page not found");
+  };
+  router_.add("GET", "/rtc/validate", validate);
+  router_.add("GET", "/rtc/v1/validate", validate);
+  router_.add_upgrade("/rtc/v1", [this](http::Request req, http::BeastRequest raw, boost::beast::tcp_stream stream,
+                                        boost::beast::flat_buffer) {
+    handle_rtc_upgrade(std::move(req), std::move(raw), std::move(stream));
   });
 
   router_.add("GET", "/metrics", [this](const http::Request&) {
@@ -84,7 +87,12 @@ void MediaServer::add_routes() {
 }
 
 void MediaServer::start() {
-  echo_ = std::make_unique<EchoService>(config_, metrics_);
+  const std::string& bind = config_.bind_addresses.front();
+  worker_ = std::make_unique<sfu::Worker>(bind, config_.rtc.udp_port,
+                                          config_.rtc.node_ip.empty() ? bind : config_.rtc.node_ip);
+  echo_ = std::make_unique<EchoService>(*worker_, metrics_);
+  live_ = std::make_unique<LiveRooms>(config_, rooms_, webhooks_, *worker_);
+  rooms_.set_directory(live_.get());
   http::ServerOptions opts;
   opts.address = config_.bind_addresses.front();
   opts.port = config_.port;
@@ -97,7 +105,52 @@ void MediaServer::start() {
   for (unsigned i = 0; i < kControlThreads; ++i) {
     threads_.emplace_back([this] { io_.run(); });
   }
-  log_->info("listening http={}:{} udp={}", opts.address, http_->port(), echo_->udp_port());
+  log_->info("listening http={}:{} udp={}", opts.address, http_->port(), worker_->udp_port());
+}
+
+namespace {
+void write_plain(boost::beast::tcp_stream& stream, int status, const std::string& body) {
+  namespace bhttp = boost::beast::http;
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
+  res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+  res.set(bhttp::field::access_control_allow_origin, "*");
+  res.keep_alive(false);
+  res.body() = body;
+  res.prepare_payload();
+  boost::beast::error_code ec;
+  stream.expires_after(std::chrono::seconds(5));
+  bhttp::write(stream, res, ec);
+  stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+}
+}  // namespace
+
+// Spec §2.2: authorize before the 101; failures are plain HTTP statuses with a short text.
+void MediaServer::handle_rtc_upgrade(http::Request req, http::BeastRequest raw, boost::beast::tcp_stream stream) {
+  http_requests_++;
+  auto d = join_auth_.authorize(req);
+  if (d.status != 200) return write_plain(stream, d.status, d.message);
+  livekit::JoinRequest join_request;
+  try {
+    if (!req.has_query("join_request")) throw BadInput("missing join_request");
+    join_request = signal::decode_join_request(req.query_param("join_request"), config_.limit.max_ws_message_bytes);
+  } catch (const BadInput& e) {
+    return write_plain(stream, 400, e.what());
+  }
+  livekit::Room room;
+  try {
+    if (auto existing = rooms_.find(d.room)) {
+      room = *existing;
+    } else {
+      livekit::CreateRoomRequest create;
+      create.set_name(d.room);
+      room = rooms_.create(create);
+    }
+  } catch (const TwirpError& e) {
+    return write_plain(stream, e.code() == "resource_exhausted" ? 503 : 400, e.what());
+  }
+  auto params = signal::join_params(d.claims, req, &join_request);
+  params.resume = join_request.reconnect();
+  live_->signal().accept(std::move(params), std::move(room), std::move(raw), std::move(stream));
 }
 
 void MediaServer::schedule_sweep() {
@@ -105,6 +158,7 @@ void MediaServer::schedule_sweep() {
   sweep_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     rooms_.sweep();
+    if (live_) live_->signal_sweep();
     schedule_sweep();
   });
 }
@@ -121,7 +175,11 @@ void MediaServer::stop() {
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
+  rooms_.set_directory(nullptr);
+  if (worker_) worker_->stop();
+  live_.reset();
   echo_.reset();
+  worker_.reset();
 }
 
 void MediaServer::wait() {

@@ -15,6 +15,7 @@
 #include "common/http/http_server.hpp"
 #include "service/echo_service.hpp"
 #include "service/join_auth.hpp"
+#include "service/live_rooms.hpp"
 #include "service/metrics.hpp"
 #include "service/room_manager.hpp"
 #include "service/room_service.hpp"
@@ -37,7 +38,7 @@ class MediaServer : public RoomEvents {
   void wait();
 
   uint16_t http_port() const { return http_ ? http_->port() : 0; }
-  uint16_t udp_port() const { return echo_ ? echo_->udp_port() : 0; }
+  uint16_t udp_port() const { return worker_ ? worker_->udp_port() : 0; }
   const config::MediaConfig& config() const { return config_; }
   boost::asio::io_context& io() { return io_; }
   http::Router& router() { return router_; }
@@ -53,6 +54,7 @@ class MediaServer : public RoomEvents {
 
  private:
   void add_routes();
+  void handle_rtc_upgrade(http::Request request, http::BeastRequest raw, boost::beast::tcp_stream stream);
   void schedule_sweep();
 
   config::MediaConfig config_;
@@ -62,7 +64,11 @@ class MediaServer : public RoomEvents {
   RoomManager rooms_;
   JoinAuthorizer join_auth_;
   RoomService room_service_;
+  // Media: one worker for now (rooms would be pinned to one of several); the worker outlives
+  // the services pinned to it and is stopped before they are destroyed.
+  std::unique_ptr<sfu::Worker> worker_;
   std::unique_ptr<EchoService> echo_;
+  std::unique_ptr<LiveRooms> live_;
   boost::asio::io_context io_;
   http::Router router_;
   std::unique_ptr<http::Server> http_;

@@ -1,0 +1,57 @@
+#pragma once
+// The bridge between the node's control plane (room registry, RoomService, webhooks) and the
+// live rooms on the media worker. RoomService calls arrive on control threads and are posted to
+// the worker (waiting for the answer); room events come back from the worker and become
+// webhooks and registry counts.
+#include <memory>
+
+#include "service/room_manager.hpp"
+#include "service/webhook_notifier.hpp"
+#include "signal/signal_server.hpp"
+
+namespace parlor::service {
+
+class LiveRooms : public ParticipantDirectory, public signal::RoomListener {
+ public:
+  LiveRooms(const config::MediaConfig& config, RoomManager& rooms, WebhookNotifier& webhooks, sfu::Worker& worker);
+  ~LiveRooms() override;
+
+  signal::SignalServer& signal() { return *signal_; }
+  void signal_sweep() {
+    worker_.post([this] { signal_->sweep(); });
+  }
+
+  // ParticipantDirectory (control threads)
+  std::vector<livekit::ParticipantInfo> list(const std::string& room) override;
+  livekit::ParticipantInfo get(const std::string& room, const std::string& identity) override;
+  void remove(const std::string& room, const std::string& identity) override;
+  livekit::TrackInfo mute(const livekit::MuteRoomTrackRequest& request) override;
+  livekit::ParticipantInfo update(const livekit::UpdateParticipantRequest& request) override;
+  void update_subscriptions(const livekit::UpdateSubscriptionsRequest& request) override;
+  void send_data(const livekit::SendDataRequest& request) override;
+  void close_room(const std::string& room, livekit::DisconnectReason reason) override;
+  void room_updated(const livekit::Room& room) override;
+
+  // signal::RoomListener (worker thread)
+  void on_participant_joined(const livekit::Room& room, const livekit::ParticipantInfo& p) override;
+  void on_participant_left(const livekit::Room& room, const livekit::ParticipantInfo& p) override;
+  void on_track_published(const livekit::Room& room, const livekit::ParticipantInfo& p,
+                          const livekit::TrackInfo& track) override;
+  void on_track_unpublished(const livekit::Room& room, const livekit::ParticipantInfo& p,
+                            const livekit::TrackInfo& track) override;
+  void on_participant_count(const std::string& room, uint32_t participants, uint32_t publishers) override;
+
+ private:
+  template <typename T>
+  T on_worker(std::function<T()> fn);
+  signal::Participant& participant_or_throw(const std::string& room, const std::string& identity);
+  void webhook(const char* event, const livekit::Room& room, const livekit::ParticipantInfo* p,
+               const livekit::TrackInfo* track);
+
+  RoomManager& rooms_;
+  WebhookNotifier& webhooks_;
+  sfu::Worker& worker_;
+  std::unique_ptr<signal::SignalServer> signal_;
+};
+
+}  // namespace parlor::service

@@ -1,0 +1,73 @@
+#include "sfu/down_track.hpp"
+
+#include <cstring>
+
+#include "rtc/byte_io.hpp"
+
+namespace parlor::sfu {
+
+namespace {
+constexpr uint32_t kVideoFrameTicks = 3000;  // one frame at 30 fps on the 90 kHz clock
+constexpr uint32_t kAudioFrameTicks = 960;   // 20 ms of Opus at 48 kHz
+}  // namespace
+
+bool vp8_starts_keyframe(std::span<const uint8_t> p) {
+  if (p.empty()) return false;
+  size_t i = 0;
+  uint8_t first = p[i++];
+  bool extended = first & 0x80;
+  bool start = first & 0x10;
+  uint8_t partition = first & 0x07;
+  if (!start || partition != 0) return false;
+  if (extended) {
+    if (i >= p.size()) return false;
+    uint8_t x = p[i++];
+    if (x & 0x80) {  // I: picture id, 7 or 15 bits
+      if (i >= p.size()) return false;
+      i += (p[i] & 0x80) ? 2 : 1;
+    }
+    if (x & 0x40) ++i;           // L: TL0PICIDX
+    if (x & 0x30) ++i;           // T or K: TID/Y/KEYIDX
+  }
+  if (i >= p.size()) return false;
+  return (p[i] & 0x01) == 0;  // VP8 payload header P bit: 0 = key frame
+}
+
+void DownTrack::forward(const rtc::RtpPacketView& in, bool keyframe, bool source_changed) {
+  if (paused_) return;
+  if (source_changed) rebase_ = true;
+  if (video_ && !started_ && !keyframe) return;
+  if (video_ && rebase_ && !keyframe) return;  // switch only at a keyframe of the new source
+  if (rebase_) {
+    uint16_t next_seq = started_ ? static_cast<uint16_t>(last_seq_ + 1) : in.sequence();
+    uint32_t next_ts = started_ ? last_ts_ + (video_ ? kVideoFrameTicks : kAudioFrameTicks) : in.timestamp();
+    seq_delta_ = static_cast<uint16_t>(next_seq - in.sequence());
+    ts_delta_ = next_ts - in.timestamp();
+    rebase_ = false;
+  }
+  started_ = true;
+
+  // Fixed header and CSRCs, no extension block, then payload and padding unchanged.
+  auto bytes = in.bytes();
+  size_t csrc_bytes = 4u * in.csrc_count();
+  size_t body = bytes.size() - in.header_size();
+  size_t total = 12 + csrc_bytes + body;
+  if (total > scratch_.size()) return;
+  std::memcpy(scratch_.data(), bytes.data(), 12 + csrc_bytes);
+  scratch_[0] &= ~0x10;  // X bit off
+  std::memcpy(scratch_.data() + 12 + csrc_bytes, bytes.data() + in.header_size(), body);
+  auto out = rtc::RtpPacketView::parse({scratch_.data(), total});
+  if (!out) return;
+  uint16_t seq = static_cast<uint16_t>(in.sequence() + seq_delta_);
+  uint32_t ts = in.timestamp() + ts_delta_;
+  out->set_ssrc(ssrc_);
+  out->set_payload_type(payload_type_);
+  out->set_sequence(seq);
+  out->set_timestamp(ts);
+  // Only move forward; late (reordered) packets keep their mapped numbers.
+  if (static_cast<int16_t>(seq - last_seq_) > 0 || packets_ == 0) last_seq_ = seq;
+  if (static_cast<int32_t>(ts - last_ts_) > 0 || packets_ == 0) last_ts_ = ts;
+  if (transport_.send_rtp(out->bytes())) ++packets_;
+}
+
+}  // namespace parlor::sfu

@@ -1,0 +1,50 @@
+#pragma once
+// The sending side of one forwarded track toward one subscriber: copies each packet without its
+// header extensions (the subscriber negotiated its own ids, and a stale mid would misroute the
+// packet inside a BUNDLE) and maps SSRC, payload type, sequence number and timestamp into the
+// subscriber's numbering, continuous across source switches (simulcast layer changes).
+//
+// Threading: worker thread only. No allocation per packet.
+#include <array>
+#include <cstdint>
+
+#include "rtc/rtp/rtp_packet.hpp"
+#include "rtc/transport/webrtc_transport.hpp"
+
+namespace parlor::sfu {
+
+class DownTrack {
+ public:
+  DownTrack(rtc::WebRtcTransport& transport, uint32_t ssrc, uint8_t payload_type, bool video)
+      : transport_(transport), ssrc_(ssrc), payload_type_(payload_type), video_(video) {}
+
+  // `source_changed` marks the first packet after a switch of the incoming stream; video waits
+  // for a keyframe before anything is sent (a decoder cannot start mid-picture).
+  void forward(const rtc::RtpPacketView& in, bool keyframe, bool source_changed);
+
+  uint32_t ssrc() const { return ssrc_; }
+  bool video() const { return video_; }
+  bool waiting_for_keyframe() const { return video_ && !started_; }
+  void set_paused(bool paused) { paused_ = paused; if (paused) started_ = false; }
+  uint64_t packets() const { return packets_; }
+
+ private:
+  rtc::WebRtcTransport& transport_;
+  const uint32_t ssrc_;
+  const uint8_t payload_type_;
+  const bool video_;
+  bool started_ = false;
+  bool paused_ = false;
+  bool rebase_ = true;
+  uint16_t seq_delta_ = 0;
+  uint32_t ts_delta_ = 0;
+  uint16_t last_seq_ = 0;
+  uint32_t last_ts_ = 0;
+  uint64_t packets_ = 0;
+  std::array<uint8_t, rtc::UdpSocket::kMaxDatagram> scratch_{};
+};
+
+// RFC 7741 §4.2/§4.3: true when the packet starts a VP8 keyframe.
+bool vp8_starts_keyframe(std::span<const uint8_t> payload);
+
+}  // namespace parlor::sfu

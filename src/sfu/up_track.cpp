@@ -1,0 +1,94 @@
+#include "sfu/up_track.hpp"
+
+#include <algorithm>
+
+namespace parlor::sfu {
+
+namespace {
+using namespace std::chrono_literals;
+constexpr auto kLayerIdle = 600ms;            // no packets for this long: the layer stopped
+constexpr auto kLayerStable = 1500ms;         // a layer must flow this long before we move up
+constexpr auto kKeyframeRequestInterval = 300ms;
+constexpr auto kChoiceInterval = 200ms;
+}  // namespace
+
+bool UpTrack::Layer::active(Clock::time_point now) const {
+  return ssrc != 0 && now - last_seen < kLayerIdle;
+}
+
+UpTrack::UpTrack(bool video, int layers, KeyframeRequest request_keyframe)
+    : video_(video), layer_count_(std::clamp(layers, 1, kMaxLayers)), request_keyframe_(std::move(request_keyframe)) {}
+
+void UpTrack::add(DownTrack* down) {
+  downs_.push_back(down);
+  if (video_) send_keyframe_request(current_ >= 0 ? current_ : 0, Clock::now());
+}
+
+void UpTrack::remove(DownTrack* down) { std::erase(downs_, down); }
+
+void UpTrack::send_keyframe_request(int layer, Clock::time_point now) {
+  if (layer < 0 || layer >= layer_count_ || layers_[layer].ssrc == 0) return;
+  if (now - last_keyframe_request_ < kKeyframeRequestInterval) return;
+  last_keyframe_request_ = now;
+  request_keyframe_(layers_[layer].ssrc);
+}
+
+void UpTrack::request_keyframe(Clock::time_point now) {
+  send_keyframe_request(target_ >= 0 ? target_ : current_, now);
+}
+
+void UpTrack::choose_target(Clock::time_point now) {
+  last_choice_ = now;
+  int best = -1;
+  for (int l = layer_count_ - 1; l >= 0; --l) {
+    const auto& layer = layers_[l];
+    if (layer.active(now) && (l <= current_ || now - layer.first_seen >= kLayerStable || current_ < 0)) {
+      best = l;
+      break;
+    }
+  }
+  if (best < 0 || best == current_) {
+    target_ = -1;
+    return;
+  }
+  if (target_ != best) {
+    target_ = best;
+    last_keyframe_request_ = {};
+  }
+  send_keyframe_request(target_, now);
+}
+
+void UpTrack::on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time_point now) {
+  if (layer < 0 || layer >= layer_count_) return;
+  auto& l = layers_[layer];
+  if (l.ssrc != packet.ssrc() || !l.active(now)) {
+    l.ssrc = packet.ssrc();
+    l.first_seen = now;
+  }
+  l.last_seen = now;
+  ++packets_;
+
+  if (!video_) {  // audio has one layer and needs no keyframe
+    if (current_ < 0) current_ = layer;
+    if (layer != current_) return;
+    for (auto* d : downs_) d->forward(packet, false, false);
+    return;
+  }
+  if (now - last_choice_ >= kChoiceInterval || current_ < 0) choose_target(now);
+  bool keyframe = vp8_starts_keyframe(packet.payload());
+  bool switched = false;
+  if (layer == target_ && keyframe) {
+    current_ = target_;
+    target_ = -1;
+    switched = true;
+  }
+  if (layer != current_) return;
+  for (auto* d : downs_) {
+    if (d->waiting_for_keyframe() && !keyframe) continue;
+    d->forward(packet, keyframe, switched);
+  }
+  bool anyone_waiting = std::any_of(downs_.begin(), downs_.end(), [](auto* d) { return d->waiting_for_keyframe(); });
+  if (anyone_waiting) send_keyframe_request(current_, now);
+}
+
+}  // namespace parlor::sfu

@@ -1,0 +1,62 @@
+#pragma once
+// The receiving side of one published track: its layers (one per simulcast rid, or a single
+// layer), the subscribers' DownTracks, and the choice of which layer to forward. While
+// per-subscriber layer selection is not built, every subscriber gets the same layer: the
+// highest one that is flowing, switched at a keyframe of the target layer.
+//
+// Threading: worker thread only. DownTracks are owned by the subscriber side and must be
+// removed before they are destroyed.
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "rtc/rtp/rtp_packet.hpp"
+#include "sfu/down_track.hpp"
+
+namespace parlor::sfu {
+
+class UpTrack {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr int kMaxLayers = 3;
+  // Asks the publisher for a keyframe on the given layer's SSRC.
+  using KeyframeRequest = std::function<void(uint32_t ssrc)>;
+
+  UpTrack(bool video, int layers, KeyframeRequest request_keyframe);
+
+  // A packet of layer `layer` (0 = lowest). Forwards it if it belongs to the selected layer.
+  void on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time_point now);
+  // A subscriber asked for a keyframe (PLI/FIR); throttled.
+  void request_keyframe(Clock::time_point now);
+
+  void add(DownTrack* down);
+  void remove(DownTrack* down);
+  bool video() const { return video_; }
+  int selected_layer() const { return current_; }
+  size_t subscribers() const { return downs_.size(); }
+  uint64_t packets() const { return packets_; }
+
+ private:
+  struct Layer {
+    uint32_t ssrc = 0;
+    Clock::time_point first_seen{}, last_seen{};
+    bool active(Clock::time_point now) const;
+  };
+  void choose_target(Clock::time_point now);
+  void send_keyframe_request(int layer, Clock::time_point now);
+
+  const bool video_;
+  const int layer_count_;
+  KeyframeRequest request_keyframe_;
+  std::array<Layer, kMaxLayers> layers_{};
+  int current_ = -1;   // layer being forwarded
+  int target_ = -1;    // layer to switch to at its next keyframe
+  Clock::time_point last_keyframe_request_{};
+  Clock::time_point last_choice_{};
+  std::vector<DownTrack*> downs_;
+  uint64_t packets_ = 0;
+};
+
+}  // namespace parlor::sfu

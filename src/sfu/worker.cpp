@@ -1,0 +1,72 @@
+#include "sfu/worker.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <cstring>
+#include <string_view>
+
+#include "rtc/ice/ice_lite_agent.hpp"
+
+namespace parlor::sfu {
+
+size_t EndpointHash::operator()(const rtc::UdpEndpoint& e) const {
+  return std::hash<std::string_view>{}(
+      std::string_view(reinterpret_cast<const char*>(&e.addr), static_cast<size_t>(e.len)));
+}
+
+Worker::Worker(const std::string& bind_address, uint16_t udp_port, std::string advertised_ip)
+    : advertised_ip_(std::move(advertised_ip)), certificate_(rtc::DtlsCertificate::generate()) {
+  socket_ = std::make_unique<rtc::UdpSocket>(
+      io_, bind_address, udp_port,
+      [this](std::span<uint8_t> d, const rtc::UdpEndpoint& from) { on_datagram(d, from); });
+  thread_ = std::thread([this] {
+    auto guard = boost::asio::make_work_guard(io_);
+    io_.run();
+  });
+}
+
+Worker::~Worker() { stop(); }
+
+void Worker::stop() {
+  io_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::post(std::function<void()> fn) {
+  boost::asio::post(io_, [this, fn = std::move(fn)] {
+    fn();
+    socket_->flush();
+  });
+}
+
+void Worker::add(rtc::WebRtcTransport& transport) { by_ufrag_[transport.local_ice().ufrag] = &transport; }
+
+void Worker::remove(rtc::WebRtcTransport& transport) {
+  by_ufrag_.erase(transport.local_ice().ufrag);
+  std::erase_if(by_address_, [&](const auto& kv) { return kv.second == &transport; });
+}
+
+void Worker::send_datagram(std::span<const uint8_t> data, const rtc::UdpEndpoint& to) { socket_->send(data, to); }
+
+void Worker::on_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from) {
+  auto now = rtc::IceLiteAgent::Clock::now();
+  if (!data.empty() && data[0] < 4) {  // STUN (RFC 7983)
+    auto it = by_ufrag_.find(std::string(rtc::stun_local_ufrag(data)));
+    if (it == by_ufrag_.end()) {
+      ++counters_.unknown_ufrag;
+      return;
+    }
+    rtc::WebRtcTransport* t = it->second;
+    t->on_datagram(data, from, now);
+    if (t->knows(from)) by_address_[from] = t;
+    return;
+  }
+  auto it = by_address_.find(from);
+  if (it == by_address_.end()) {
+    ++counters_.unknown_source;
+    return;
+  }
+  it->second->on_datagram(data, from, now);
+}
+
+}  // namespace parlor::sfu

@@ -1,0 +1,92 @@
+#pragma once
+// A media worker: one thread running one io_context, one UDP socket on `rtc.udp_port`, one DTLS
+// certificate, and every WebRTC transport pinned to it. Datagrams are demultiplexed first by the
+// local ICE ufrag of STUN checks, then by the remote addresses those checks validated (RFC 7983
+// first-byte rules decide which). Rooms and camera checks live on a worker; cross-thread work is
+// posted to it, never called into it.
+//
+// Threading: post()/call() are safe from any thread; everything else runs on the worker thread.
+// Lifetime: registered transports must be removed before they are destroyed.
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "common/config/media_config.hpp"
+#include "rtc/dtls/dtls_transport.hpp"
+#include "rtc/net/udp_socket.hpp"
+#include "rtc/transport/webrtc_transport.hpp"
+
+namespace parlor::sfu {
+
+struct WorkerCounters {
+  uint64_t unknown_source = 0;  // datagrams from addresses no ICE check validated
+  uint64_t unknown_ufrag = 0;   // STUN for a ufrag we never issued
+};
+
+struct EndpointHash {
+  size_t operator()(const rtc::UdpEndpoint& e) const;
+};
+
+class Worker : public rtc::DatagramSender {
+ public:
+  Worker(const std::string& bind_address, uint16_t udp_port, std::string advertised_ip);
+  ~Worker() override;
+  // Stops and joins the thread; afterwards the owner may tear down what was pinned here from
+  // its own thread.
+  void stop();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Runs fn on the worker thread; queued datagrams are flushed after it.
+  void post(std::function<void()> fn);
+  // Runs fn on the worker thread and waits for its result; nullopt when the worker did not
+  // answer within the timeout (stopped or overloaded).
+  template <typename T>
+  std::optional<T> call(std::function<T()> fn, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    auto promise = std::make_shared<std::promise<T>>();
+    auto fut = promise->get_future();
+    post([promise, fn = std::move(fn)] {
+      try {
+        promise->set_value(fn());
+      } catch (...) {
+        promise->set_exception(std::current_exception());
+      }
+    });
+    if (fut.wait_for(timeout) != std::future_status::ready) return std::nullopt;
+    return fut.get();  // rethrows what fn threw
+  }
+  bool on_worker_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
+
+  // Worker thread only.
+  void add(rtc::WebRtcTransport& transport);
+  void remove(rtc::WebRtcTransport& transport);
+  void send_datagram(std::span<const uint8_t> data, const rtc::UdpEndpoint& to) override;
+  void flush() { socket_->flush(); }
+
+  boost::asio::io_context& io() { return io_; }
+  const rtc::DtlsCertificate& certificate() const { return *certificate_; }
+  uint16_t udp_port() const { return socket_->port(); }
+  const std::string& advertised_ip() const { return advertised_ip_; }
+  const WorkerCounters& counters() const { return counters_; }
+  const rtc::UdpSocket& socket() const { return *socket_; }
+
+ private:
+  void on_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from);
+
+  std::string advertised_ip_;
+  std::shared_ptr<rtc::DtlsCertificate> certificate_;
+  boost::asio::io_context io_;
+  std::unique_ptr<rtc::UdpSocket> socket_;
+  std::unordered_map<std::string, rtc::WebRtcTransport*> by_ufrag_;
+  std::unordered_map<rtc::UdpEndpoint, rtc::WebRtcTransport*, EndpointHash> by_address_;
+  WorkerCounters counters_;
+  std::thread thread_;
+};
+
+}  // namespace parlor::sfu

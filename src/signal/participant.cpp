@@ -1,0 +1,744 @@
+#include "signal/participant.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+
+#include "common/encoding.hpp"
+#include "common/errors.hpp"
+#include "main/commands.hpp"
+#include "rtc/rtcp/rtcp_packet.hpp"
+#include "signal/room.hpp"
+
+namespace parlor::signal {
+
+namespace {
+constexpr int32_t kPingIntervalSeconds = 5;   // LiveKit's values (spec §3.1)
+constexpr int32_t kPingTimeoutSeconds = 15;
+constexpr int32_t kServerProtocol = 16;
+constexpr uint32_t kRtcpSenderSsrc = 1;
+
+constexpr std::string_view kExtMid = "urn:ietf:params:rtp-hdrext:sdes:mid";
+constexpr std::string_view kExtRid = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+constexpr std::string_view kExtRepairedRid = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
+constexpr std::string_view kExtAudioLevel = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+uint32_t random_ssrc() {
+  auto id = common::random_id("", 8);
+  uint32_t v = 0;
+  for (char c : id) v = v * 131 + static_cast<unsigned char>(c);
+  return v | 0x10000000u;
+}
+
+const char* source_letter(livekit::TrackSource s) {
+  switch (s) {
+    case livekit::CAMERA: return "C";
+    case livekit::MICROPHONE: return "M";
+    case livekit::SCREEN_SHARE: return "S";
+    case livekit::SCREEN_SHARE_AUDIO: return "s";
+    default: return "U";
+  }
+}
+
+std::optional<rtc::SdpCodec> pick_codec(const rtc::SdpMedia& m) {
+  const char* want = m.kind == "audio" ? "opus" : "vp8";
+  for (const auto& c : m.codecs()) {
+    if (lower(c.name) == want) return c;
+  }
+  return std::nullopt;
+}
+
+livekit::ParticipantPermission permission_from(const auth::ClaimGrants& claims) {
+  livekit::ParticipantPermission p;
+  if (!claims.video) return p;
+  const auto& v = *claims.video;
+  p.set_can_subscribe(v.effective_can_subscribe());
+  p.set_can_publish(v.effective_can_publish());
+  p.set_can_publish_data(v.effective_can_publish_data());
+  for (const auto& s : v.can_publish_sources) {
+    int src = auth::track_source_from_name(s);
+    if (src > 0) p.add_can_publish_sources(static_cast<livekit::TrackSource>(src));
+  }
+  p.set_hidden(v.hidden);
+  p.set_recorder(v.recorder);
+  p.set_can_update_metadata(v.can_update_own_metadata);
+  p.set_agent(v.agent);
+  p.set_can_subscribe_metrics(v.can_subscribe_metrics);
+  return p;
+}
+}  // namespace
+
+Participant::Participant(Room& room, JoinParams params, std::shared_ptr<WsConnection> connection)
+    : room_(room),
+      claims_(std::move(params.claims)),
+      sid_(common::random_id("PA_")),
+      single_pc_(params.single_pc),
+      auto_subscribe_(params.auto_subscribe),
+      client_(std::move(params.client)),
+      initial_offer_(std::move(params.publisher_offer)),
+      connection_(std::move(connection)),
+      joined_at_ms_(now_ms()) {
+  rtc::IceLiteAgent::Options ice;
+  ice.consent_timeout = std::chrono::seconds(room.config().rtc.consent_timeout_seconds);
+  transport_ = std::make_unique<rtc::WebRtcTransport>(room.worker().certificate(), rtc::generate_ice_credentials(),
+                                                      ice, room.worker(), *this);
+  room_.worker().add(*transport_);
+  connection_->set_listener(this);
+  for (auto& t : params.add_tracks) handle_add_track(t);
+}
+
+Participant::~Participant() {
+  connection_->detach();
+  room_.worker().remove(*transport_);
+}
+
+livekit::ParticipantInfo Participant::info() const {
+  livekit::ParticipantInfo p;
+  p.set_sid(sid_);
+  p.set_identity(claims_.identity);
+  p.set_state(state_);
+  p.set_name(claims_.name);
+  p.set_metadata(claims_.metadata);
+  for (const auto& [k, v] : claims_.attributes) (*p.mutable_attributes())[k] = v;
+  p.set_joined_at(joined_at_ms_ / 1000);
+  p.set_joined_at_ms(joined_at_ms_);
+  p.set_version(version_);
+  *p.mutable_permission() = permission_from(claims_);
+  bool publisher = false;
+  for (const auto& t : tracks_) {
+    if (!t->published) continue;
+    *p.add_tracks() = t->info;
+    publisher = true;
+  }
+  p.set_is_publisher(publisher);
+  p.set_client_protocol(client_.client_protocol());
+  for (int c : client_.capabilities()) p.add_capabilities(static_cast<livekit::ClientInfo::Capability>(c));
+  if (claims_.kind == "agent") p.set_kind(livekit::ParticipantInfo::AGENT);
+  else if (claims_.kind == "egress") p.set_kind(livekit::ParticipantInfo::EGRESS);
+  else if (claims_.kind == "ingress") p.set_kind(livekit::ParticipantInfo::INGRESS);
+  else if (claims_.kind == "sip") p.set_kind(livekit::ParticipantInfo::SIP);
+  return p;
+}
+
+std::vector<PublishedTrack*> Participant::published_tracks() {
+  std::vector<PublishedTrack*> out;
+  for (auto& t : tracks_) {
+    if (t->published) out.push_back(t.get());
+  }
+  return out;
+}
+
+PublishedTrack* Participant::track(const std::string& sid) {
+  for (auto& t : tracks_) {
+    if (t->info.sid() == sid) return t.get();
+  }
+  return nullptr;
+}
+
+size_t Participant::publisher_track_count() const {
+  return static_cast<size_t>(std::count_if(tracks_.begin(), tracks_.end(), [](auto& t) { return t->published; }));
+}
+
+void Participant::send(const livekit::SignalResponse& message) {
+  if (connection_->open()) connection_->send(message.SerializeAsString());
+}
+
+void Participant::send_update(const std::vector<livekit::ParticipantInfo>& infos) {
+  livekit::SignalResponse r;
+  for (const auto& i : infos) *r.mutable_update()->add_participants() = i;
+  send(r);
+}
+
+void Participant::send_leave(livekit::DisconnectReason reason, livekit::LeaveRequest::Action action) {
+  livekit::SignalResponse r;
+  auto* leave = r.mutable_leave();
+  leave->set_reason(reason);
+  leave->set_action(action);
+  leave->set_can_reconnect(action != livekit::LeaveRequest::DISCONNECT);
+  send(r);
+}
+
+void Participant::close_connection() {
+  connection_->detach();
+  connection_->close();
+}
+
+void Participant::start(const std::vector<livekit::ParticipantInfo>& others) {
+  livekit::SignalResponse r;
+  auto* join = r.mutable_join();
+  *join->mutable_room() = room_.info();
+  *join->mutable_participant() = info();
+  for (const auto& o : others) *join->add_other_participants() = o;
+  join->set_server_version(cmd::kVersion);
+  auto* si = join->mutable_server_info();
+  si->set_edition(livekit::ServerInfo::Standard);
+  si->set_version(cmd::kVersion);
+  si->set_protocol(kServerProtocol);
+  si->set_node_id(room_.config().node_name);
+  join->set_subscriber_primary(false);
+  join->set_ping_interval(kPingIntervalSeconds);
+  join->set_ping_timeout(kPingTimeoutSeconds);
+  send(r);
+  started_ = true;
+  state_ = livekit::ParticipantInfo::JOINED;
+  if (initial_offer_) {
+    auto offer = std::move(*initial_offer_);
+    initial_offer_.reset();
+    handle_offer(offer);
+  }
+}
+
+// ---- signaling ------------------------------------------------------------------------------
+
+void Participant::on_ws_message(std::string_view message) {
+  livekit::SignalRequest request;
+  if (!request.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
+    // A malformed frame is dropped; the session goes on (spec: bad input never wedges).
+    return;
+  }
+  try {
+    handle(request);
+  } catch (const std::exception&) {
+    // Bad SDP or similar: the offer is not answered; the client renegotiates or reconnects.
+  }
+}
+
+void Participant::on_ws_closed() {
+  if (leaving_) return;
+  leaving_ = true;
+  room_.defer_remove(identity(), sid_, livekit::SIGNAL_CLOSE, false);
+}
+
+void Participant::handle(const livekit::SignalRequest& req) {
+  using R = livekit::SignalRequest;
+  switch (req.message_case()) {
+    case R::kOffer: handle_offer(req.offer()); break;
+    case R::kAddTrack: handle_add_track(req.add_track()); break;
+    case R::kMute: handle_mute(req.mute()); break;
+    case R::kSubscription: handle_subscription(req.subscription()); break;
+    case R::kTrackSetting: handle_track_settings(req.track_setting()); break;
+    case R::kUpdateMetadata: handle_update_metadata(req.update_metadata()); break;
+    case R::kLeave:
+      if (!leaving_) {
+        leaving_ = true;
+        room_.defer_remove(identity(), sid_, livekit::CLIENT_INITIATED, false);
+      }
+      break;
+    case R::kPing: {
+      livekit::SignalResponse r;
+      r.set_pong(now_ms());
+      send(r);
+      break;
+    }
+    case R::kPingReq: {
+      livekit::SignalResponse r;
+      r.mutable_pong_resp()->set_last_ping_timestamp(req.ping_req().timestamp());
+      r.mutable_pong_resp()->set_timestamp(now_ms());
+      send(r);
+      break;
+    }
+    case R::kTrickle:  // ICE-lite: the peer's addresses arrive as STUN checks
+    default: break;
+  }
+}
+
+void Participant::handle_add_track(const livekit::AddTrackRequest& req) {
+  auto reject = [&](livekit::RequestResponse::Reason reason, const std::string& message) {
+    livekit::SignalResponse r;
+    r.mutable_request_response()->set_reason(reason);
+    r.mutable_request_response()->set_message(message);
+    *r.mutable_request_response()->mutable_add_track() = req;
+    send(r);
+  };
+  const auto perm = permission_from(claims_);
+  if (!perm.can_publish()) return reject(livekit::RequestResponse::NOT_ALLOWED, "no permission to publish");
+  if (perm.can_publish_sources_size() > 0 &&
+      std::find(perm.can_publish_sources().begin(), perm.can_publish_sources().end(), req.source()) ==
+          perm.can_publish_sources().end()) {
+    return reject(livekit::RequestResponse::NOT_ALLOWED, "no permission to publish this source");
+  }
+  if (req.type() != livekit::AUDIO && req.type() != livekit::VIDEO) {
+    return reject(livekit::RequestResponse::UNSUPPORTED_TYPE, "only audio and video tracks are supported");
+  }
+  // The same cid again: answer with the same track.
+  for (const auto& t : tracks_) {
+    if (t->cid == req.cid()) {
+      livekit::SignalResponse r;
+      r.mutable_track_published()->set_cid(req.cid());
+      *r.mutable_track_published()->mutable_track() = t->info;
+      send(r);
+      return;
+    }
+  }
+  uint32_t limit = room_.config().limit.num_tracks;
+  if (limit && tracks_.size() >= limit) return reject(livekit::RequestResponse::LIMIT_EXCEEDED, "too many tracks");
+
+  auto t = std::make_unique<PublishedTrack>();
+  t->cid = req.cid();
+  auto& info = t->info;
+  bool video = req.type() == livekit::VIDEO;
+  info.set_sid(common::random_id(std::string("TR_") + (video ? "V" : "A") + source_letter(req.source())));
+  info.set_type(req.type());
+  info.set_name(req.name());
+  info.set_muted(req.muted());
+  info.set_source(req.source());
+  info.set_disable_dtx(req.disable_dtx());
+  info.set_stereo(req.stereo());
+  info.set_disable_red(req.disable_red());
+  info.set_stream(req.stream());
+  info.set_encryption(req.encryption());
+  for (int f : req.audio_features()) info.add_audio_features(static_cast<livekit::AudioTrackFeature>(f));
+  std::string mime = video ? "video/VP8" : "audio/opus";
+  info.set_mime_type(mime);
+  if (video) {
+    info.set_width(req.width());
+    info.set_height(req.height());
+    std::vector<livekit::VideoLayer> layers(req.layers().begin(), req.layers().end());
+    std::sort(layers.begin(), layers.end(), [](auto& a, auto& b) { return a.quality() < b.quality(); });
+    for (auto& l : layers) *info.add_layers() = l;
+    info.set_simulcast(layers.size() > 1);
+  }
+  auto* codec = info.add_codecs();
+  codec->set_mime_type(mime);
+  codec->set_cid(req.cid());
+  for (const auto& l : info.layers()) *codec->add_layers() = l;
+  pending_tracks_[req.cid()] = req;
+
+  livekit::SignalResponse r;
+  r.mutable_track_published()->set_cid(req.cid());
+  *r.mutable_track_published()->mutable_track() = info;
+  tracks_.push_back(std::move(t));
+  send(r);
+}
+
+void Participant::handle_mute(const livekit::MuteTrackRequest& req) { set_track_muted(req.sid(), req.muted(), false); }
+
+livekit::TrackInfo Participant::set_track_muted(const std::string& track_sid, bool muted, bool from_server) {
+  auto* t = track(track_sid);
+  if (!t) throw BadInput("track " + track_sid + " not found");
+  if (from_server) {
+    // Ask the client to mute its local track; it confirms with its own mute request.
+    livekit::SignalResponse r;
+    r.mutable_mute()->set_sid(track_sid);
+    r.mutable_mute()->set_muted(muted);
+    send(r);
+  }
+  if (t->info.muted() != muted) {
+    t->info.set_muted(muted);
+    ++version_;
+    if (t->published) room_.broadcast_update(*this);
+  }
+  return t->info;
+}
+
+void Participant::handle_subscription(const livekit::UpdateSubscription& req) {
+  std::vector<std::string> sids(req.track_sids().begin(), req.track_sids().end());
+  for (const auto& pt : req.participant_tracks()) sids.insert(sids.end(), pt.track_sids().begin(), pt.track_sids().end());
+  for (const auto& sid : sids) {
+    if (!req.subscribe()) {
+      room_.unsubscribe(*this, sid);
+      continue;
+    }
+    bool found = false;
+    for (const auto& info : room_.participant_infos(true)) {
+      auto* pub = room_.find(info.identity());
+      if (!pub || pub == this) continue;
+      if (auto* t = pub->track(sid); t && t->published) {
+        room_.subscribe(*this, *pub, *t);
+        found = true;
+        break;
+      }
+    }
+    if (!found) {
+      livekit::SignalResponse r;
+      r.mutable_subscription_response()->set_track_sid(sid);
+      r.mutable_subscription_response()->set_err(livekit::SE_TRACK_NOTFOUND);
+      send(r);
+    }
+  }
+}
+
+void Participant::handle_track_settings(const livekit::UpdateTrackSettings& req) {
+  for (const auto& sid : req.track_sids()) {
+    for (auto& s : subscriptions_) {
+      if (s->track_sid != sid || !s->down) continue;
+      bool was_paused = s->down->waiting_for_keyframe();
+      s->down->set_paused(req.disabled());
+      if (!req.disabled() && was_paused && s->track) s->track->up->request_keyframe(Clock::now());
+    }
+  }
+}
+
+void Participant::handle_update_metadata(const livekit::UpdateParticipantMetadata& req) {
+  livekit::SignalResponse r;
+  r.mutable_request_response()->set_request_id(req.request_id());
+  *r.mutable_request_response()->mutable_update_metadata() = req;
+  if (!claims_.video || !claims_.video->can_update_own_metadata) {
+    r.mutable_request_response()->set_reason(livekit::RequestResponse::NOT_ALLOWED);
+    r.mutable_request_response()->set_message("no permission to update own metadata");
+    send(r);
+    return;
+  }
+  const auto& limits = room_.config().limit;
+  if (req.metadata().size() > limits.max_metadata_size || req.name().size() > limits.max_participant_name_length) {
+    r.mutable_request_response()->set_reason(livekit::RequestResponse::LIMIT_EXCEEDED);
+    r.mutable_request_response()->set_message("metadata or name too large");
+    send(r);
+    return;
+  }
+  if (!req.name().empty()) claims_.name = req.name();
+  if (!req.metadata().empty()) claims_.metadata = req.metadata();
+  for (const auto& [k, v] : req.attributes()) {
+    if (v.empty()) claims_.attributes.erase(k);
+    else claims_.attributes[k] = v;
+  }
+  ++version_;
+  r.mutable_request_response()->set_reason(livekit::RequestResponse::OK);
+  send(r);
+  room_.broadcast_update(*this);
+}
+
+void Participant::update_from_server(const livekit::UpdateParticipantRequest& req) {
+  if (!req.name().empty()) claims_.name = req.name();
+  if (!req.metadata().empty()) claims_.metadata = req.metadata();
+  for (const auto& [k, v] : req.attributes()) {
+    if (v.empty()) claims_.attributes.erase(k);
+    else claims_.attributes[k] = v;
+  }
+  if (req.has_permission()) {
+    if (!claims_.video) claims_.video.emplace();
+    auto& v = *claims_.video;
+    const auto& p = req.permission();
+    v.can_subscribe = p.can_subscribe();
+    v.can_publish = p.can_publish();
+    v.can_publish_data = p.can_publish_data();
+    v.hidden = p.hidden();
+    v.can_update_own_metadata = p.can_update_metadata();
+    v.can_publish_sources.clear();
+    for (int s : p.can_publish_sources()) {
+      static const char* names[] = {"unknown", "camera", "microphone", "screen_share", "screen_share_audio"};
+      if (s > 0 && s < 5) v.can_publish_sources.push_back(names[s]);
+    }
+  }
+  ++version_;
+  room_.broadcast_update(*this);
+}
+
+// ---- negotiation ----------------------------------------------------------------------------
+
+void Participant::handle_offer(const livekit::SessionDescription& sd) {
+  auto offer = rtc::SessionDescription::parse(sd.sdp());
+  const auto& worker = room_.worker();
+  rtc::SessionDescription answer;
+  answer.origin = "- " + std::to_string(version_) + " 2 IN IP4 " + worker.advertised_ip();
+  answer.attributes.push_back({"ice-lite", "", false});
+  answer.attributes.push_back({"msid-semantic", " WMS *", true});
+  std::string bundle = "BUNDLE";
+  std::map<std::string, std::string> mid_to_track;
+  std::vector<PublishedTrack*> newly_bound;
+  bool candidates_added = false;
+  free_slots_.clear();
+
+  for (const auto& m : offer.media) {
+    if (!remote_set_ && !m.ice_ufrag.empty()) {
+      transport_->set_remote({m.ice_ufrag, m.ice_pwd}, m.fingerprint);
+      remote_set_ = true;
+    }
+    rtc::SdpMedia a;
+    a.kind = m.kind;
+    a.proto = m.proto;
+    a.add("mid", m.mid());
+    auto reject = [&] {
+      a.port = 0;
+      a.formats = m.formats.empty() ? std::vector<std::string>{"0"} : std::vector<std::string>{m.formats[0]};
+      a.add_flag("inactive");
+      answer.media.push_back(std::move(a));
+    };
+    auto codec = (m.kind == "audio" || m.kind == "video") ? pick_codec(m) : std::nullopt;
+    if (!codec || m.port == 0) {  // data channels (until SCTP lands), unknown codecs, rejected sections
+      reject();
+      continue;
+    }
+    bundle += " " + m.mid();
+    a.port = worker.udp_port();
+    a.connection = "IN IP4 " + worker.advertised_ip();
+    a.formats = {std::to_string(codec->payload_type)};
+    a.add("ice-ufrag", transport_->local_ice().ufrag);
+    a.add("ice-pwd", transport_->local_ice().pwd);
+    a.add("ice-options", "trickle");
+    a.add("fingerprint", "sha-256 " + worker.certificate().fingerprint());
+    a.add("setup", "passive");
+    a.add_flag("rtcp-mux");
+    if (m.has_flag("rtcp-rsize")) a.add_flag("rtcp-rsize");
+    std::string pt = std::to_string(codec->payload_type);
+    std::string rtpmap = pt + " " + codec->name + "/" + std::to_string(codec->clock_rate);
+    if (codec->channels) rtpmap += "/" + std::to_string(codec->channels);
+    a.add("rtpmap", rtpmap);
+    if (!codec->fmtp.empty()) a.add("fmtp", pt + " " + codec->fmtp);
+    if (m.kind == "video") {
+      for (const char* fb : {"nack pli", "ccm fir"}) a.add("rtcp-fb", pt + " " + fb);
+    }
+
+    // Header extensions are negotiated per BUNDLE transport: accept the same ones on every
+    // section, or Chrome refuses later simulcast offers. Forwarded packets carry none.
+    for (const auto& e : m.extensions()) {
+      if (e.uri == kExtMid || e.uri == kExtRid || e.uri == kExtRepairedRid ||
+          (e.uri == kExtAudioLevel && m.kind == "audio")) {
+        a.add("extmap", std::to_string(e.id) + " " + e.uri);
+      }
+      if (e.uri == kExtMid) mid_ext_ = e.id;
+      if (e.uri == kExtRid) rid_ext_ = e.id;
+      if (e.uri == kExtAudioLevel) audio_level_ext_ = e.id;
+    }
+    auto dir = m.direction();
+    bool publishing = dir == rtc::SdpDirection::kSendOnly || dir == rtc::SdpDirection::kSendRecv;
+    // The section this mid published before, if any.
+    PublishedTrack* bound = nullptr;
+    for (auto& t : tracks_) {
+      if (t->mid == m.mid()) bound = t.get();
+    }
+    if (publishing) {
+      if (!bound) {
+        auto [stream_id, track_id] = m.msid();
+        for (auto& t : tracks_) {
+          if (t->mid.empty() && t->cid == track_id) bound = t.get();
+        }
+        if (!bound) {
+          for (auto& t : tracks_) {
+            bool same_kind = (t->info.type() == livekit::VIDEO) == (m.kind == "video");
+            if (t->mid.empty() && same_kind) {
+              bound = t.get();
+              break;
+            }
+          }
+        }
+        if (bound) {
+          bound->mid = m.mid();
+          bound->info.set_mid(m.mid());
+          for (const auto& rid : m.simulcast_send()) {
+            if (!rid.empty() && rid[0] != '~') bound->rids.push_back(rid);
+          }
+          int layers = std::max<int>(1, static_cast<int>(bound->rids.size()));
+          Participant* self = this;
+          bound->up = std::make_unique<sfu::UpTrack>(m.kind == "video", layers, [self](uint32_t ssrc) {
+            std::array<uint8_t, 16> pli{};
+            size_t n = rtc::rtcp::build_pli(pli, kRtcpSenderSsrc, ssrc);
+            self->transport_->send_rtcp({pli.data(), n});
+          });
+          for (uint32_t ssrc : m.ssrcs()) {
+            if (!by_ssrc_.count(ssrc)) by_ssrc_[ssrc] = {bound, 0};
+          }
+          for (auto [primary, rtx] : m.fid_groups()) by_ssrc_.erase(rtx);
+          pending_tracks_.erase(bound->cid);
+          newly_bound.push_back(bound);
+        }
+      }
+      a.set_direction(rtc::SdpDirection::kRecvOnly);
+      if (bound && bound->rids.size() > 1) {
+        std::string list;
+        for (const auto& rid : bound->rids) {
+          a.add("rid", rid + " recv");
+          list += (list.empty() ? "" : ";") + rid;
+        }
+        a.add("simulcast", "recv " + list);
+      }
+      if (bound) mid_to_track[m.mid()] = bound->info.sid();
+    } else {
+      if (bound && bound->published) room_.on_track_unpublished(*this, *bound);
+      if (bound) bound->mid.clear();
+      // A receiving section: keep its subscription, or give it a waiting one.
+      Subscription* sub = nullptr;
+      for (auto& s : subscriptions_) {
+        if (s->mid == m.mid()) sub = s.get();
+      }
+      if (!sub) {
+        for (auto& s : subscriptions_) {
+          bool video = s->track && s->track->info.type() == livekit::VIDEO;
+          if (s->mid.empty() && s->track && video == (m.kind == "video")) {
+            sub = s.get();
+            sub->mid = m.mid();
+            sub->payload_type = codec->payload_type;
+            sub->ssrc = random_ssrc();
+            sub->down = std::make_unique<sfu::DownTrack>(*transport_, sub->ssrc,
+                                                         static_cast<uint8_t>(codec->payload_type), video);
+            subscription_by_ssrc_[sub->ssrc] = sub;
+            sub->track->up->add(sub->down.get());
+            break;
+          }
+        }
+      }
+      if (sub) {
+        std::string msid = sub->publisher->sid() + "|" + sub->track_sid;
+        a.set_direction(rtc::SdpDirection::kSendOnly);
+        a.add("msid", msid + " " + sub->track_sid);
+        a.add("ssrc", std::to_string(sub->ssrc) + " cname:" + sub->publisher->sid());
+        a.add("ssrc", std::to_string(sub->ssrc) + " msid:" + msid + " " + sub->track_sid);
+        mid_to_track[m.mid()] = sub->track_sid;
+      } else {
+        a.set_direction(rtc::SdpDirection::kInactive);
+        free_slots_.push_back({m.mid(), m.kind});
+      }
+    }
+    if (!candidates_added) {
+      a.add("candidate", rtc::host_candidate(1, "udp", worker.advertised_ip(), worker.udp_port()));
+      a.add_flag("end-of-candidates");
+      candidates_added = true;
+    }
+    answer.media.push_back(std::move(a));
+  }
+  answer.attributes.insert(answer.attributes.begin(), {"group", bundle, true});
+
+  livekit::SignalResponse r;
+  auto* desc = r.mutable_answer();
+  desc->set_type("answer");
+  desc->set_sdp(answer.serialize());
+  desc->set_id(sd.id());
+  for (const auto& [mid, track] : mid_to_track) (*desc->mutable_mid_to_track_id())[mid] = track;
+  send(r);
+
+  for (auto* t : newly_bound) {
+    if (!t->published) {
+      t->published = true;
+      ++version_;
+      room_.on_track_published(*this, *t);
+    }
+  }
+  negotiation_requested_ = false;
+  bool waiting = std::any_of(subscriptions_.begin(), subscriptions_.end(), [](auto& s) { return s->mid.empty(); });
+  if (waiting) request_negotiation();
+}
+
+void Participant::request_negotiation() {
+  // Before the JoinResponse nothing else may be sent; the first offer picks subscriptions up.
+  if (!started_ || negotiation_requested_ || !connection_->open()) return;
+  uint32_t audio = 0, video = 0;
+  for (const auto& s : subscriptions_) {
+    if (!s->mid.empty() || !s->track) continue;
+    (s->track->info.type() == livekit::VIDEO ? video : audio)++;
+  }
+  for (const auto& slot : free_slots_) {
+    uint32_t& n = slot.kind == "video" ? video : audio;
+    if (n) --n;
+  }
+  negotiation_requested_ = true;
+  livekit::SignalResponse r;
+  r.mutable_media_sections_requirement()->set_num_audios(audio);
+  r.mutable_media_sections_requirement()->set_num_videos(video);
+  send(r);
+}
+
+// ---- subscriptions --------------------------------------------------------------------------
+
+void Participant::add_subscription(std::unique_ptr<Subscription> subscription) {
+  subscriptions_.push_back(std::move(subscription));
+  request_negotiation();
+}
+
+bool Participant::subscribed_to(const std::string& track_sid) const {
+  return std::any_of(subscriptions_.begin(), subscriptions_.end(), [&](auto& s) { return s->track_sid == track_sid; });
+}
+
+void Participant::remove_subscription(const std::string& track_sid) {
+  bool changed = false;
+  std::erase_if(subscriptions_, [&](std::unique_ptr<Subscription>& s) {
+    if (s->track_sid != track_sid) return false;
+    if (s->down) {
+      if (s->track) s->track->up->remove(s->down.get());
+      subscription_by_ssrc_.erase(s->ssrc);
+    }
+    changed = changed || !s->mid.empty();
+    return true;
+  });
+  if (changed) request_negotiation();  // the section goes inactive in the next answer
+}
+
+void Participant::drop_all_subscriptions() {
+  for (auto& s : subscriptions_) {
+    if (s->down && s->track) s->track->up->remove(s->down.get());
+  }
+  subscriptions_.clear();
+  subscription_by_ssrc_.clear();
+}
+
+void Participant::detach_subscribers(PublishedTrack& track) {
+  (void)track;  // subscribers hold the DownTracks; the room asks each to remove its subscription
+}
+
+// ---- media ----------------------------------------------------------------------------------
+
+void Participant::on_transport_connected() {
+  state_ = livekit::ParticipantInfo::ACTIVE;
+  ++version_;
+  room_.broadcast_update(*this);
+}
+
+void Participant::on_transport_closed(const std::string&) {
+  if (leaving_) return;
+  leaving_ = true;
+  send_leave(livekit::MEDIA_FAILURE, livekit::LeaveRequest::RECONNECT);
+  room_.defer_remove(identity(), sid_, livekit::MEDIA_FAILURE, false);
+}
+
+bool Participant::bind_ssrc(const rtc::RtpPacketView& p) {
+  if (!mid_ext_) return false;
+  auto mid = p.extension(static_cast<uint8_t>(mid_ext_));
+  if (!mid) return false;
+  std::string_view mid_text(reinterpret_cast<const char*>(mid->data()), mid->size());
+  for (auto& t : tracks_) {
+    if (t->mid.empty() || t->mid != mid_text) continue;
+    int layer = 0;
+    if (!t->rids.empty()) {
+      if (!rid_ext_) return false;
+      auto rid = p.extension(static_cast<uint8_t>(rid_ext_));
+      if (!rid) return false;  // RTX carries repaired-rid instead; not negotiated
+      std::string_view rid_text(reinterpret_cast<const char*>(rid->data()), rid->size());
+      auto it = std::find(t->rids.begin(), t->rids.end(), rid_text);
+      if (it == t->rids.end()) return false;
+      layer = static_cast<int>(it - t->rids.begin());
+    }
+    by_ssrc_[p.ssrc()] = {t.get(), layer};
+    return true;
+  }
+  return false;
+}
+
+void Participant::on_rtp(rtc::RtpPacketView& packet) {
+  auto it = by_ssrc_.find(packet.ssrc());
+  if (it == by_ssrc_.end()) {
+    if (!bind_ssrc(packet)) return;
+    it = by_ssrc_.find(packet.ssrc());
+  }
+  auto [track, layer] = it->second;
+  if (!track->up || !track->published) return;
+  track->up->on_packet(packet, layer, Clock::now());
+}
+
+void Participant::on_rtcp(std::span<const uint8_t> compound) {
+  rtc::rtcp::CompoundIterator it(compound);
+  while (auto h = it.next()) {
+    if (h->type != rtc::rtcp::kPayloadFeedback) continue;
+    if (h->count == rtc::rtcp::kFmtPli) {
+      auto ids = rtc::rtcp::read_feedback_ids(*h);
+      if (!ids) continue;
+      auto s = subscription_by_ssrc_.find(ids->media_ssrc);
+      if (s != subscription_by_ssrc_.end() && s->second->track) s->second->track->up->request_keyframe(Clock::now());
+    } else if (h->count == rtc::rtcp::kFmtFir) {
+      rtc::rtcp::for_each_fir(*h, [&](uint32_t media_ssrc, uint8_t) {
+        auto s = subscription_by_ssrc_.find(media_ssrc);
+        if (s != subscription_by_ssrc_.end() && s->second->track) s->second->track->up->request_keyframe(Clock::now());
+      });
+    }
+  }
+}
+
+}  // namespace parlor::signal

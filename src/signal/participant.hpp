@@ -1,0 +1,160 @@
+#pragma once
+// One participant of a room: its signaling connection (a pump), its peer connection (one
+// WebRtcTransport in single-PC mode, spec §4.1 v1), the tracks it publishes and the tracks it
+// receives. Handles the SignalRequests of spec §2.6 and the offer/answer of §4.5–4.7: the client
+// offers, we answer; when we need more receiving sections we ask with media_sections_requirement.
+//
+// Threading: worker thread only. Lifetime: owned by its Room; never destroys itself (it asks the
+// room to remove it with Room::defer_remove).
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/auth/access_token.hpp"
+#include "livekit_models.pb.h"
+#include "livekit_room.pb.h"
+#include "livekit_rtc.pb.h"
+#include "rtc/sdp/session_description.hpp"
+#include "rtc/transport/webrtc_transport.hpp"
+#include "sfu/down_track.hpp"
+#include "sfu/up_track.hpp"
+#include "signal/ws_connection.hpp"
+
+namespace parlor::signal {
+
+class Room;
+
+struct JoinParams {
+  auth::ClaimGrants claims;
+  bool single_pc = true;  // /rtc/v1
+  bool auto_subscribe = true;
+  bool adaptive_stream = false;
+  livekit::ClientInfo client;
+  std::optional<livekit::SessionDescription> publisher_offer;
+  std::vector<livekit::AddTrackRequest> add_tracks;
+  bool resume = false;  // the client asks to resume a session (not kept across signal loss yet)
+};
+
+class Participant;
+
+struct PublishedTrack {
+  livekit::TrackInfo info;
+  std::string cid;
+  std::string mid;                // the publishing section; empty until the offer binds it
+  std::vector<std::string> rids;  // simulcast rids in layer order (lowest first)
+  std::unique_ptr<sfu::UpTrack> up;
+  bool published = false;         // announced to the room
+};
+
+struct Subscription {
+  Participant* publisher = nullptr;  // non-owning; the room removes subscriptions first
+  PublishedTrack* track = nullptr;
+  std::string track_sid;
+  std::string mid;  // receiving section in the subscriber's PC; empty until assigned
+  uint32_t ssrc = 0;
+  int payload_type = -1;
+  std::unique_ptr<sfu::DownTrack> down;
+};
+
+class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::Listener {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Participant(Room& room, JoinParams params, std::shared_ptr<WsConnection> connection);
+  ~Participant() override;
+
+  // Sends the JoinResponse and answers the offer that came with the join request.
+  void start(const std::vector<livekit::ParticipantInfo>& others);
+
+  const std::string& sid() const { return sid_; }
+  const std::string& identity() const { return claims_.identity; }
+  bool hidden() const { return claims_.video && claims_.video->hidden; }
+  bool can_subscribe() const { return claims_.video && claims_.video->effective_can_subscribe(); }
+  bool can_publish_data() const { return claims_.video && claims_.video->effective_can_publish_data(); }
+  bool auto_subscribe() const { return auto_subscribe_; }
+  bool connected() const { return transport_->connected(); }
+  Clock::time_point created() const { return created_; }
+  livekit::ParticipantInfo info() const;
+  std::vector<PublishedTrack*> published_tracks();
+  PublishedTrack* track(const std::string& sid);
+  size_t publisher_track_count() const;
+
+  void send(const livekit::SignalResponse& message);
+  void send_leave(livekit::DisconnectReason reason, livekit::LeaveRequest::Action action);
+  void close_connection();
+  void send_update(const std::vector<livekit::ParticipantInfo>& infos);
+
+  // Receiving side, called by the room.
+  void add_subscription(std::unique_ptr<Subscription> subscription);
+  void remove_subscription(const std::string& track_sid);
+  bool subscribed_to(const std::string& track_sid) const;
+  void drop_all_subscriptions();
+  // Publishing side: a track is going away (participant leaving or track unpublished).
+  void detach_subscribers(PublishedTrack& track);
+
+  // Moderation (RoomService).
+  livekit::TrackInfo set_track_muted(const std::string& track_sid, bool muted, bool from_server);
+  void update_from_server(const livekit::UpdateParticipantRequest& request);
+  void bump_version() { ++version_; }
+  livekit::ParticipantInfo::State state() const { return state_; }
+
+ private:
+  // WsConnection::Listener
+  void on_ws_message(std::string_view message) override;
+  void on_ws_closed() override;
+  // WebRtcTransport::Listener
+  void on_transport_connected() override;
+  void on_transport_closed(const std::string& reason) override;
+  void on_rtp(rtc::RtpPacketView& packet) override;
+  void on_rtcp(std::span<const uint8_t> compound) override;
+
+  void handle(const livekit::SignalRequest& request);
+  void handle_add_track(const livekit::AddTrackRequest& request);
+  void handle_offer(const livekit::SessionDescription& offer);
+  void handle_mute(const livekit::MuteTrackRequest& request);
+  void handle_subscription(const livekit::UpdateSubscription& request);
+  void handle_track_settings(const livekit::UpdateTrackSettings& request);
+  void handle_update_metadata(const livekit::UpdateParticipantMetadata& request);
+  void request_negotiation();
+  bool bind_ssrc(const rtc::RtpPacketView& packet);
+
+  Room& room_;
+  auth::ClaimGrants claims_;
+  std::string sid_;
+  bool single_pc_;
+  bool auto_subscribe_;
+  livekit::ClientInfo client_;
+  std::optional<livekit::SessionDescription> initial_offer_;
+  std::shared_ptr<WsConnection> connection_;
+  std::unique_ptr<rtc::WebRtcTransport> transport_;
+  Clock::time_point created_ = Clock::now();
+  int64_t joined_at_ms_ = 0;
+
+  uint32_t version_ = 1;
+  livekit::ParticipantInfo::State state_ = livekit::ParticipantInfo::JOINING;
+  bool remote_set_ = false;
+  bool leaving_ = false;
+
+  // publishing
+  std::map<std::string, livekit::AddTrackRequest> pending_tracks_;        // by cid
+  std::vector<std::unique_ptr<PublishedTrack>> tracks_;
+  std::unordered_map<uint32_t, std::pair<PublishedTrack*, int>> by_ssrc_;  // → (track, layer)
+  int mid_ext_ = 0, rid_ext_ = 0, audio_level_ext_ = 0;
+
+  // receiving
+  std::vector<std::unique_ptr<Subscription>> subscriptions_;
+  std::unordered_map<uint32_t, Subscription*> subscription_by_ssrc_;
+  struct Slot {
+    std::string mid;
+    std::string kind;
+  };
+  std::vector<Slot> free_slots_;  // recvonly sections of the last offer with nothing assigned
+  bool negotiation_requested_ = false;
+  bool started_ = false;  // JoinResponse sent
+};
+
+}  // namespace parlor::signal

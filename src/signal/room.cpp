@@ -1,0 +1,186 @@
+#include "signal/room.hpp"
+
+#include <boost/asio/post.hpp>
+
+namespace parlor::signal {
+
+namespace {
+constexpr auto kConnectDeadline = std::chrono::seconds(30);  // never connected: give up (LiveKit: 60 s)
+}
+
+Room::Room(livekit::Room info, const config::MediaConfig& config, sfu::Worker& worker, RoomListener& listener)
+    : info_(std::move(info)), config_(config), worker_(worker), listener_(listener) {}
+
+Room::~Room() {
+  *alive_ = false;
+  // Subscriptions point into publishers' tracks: drop them all before any participant goes.
+  for (auto& [_, p] : participants_) p->drop_all_subscriptions();
+  participants_.clear();
+}
+
+void Room::set_info(const livekit::Room& info) {
+  info_ = info;
+  livekit::SignalResponse r;
+  *r.mutable_room_update()->mutable_room() = info_;
+  for (auto& [_, p] : participants_) p->send(r);
+}
+
+Participant* Room::find(const std::string& identity) {
+  auto it = participants_.find(identity);
+  return it == participants_.end() ? nullptr : it->second.get();
+}
+
+Participant* Room::find_by_sid(const std::string& sid) {
+  for (auto& [_, p] : participants_) {
+    if (p->sid() == sid) return p.get();
+  }
+  return nullptr;
+}
+
+std::vector<livekit::ParticipantInfo> Room::participant_infos(bool include_hidden) const {
+  std::vector<livekit::ParticipantInfo> out;
+  for (const auto& [_, p] : participants_) {
+    if (include_hidden || !p->hidden()) out.push_back(p->info());
+  }
+  return out;
+}
+
+Participant& Room::join(JoinParams params, std::shared_ptr<WsConnection> connection) {
+  const std::string identity = params.claims.identity;
+  if (find(identity)) remove(identity, livekit::DUPLICATE_IDENTITY, true);
+
+  auto others = participant_infos(false);
+  auto p = std::make_unique<Participant>(*this, std::move(params), std::move(connection));
+  Participant& ref = *p;
+  participants_[identity] = std::move(p);
+  info_.set_num_participants(static_cast<uint32_t>(participants_.size()));
+
+  // Subscriptions to what is already published are created before the first answer, so the
+  // client's initial receiving sections carry them without another negotiation round.
+  if (ref.can_subscribe() && ref.auto_subscribe()) {
+    for (auto& [_, other] : participants_) {
+      if (other.get() == &ref) continue;
+      for (auto* t : other->published_tracks()) subscribe(ref, *other, *t);
+    }
+  }
+  ref.start(others);
+  if (!ref.hidden()) {
+    auto info = ref.info();
+    for (auto& [_, other] : participants_) {
+      if (other.get() != &ref) other->send_update({info});
+    }
+  }
+  listener_.on_participant_joined(info_, ref.info());
+  report_count();
+  return ref;
+}
+
+void Room::remove(const std::string& identity, livekit::DisconnectReason reason, bool notify_client) {
+  auto it = participants_.find(identity);
+  if (it == participants_.end()) return;
+  std::unique_ptr<Participant> p = std::move(it->second);
+  participants_.erase(it);
+  info_.set_num_participants(static_cast<uint32_t>(participants_.size()));
+
+  // What it published disappears from everyone's subscriptions (its tracks die with it).
+  for (auto* t : p->published_tracks()) {
+    for (auto& [_, other] : participants_) other->remove_subscription(t->info.sid());
+    listener_.on_track_unpublished(info_, p->info(), t->info);
+  }
+  p->drop_all_subscriptions();
+
+  auto info = p->info();
+  info.set_state(livekit::ParticipantInfo::DISCONNECTED);
+  info.set_disconnect_reason(reason);
+  info.set_version(info.version() + 1);
+  info.clear_tracks();
+  if (!p->hidden()) {
+    for (auto& [_, other] : participants_) other->send_update({info});
+  }
+  if (notify_client) p->send_leave(reason, livekit::LeaveRequest::DISCONNECT);
+  p->close_connection();
+  listener_.on_participant_left(info_, info);
+  report_count();
+}
+
+void Room::defer_remove(const std::string& identity, const std::string& sid, livekit::DisconnectReason reason,
+                        bool notify_client) {
+  std::weak_ptr<bool> alive = alive_;
+  worker_.post([this, alive, identity, sid, reason, notify_client] {
+    if (!alive.lock()) return;
+    auto* p = find(identity);
+    if (p && p->sid() == sid) remove(identity, reason, notify_client);
+  });
+}
+
+void Room::close(livekit::DisconnectReason reason) {
+  std::vector<std::string> identities;
+  for (auto& [id, _] : participants_) identities.push_back(id);
+  for (auto& id : identities) remove(id, reason, true);
+}
+
+void Room::broadcast_update(Participant& changed) {
+  auto info = changed.info();
+  for (auto& [_, p] : participants_) {
+    if (p.get() != &changed && changed.hidden()) continue;
+    p->send_update({info});
+  }
+}
+
+void Room::on_track_published(Participant& publisher, PublishedTrack& track) {
+  broadcast_update(publisher);  // subscribers learn the TrackInfo before its section appears
+  listener_.on_track_published(info_, publisher.info(), track.info);
+  for (auto& [_, p] : participants_) {
+    if (p.get() == &publisher || !p->can_subscribe() || !p->auto_subscribe()) continue;
+    subscribe(*p, publisher, track);
+  }
+  report_count();
+}
+
+void Room::on_track_unpublished(Participant& publisher, PublishedTrack& track) {
+  for (auto& [_, p] : participants_) p->remove_subscription(track.info.sid());
+  track.published = false;
+  publisher.bump_version();
+  broadcast_update(publisher);
+  listener_.on_track_unpublished(info_, publisher.info(), track.info);
+  report_count();
+}
+
+bool Room::subscribe(Participant& subscriber, Participant& publisher, PublishedTrack& track) {
+  if (!subscriber.can_subscribe() || !track.up || subscriber.subscribed_to(track.info.sid())) return false;
+  auto s = std::make_unique<Subscription>();
+  s->publisher = &publisher;
+  s->track = &track;
+  s->track_sid = track.info.sid();
+  subscriber.add_subscription(std::move(s));
+  return true;
+}
+
+void Room::unsubscribe(Participant& subscriber, const std::string& track_sid) {
+  subscriber.remove_subscription(track_sid);
+}
+
+void Room::route_data(Participant&, livekit::DataPacket, bool) {
+  // Data channels (SCTP) are not wired yet; see docs/status.md.
+}
+
+void Room::send_data(const livekit::DataPacket&, const std::vector<std::string>&, bool) {}
+
+void Room::sweep(std::chrono::steady_clock::time_point now) {
+  std::vector<std::string> stale;
+  for (auto& [id, p] : participants_) {
+    if (!p->connected() && now - p->created() > kConnectDeadline) stale.push_back(id);
+  }
+  for (auto& id : stale) remove(id, livekit::CONNECTION_TIMEOUT, true);
+}
+
+void Room::report_count() {
+  uint32_t publishers = 0;
+  for (auto& [_, p] : participants_) {
+    if (p->publisher_track_count() > 0) ++publishers;
+  }
+  info_.set_num_publishers(publishers);
+  listener_.on_participant_count(info_.name(), static_cast<uint32_t>(participants_.size()), publishers);
+}
+
+}  // namespace parlor::signal

@@ -1,0 +1,86 @@
+#pragma once
+// A LiveKit room on one media worker: its participants, their published tracks and who
+// receives what. The room implements LiveKit's rules (spec §3, §4): join and replace-by-identity,
+// hidden participants, grants, track publication, auto-subscribe, mute, leave, and the
+// participant updates that must precede the media they describe.
+//
+// Threading: worker thread only. Ownership: Room → Participant (unique_ptr) → its transport,
+// published tracks (UpTrack) and subscriptions (DownTrack). A Participant leaving removes its
+// subscriptions from publishers and its tracks from subscribers before it is destroyed.
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/auth/access_token.hpp"
+#include "common/config/media_config.hpp"
+#include "livekit_models.pb.h"
+#include "livekit_rtc.pb.h"
+#include "sfu/worker.hpp"
+#include "signal/participant.hpp"
+
+namespace parlor::signal {
+
+// Events the room reports to the node (webhooks, room registry). Called on the worker thread;
+// implementations must not call back into the room synchronously.
+class RoomListener {
+ public:
+  virtual ~RoomListener() = default;
+  virtual void on_participant_joined(const livekit::Room& room, const livekit::ParticipantInfo& p) = 0;
+  virtual void on_participant_left(const livekit::Room& room, const livekit::ParticipantInfo& p) = 0;
+  virtual void on_track_published(const livekit::Room& room, const livekit::ParticipantInfo& p,
+                                  const livekit::TrackInfo& track) = 0;
+  virtual void on_track_unpublished(const livekit::Room& room, const livekit::ParticipantInfo& p,
+                                    const livekit::TrackInfo& track) = 0;
+  virtual void on_participant_count(const std::string& room, uint32_t participants, uint32_t publishers) = 0;
+};
+
+class Room {
+ public:
+  Room(livekit::Room info, const config::MediaConfig& config, sfu::Worker& worker, RoomListener& listener);
+  ~Room();
+
+  // Adds a participant for an accepted signaling connection (replacing one with the same
+  // identity) and sends the JoinResponse.
+  Participant& join(JoinParams params, std::shared_ptr<WsConnection> connection);
+  // Removes and destroys the participant; announces it to the others.
+  void remove(const std::string& identity, livekit::DisconnectReason reason, bool notify_client);
+  void close(livekit::DisconnectReason reason);
+  // remove() from a posted task, so a participant can ask to be removed from inside its own
+  // callbacks. Ignored if the identity has meanwhile been taken by a new session.
+  void defer_remove(const std::string& identity, const std::string& sid, livekit::DisconnectReason reason,
+                    bool notify_client);
+
+  Participant* find(const std::string& identity);
+  Participant* find_by_sid(const std::string& sid);
+  const livekit::Room& info() const { return info_; }
+  void set_info(const livekit::Room& info);
+  bool empty() const { return participants_.empty(); }
+  std::vector<livekit::ParticipantInfo> participant_infos(bool include_hidden) const;
+
+  // Called by participants.
+  void broadcast_update(Participant& changed);
+  void on_track_published(Participant& publisher, PublishedTrack& track);
+  void on_track_unpublished(Participant& publisher, PublishedTrack& track);
+  bool subscribe(Participant& subscriber, Participant& publisher, PublishedTrack& track);
+  void unsubscribe(Participant& subscriber, const std::string& track_sid);
+  void route_data(Participant& from, livekit::DataPacket packet, bool reliable);
+  void send_data(const livekit::DataPacket& packet, const std::vector<std::string>& identities, bool reliable);
+  void sweep(std::chrono::steady_clock::time_point now);
+
+  const config::MediaConfig& config() const { return config_; }
+  sfu::Worker& worker() { return worker_; }
+  RoomListener& listener() { return listener_; }
+
+ private:
+  void report_count();
+
+  livekit::Room info_;
+  const config::MediaConfig& config_;
+  sfu::Worker& worker_;
+  RoomListener& listener_;
+  std::map<std::string, std::unique_ptr<Participant>> participants_;  // by identity
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards deferred tasks
+};
+
+}  // namespace parlor::signal

@@ -1,0 +1,118 @@
+#include "signal/signal_server.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "common/encoding.hpp"
+#include "common/errors.hpp"
+
+namespace parlor::signal {
+
+namespace {
+bool truthy(const std::string& v) { return v == "1" || v == "true"; }
+}  // namespace
+
+livekit::JoinRequest decode_join_request(const std::string& param, size_t max_bytes) {
+  auto raw = common::base64_decode(param);
+  if (!raw) throw BadInput("join_request is not valid base64url");
+  livekit::WrappedJoinRequest wrapped;
+  if (!wrapped.ParseFromString(*raw)) throw BadInput("join_request is not a WrappedJoinRequest");
+  std::string body = wrapped.join_request();
+  if (wrapped.compression() == livekit::WrappedJoinRequest::GZIP) {
+    auto inflated = common::gunzip(body, max_bytes);
+    if (!inflated) throw BadInput("join_request: gzip data is corrupt or too large");
+    body = std::move(*inflated);
+  } else if (wrapped.compression() != livekit::WrappedJoinRequest::NONE) {
+    throw BadInput("join_request: unknown compression");
+  }
+  if (body.size() > max_bytes) throw BadInput("join_request too large");
+  livekit::JoinRequest request;
+  if (!request.ParseFromString(body)) throw BadInput("join_request is not a JoinRequest");
+  return request;
+}
+
+JoinParams join_params(const auth::ClaimGrants& claims, const http::Request& req, const livekit::JoinRequest* v1) {
+  JoinParams p;
+  p.claims = claims;
+  if (v1) {
+    p.single_pc = true;
+    p.client = v1->client_info();
+    p.auto_subscribe = v1->has_connection_settings() ? v1->connection_settings().auto_subscribe() : true;
+    p.adaptive_stream = v1->connection_settings().adaptive_stream();
+    if (v1->has_publisher_offer()) p.publisher_offer = v1->publisher_offer();
+    p.add_tracks.assign(v1->add_track_requests().begin(), v1->add_track_requests().end());
+    if (!v1->metadata().empty() && claims.video && claims.video->can_update_own_metadata) {
+      p.claims.metadata = v1->metadata();
+    }
+    return p;
+  }
+  p.single_pc = false;
+  p.auto_subscribe = !req.has_query("auto_subscribe") || truthy(req.query_param("auto_subscribe"));
+  p.adaptive_stream = truthy(req.query_param("adaptive_stream"));
+  p.client.set_version(req.query_param("version"));
+  try {
+    p.client.set_protocol(std::stoi(req.query_param("protocol")));
+    p.client.set_client_protocol(std::stoi(req.query_param("client_protocol")));
+  } catch (const std::exception&) {
+  }
+  return p;
+}
+
+SignalServer::SignalServer(const config::MediaConfig& config, sfu::Worker& worker, RoomListener& listener)
+    : config_(config), worker_(worker), listener_(listener) {}
+
+SignalServer::~SignalServer() = default;
+
+void SignalServer::accept(JoinParams params, livekit::Room room, WsConnection::UpgradeRequest raw,
+                          boost::beast::tcp_stream stream) {
+  // Re-home the socket on the worker's io_context: the room's loop then owns signaling too.
+  auto& old_socket = stream.socket();
+  boost::system::error_code ec;
+  auto protocol = old_socket.local_endpoint(ec).protocol();
+  if (ec) return;
+  int fd = old_socket.release(ec);
+  if (ec) return;
+  boost::asio::ip::tcp::socket socket(worker_.io(), protocol, fd);
+  WsConnection::Limits limits;
+  limits.max_message_bytes = config_.limit.max_ws_message_bytes;
+  auto connection = std::make_shared<WsConnection>(boost::beast::tcp_stream(std::move(socket)), limits);
+  auto shared_params = std::make_shared<JoinParams>(std::move(params));
+  worker_.post([this, connection, shared_params, room = std::move(room), raw = std::move(raw)]() mutable {
+    connection->accept(std::move(raw), [this, connection, shared_params, room = std::move(room)] {
+      if (shared_params->resume) {
+        // Sessions do not survive a lost signal connection yet: tell the client to rejoin.
+        livekit::SignalResponse r;
+        r.mutable_leave()->set_can_reconnect(true);
+        r.mutable_leave()->set_reason(livekit::STATE_MISMATCH);
+        r.mutable_leave()->set_action(livekit::LeaveRequest::RECONNECT);
+        connection->send(r.SerializeAsString());
+        connection->close();
+        return;
+      }
+      auto& slot = rooms_[room.name()];
+      if (!slot) slot = std::make_unique<Room>(room, config_, worker_, listener_);
+      slot->join(std::move(*shared_params), connection);
+      worker_.flush();
+    });
+  });
+}
+
+void SignalServer::close_room(const std::string& name, livekit::DisconnectReason reason) {
+  worker_.post([this, name, reason] {
+    auto it = rooms_.find(name);
+    if (it == rooms_.end()) return;
+    it->second->close(reason);
+    rooms_.erase(it);
+  });
+}
+
+Room* SignalServer::find_room(const std::string& name) {
+  auto it = rooms_.find(name);
+  return it == rooms_.end() ? nullptr : it->second.get();
+}
+
+void SignalServer::sweep() {
+  auto now = std::chrono::steady_clock::now();
+  for (auto& [_, room] : rooms_) room->sweep(now);
+}
+
+}  // namespace parlor::signal

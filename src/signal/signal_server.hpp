@@ -1,0 +1,48 @@
+#pragma once
+// The signaling side of `parlor media`: takes authorized WebSocket upgrades, moves them onto the
+// media worker, and runs the rooms there. The HTTP layer (service) authorizes and creates the
+// room in the registry first; this class never sees tokens, only their verified claims.
+//
+// Threading: accept(), close_room(), call() are safe from any thread; rooms live on the worker.
+// Lifetime: the worker must be stopped before this object is destroyed.
+#include <boost/beast/core/tcp_stream.hpp>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/http/http_types.hpp"
+#include "signal/room.hpp"
+#include "signal/ws_connection.hpp"
+
+namespace parlor::signal {
+
+// Decodes the `join_request` query parameter of /rtc/v1 (spec §2.4): base64url, then
+// WrappedJoinRequest, then gunzip when flagged. Throws BadInput with a message for the 400.
+livekit::JoinRequest decode_join_request(const std::string& param, size_t max_bytes);
+
+// Builds JoinParams from verified claims and the request's query (v0) or join request (v1).
+JoinParams join_params(const auth::ClaimGrants& claims, const http::Request& request,
+                       const livekit::JoinRequest* v1);
+
+class SignalServer {
+ public:
+  SignalServer(const config::MediaConfig& config, sfu::Worker& worker, RoomListener& listener);
+  ~SignalServer();
+
+  // Completes the WebSocket upgrade on the worker and joins the participant to the room.
+  void accept(JoinParams params, livekit::Room room, WsConnection::UpgradeRequest raw,
+              boost::beast::tcp_stream stream);
+  void close_room(const std::string& name, livekit::DisconnectReason reason);
+
+  // Worker thread only.
+  Room* find_room(const std::string& name);
+  void sweep();
+
+ private:
+  const config::MediaConfig& config_;
+  sfu::Worker& worker_;
+  RoomListener& listener_;
+  std::map<std::string, std::unique_ptr<Room>> rooms_;
+};
+
+}  // namespace parlor::signal

@@ -1,0 +1,107 @@
+#include "signal/ws_connection.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/websocket.hpp>
+
+namespace parlor::signal {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+
+WsConnection::WsConnection(beast::tcp_stream stream, Limits limits) : ws_(std::move(stream)), limits_(limits) {
+  boost::system::error_code ec;
+  auto ep = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
+  if (!ec) remote_ = ep.address().to_string();
+}
+
+void WsConnection::accept(UpgradeRequest request, std::function<void()> on_open) {
+  beast::get_lowest_layer(ws_).expires_never();
+  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+    res.set(beast::http::field::server, "parlor");
+  }));
+  ws_.read_message_max(limits_.max_message_bytes);
+  ws_.binary(true);
+  auto self = shared_from_this();
+  ws_.async_accept(request, [self, on_open = std::move(on_open)](beast::error_code ec) {
+    if (ec) {
+      self->finish();
+      return;
+    }
+    self->open_ = true;
+    on_open();
+    self->read();
+  });
+}
+
+void WsConnection::read() {
+  auto self = shared_from_this();
+  ws_.async_read(buffer_, [self](beast::error_code ec, size_t) {
+    if (ec) {
+      self->finish();
+      return;
+    }
+    auto data = self->buffer_.data();
+    std::string_view message(static_cast<const char*>(data.data()), data.size());
+    if (self->listener_) self->listener_->on_ws_message(message);
+    self->buffer_.consume(self->buffer_.size());
+    if (self->open_) self->read();
+  });
+}
+
+bool WsConnection::send(std::string message) {
+  if (!open_ || closing_) return false;
+  if (queue_.size() >= limits_.max_queued_messages) {
+    // A peer that does not read its signaling is gone for practical purposes.
+    beast::get_lowest_layer(ws_).socket().close();
+    return false;
+  }
+  queue_.push_back(std::move(message));
+  if (!writing_) write_next();
+  return true;
+}
+
+void WsConnection::write_next() {
+  if (queue_.empty()) {
+    writing_ = false;
+    if (closing_ && open_) {
+      auto self = shared_from_this();
+      ws_.async_close(websocket::close_code::normal, [self](beast::error_code) { self->finish(); });
+    }
+    return;
+  }
+  writing_ = true;
+  auto self = shared_from_this();
+  ws_.binary(true);
+  ws_.async_write(boost::asio::buffer(queue_.front()), [self](beast::error_code ec, size_t) {
+    self->queue_.pop_front();
+    if (ec) {
+      self->queue_.clear();
+      self->writing_ = false;
+      self->finish();
+      return;
+    }
+    self->write_next();
+  });
+}
+
+void WsConnection::close() {
+  if (closing_ || !open_) return;
+  closing_ = true;
+  if (!writing_) write_next();
+}
+
+void WsConnection::finish() {
+  open_ = false;
+  if (finished_) return;
+  finished_ = true;
+  boost::system::error_code ec;
+  beast::get_lowest_layer(ws_).socket().close(ec);
+  if (listener_) {
+    auto* l = listener_;
+    listener_ = nullptr;
+    l->on_ws_closed();
+  }
+}
+
+}  // namespace parlor::signal

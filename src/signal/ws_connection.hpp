@@ -1,0 +1,69 @@
+#pragma once
+// A signaling WebSocket: a pump between the socket and a participant (LiveKit's design), so the
+// participant can outlive one connection. Binary frames only; one write in flight behind a
+// bounded queue; a frame-size limit; close after a final message.
+//
+// Threading: all methods on the io_context the stream is bound to (the room's worker).
+// Lifetime: shared_ptr; the pending async operations keep it alive. The listener is a plain
+// pointer the owner clears with detach() before it goes away.
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <deque>
+#include <memory>
+#include <string>
+
+namespace parlor::signal {
+
+class WsConnection : public std::enable_shared_from_this<WsConnection> {
+ public:
+  using Stream = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+  using UpgradeRequest = boost::beast::http::request<boost::beast::http::string_body>;
+
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    // One binary message; the view is valid only during the call.
+    virtual void on_ws_message(std::string_view message) = 0;
+    virtual void on_ws_closed() = 0;
+  };
+
+  struct Limits {
+    size_t max_message_bytes = 1 << 20;
+    size_t max_queued_messages = 1024;
+  };
+
+  WsConnection(boost::beast::tcp_stream stream, Limits limits);
+
+  // Completes the upgrade; `on_open` runs once the 101 has been written (not on failure).
+  void accept(UpgradeRequest request, std::function<void()> on_open);
+  void set_listener(Listener* listener) { listener_ = listener; }
+  void detach() { listener_ = nullptr; }
+
+  // Queues one binary message; false (and the connection is closed) when the queue is full.
+  bool send(std::string message);
+  // Sends what is queued, then closes with a normal close frame.
+  void close();
+  bool open() const { return open_; }
+  std::string remote_address() const { return remote_; }
+
+ private:
+  void read();
+  void write_next();
+  void finish();
+
+  Stream ws_;
+  Limits limits_;
+  Listener* listener_ = nullptr;
+  boost::beast::flat_buffer buffer_;
+  std::deque<std::string> queue_;
+  bool writing_ = false;
+  bool open_ = false;
+  bool closing_ = false;
+  bool finished_ = false;
+  std::string remote_;
+};
+
+}  // namespace parlor::signal

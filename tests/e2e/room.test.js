@@ -1,0 +1,160 @@
+// A LiveKit room end to end with the official livekit-client in Debian's Chromium: two
+// participants publish camera and microphone through `parlor media`, each decodes the other's
+// video and receives the other's audio, a mute shows on the other side, and a departure is
+// seen within 2 s. Webhooks are checked with livekit-server-sdk's WebhookReceiver.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AccessToken, WebhookReceiver } from 'livekit-server-sdk';
+import { startMedia, devKey, devSecret, waitFor } from '../lib/media.js';
+import { launchChromium, serveStatic } from '../lib/browser.js';
+import { startWebhookSink } from '../lib/webhook-sink.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const livekitUmd = readFileSync(path.join(repoRoot, 'node_modules/livekit-client/dist/livekit-client.umd.js'), 'utf8');
+
+// The page: joins with livekit-client's default options and exposes what the test checks.
+const pageHtml = `<!doctype html><meta charset="utf-8"><title>room</title>
+<script src="/livekit-client.umd.js"></script>
+<div id="videos"></div>
+<script>
+const { Room, RoomEvent, Track } = LivekitClient;
+window.state = { remoteVideo: null, remoteAudio: false, muted: {}, disconnected: [], errors: [] };
+window.join = async (url, token, options = {}) => {
+  const room = new Room(options.room || {});
+  window.room = room;
+  room.on(RoomEvent.TrackSubscribed, (track, pub, participant) => {
+    if (track.kind === 'video') {
+      const el = track.attach();
+      el.muted = true;
+      el.dataset.identity = participant.identity;
+      document.getElementById('videos').appendChild(el);
+      window.state.remoteVideo = el;
+    } else if (track.kind === 'audio') {
+      window.state.remoteAudio = true;
+    }
+  });
+  room.on(RoomEvent.TrackMuted, (pub, participant) => {
+    if (participant !== room.localParticipant) window.state.muted[pub.trackSid] = true;
+  });
+  room.on(RoomEvent.TrackUnmuted, (pub, participant) => {
+    if (participant !== room.localParticipant) window.state.muted[pub.trackSid] = false;
+  });
+  room.on(RoomEvent.ParticipantDisconnected, (p) => window.state.disconnected.push({ identity: p.identity, at: Date.now() }));
+  await room.connect(url, token, options.connect || {});
+  await room.localParticipant.enableCameraAndMicrophone();
+  return { sid: room.localParticipant.sid, remotes: room.remoteParticipants.size };
+};
+window.videoProgress = async () => {
+  const v = window.state.remoteVideo;
+  if (!v) return null;
+  const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : {};
+  return { width: v.videoWidth, height: v.videoHeight, frames: q.totalVideoFrames || 0, time: v.currentTime };
+};
+window.remoteAudioPackets = async () => {
+  let packets = 0;
+  for (const p of window.room.remoteParticipants.values()) {
+    for (const pub of p.audioTrackPublications.values()) {
+      const stats = await pub.track?.receiver?.getStats();
+      stats?.forEach((s) => { if (s.type === 'inbound-rtp') packets += s.packetsReceived; });
+    }
+  }
+  return packets;
+};
+</script>`;
+
+let media;
+let site;
+let browser;
+let sink;
+
+function token(identity, room, grant = {}) {
+  const at = new AccessToken(devKey, devSecret, { identity, name: identity, ttl: '10m' });
+  at.addGrant({ roomJoin: true, room, ...grant });
+  return at.toJwt();
+}
+
+before(async () => {
+  sink = await startWebhookSink();
+  media = await startMedia({ args: ['--dev', '--webhook', sink.url] });
+  site = await serveStatic({
+    '/': { type: 'text/html', body: pageHtml },
+    '/livekit-client.umd.js': { type: 'text/javascript', body: livekitUmd },
+  });
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await site?.close();
+  await media?.stop();
+  await sink?.close();
+});
+
+async function openPage() {
+  const page = await (await browser.newContext()).newPage();
+  page.on('console', (m) => { if (m.type() === 'error') console.log('page:', m.text()); });
+  page.on('pageerror', (e) => console.log('pageerror:', e.message));
+  await page.goto(site.url);
+  return page;
+}
+
+async function expectVideoFlowing(page, who) {
+  await waitFor(async () => (await page.evaluate(() => window.videoProgress()))?.width > 0, { timeoutMs: 20000, intervalMs: 100, what: `${who} never decoded remote video` });
+  const first = await page.evaluate(() => window.videoProgress());
+  await waitFor(async () => (await page.evaluate(() => window.videoProgress())).frames > first.frames + 20,
+    { timeoutMs: 10000, intervalMs: 100, what: `${who}: remote video frames stopped advancing` });
+  await waitFor(async () => (await page.evaluate(() => window.remoteAudioPackets())) > 20, { timeoutMs: 10000, intervalMs: 100, what: `${who} receives no audio` });
+}
+
+for (const mode of [{ name: 'single peer connection (default)', connect: {} }]) {
+  test(`two browsers see and hear each other: ${mode.name}`, async () => {
+    const room = `visit-${Math.random().toString(36).slice(2, 8)}`;
+    const alice = await openPage();
+    const bob = await openPage();
+    await alice.evaluate(([u, t, c]) => window.join(u, t, { connect: c }), [media.url, await token('alice', room), mode.connect]);
+    const bobJoin = await bob.evaluate(([u, t, c]) => window.join(u, t, { connect: c }), [media.url, await token('bob', room), mode.connect]);
+    assert.equal(bobJoin.remotes, 1, 'bob sees alice in the room at join');
+
+    await expectVideoFlowing(alice, 'alice');
+    await expectVideoFlowing(bob, 'bob');
+
+    // Alice mutes her microphone; Bob sees the publication muted.
+    const micSid = await alice.evaluate(async () => {
+      const pub = [...window.room.localParticipant.audioTrackPublications.values()][0];
+      await pub.mute();
+      return pub.trackSid;
+    });
+    await waitFor(async () => (await bob.evaluate((sid) => window.state.muted[sid], micSid)) === true, { timeoutMs: 5000, intervalMs: 100, what: 'mute not seen by bob' });
+
+    // Alice leaves; Bob sees ParticipantDisconnected within 2 s.
+    const leftAt = Date.now();
+    await alice.evaluate(() => window.room.disconnect());
+    await waitFor(async () => (await bob.evaluate(() => window.state.disconnected.length)) > 0, { timeoutMs: 5000, intervalMs: 100, what: 'bob did not see alice leave' });
+    const seen = await bob.evaluate(() => window.state.disconnected[0]);
+    assert.equal(seen.identity, 'alice');
+    assert.ok(seen.at - leftAt < 2000, `departure took ${seen.at - leftAt} ms`);
+    await bob.evaluate(() => window.room.disconnect());
+    await alice.context().close();
+    await bob.context().close();
+
+    // Webhooks: every one verifies, and the sequence for this room is causal.
+    const receiver = new WebhookReceiver(devKey, devSecret);
+    await waitFor(() => sink.received.filter((r) => r.body.includes(room)).length >= 9, { timeoutMs: 10000, intervalMs: 100, what: 'webhooks missing' });
+    const events = [];
+    for (const r of sink.received) {
+      const e = await receiver.receive(r.body, r.headers.authorization);
+      if (e.room?.name === room) events.push(`${e.event}:${e.participant?.identity ?? ''}:${e.track?.type ?? ''}`);
+    }
+    assert.equal(events[0], 'room_started::');
+    assert.ok(events.indexOf('participant_joined:alice:') < events.indexOf('participant_joined:bob:'));
+    for (const who of ['alice', 'bob']) {
+      assert.equal(events.filter((e) => e === `participant_joined:${who}:`).length, 1, `${who} joined once`);
+      assert.equal(events.filter((e) => e.startsWith(`track_published:${who}`)).length, 2, `${who} published 2 tracks`);
+      assert.ok(events.indexOf(`participant_joined:${who}:`) < events.findIndex((e) => e.startsWith(`track_published:${who}`)));
+      assert.ok(events.lastIndexOf(`participant_left:${who}:`) > events.findLastIndex((e) => e.startsWith(`track_unpublished:${who}`)));
+    }
+  });
+}
