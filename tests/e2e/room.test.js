@@ -4,85 +4,21 @@
 // seen within 2 s. Webhooks are checked with livekit-server-sdk's WebhookReceiver.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { AccessToken, WebhookReceiver } from 'livekit-server-sdk';
+import { WebhookReceiver } from 'livekit-server-sdk';
 import { startMedia, devKey, devSecret, waitFor } from '../lib/media.js';
-import { launchChromium, serveStatic } from '../lib/browser.js';
+import { launchChromium } from '../lib/browser.js';
+import { serveLivekitPage, devToken as token } from '../lib/livekit-page.js';
 import { startWebhookSink } from '../lib/webhook-sink.js';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const livekitUmd = readFileSync(path.join(repoRoot, 'node_modules/livekit-client/dist/livekit-client.umd.js'), 'utf8');
-
-// The page: joins with livekit-client's default options and exposes what the test checks.
-const pageHtml = `<!doctype html><meta charset="utf-8"><title>room</title>
-<script src="/livekit-client.umd.js"></script>
-<div id="videos"></div>
-<script>
-const { Room, RoomEvent, Track } = LivekitClient;
-window.state = { remoteVideo: null, remoteAudio: false, muted: {}, disconnected: [], errors: [] };
-window.join = async (url, token, options = {}) => {
-  const room = new Room(options.room || {});
-  window.room = room;
-  room.on(RoomEvent.TrackSubscribed, (track, pub, participant) => {
-    if (track.kind === 'video') {
-      const el = track.attach();
-      el.muted = true;
-      el.dataset.identity = participant.identity;
-      document.getElementById('videos').appendChild(el);
-      window.state.remoteVideo = el;
-    } else if (track.kind === 'audio') {
-      window.state.remoteAudio = true;
-    }
-  });
-  room.on(RoomEvent.TrackMuted, (pub, participant) => {
-    if (participant !== room.localParticipant) window.state.muted[pub.trackSid] = true;
-  });
-  room.on(RoomEvent.TrackUnmuted, (pub, participant) => {
-    if (participant !== room.localParticipant) window.state.muted[pub.trackSid] = false;
-  });
-  room.on(RoomEvent.ParticipantDisconnected, (p) => window.state.disconnected.push({ identity: p.identity, at: Date.now() }));
-  await room.connect(url, token, options.connect || {});
-  await room.localParticipant.enableCameraAndMicrophone();
-  return { sid: room.localParticipant.sid, remotes: room.remoteParticipants.size };
-};
-window.videoProgress = async () => {
-  const v = window.state.remoteVideo;
-  if (!v) return null;
-  const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : {};
-  return { width: v.videoWidth, height: v.videoHeight, frames: q.totalVideoFrames || 0, time: v.currentTime };
-};
-window.remoteAudioPackets = async () => {
-  let packets = 0;
-  for (const p of window.room.remoteParticipants.values()) {
-    for (const pub of p.audioTrackPublications.values()) {
-      const stats = await pub.track?.receiver?.getStats();
-      stats?.forEach((s) => { if (s.type === 'inbound-rtp') packets += s.packetsReceived; });
-    }
-  }
-  return packets;
-};
-</script>`;
 
 let media;
 let site;
 let browser;
 let sink;
 
-function token(identity, room, grant = {}) {
-  const at = new AccessToken(devKey, devSecret, { identity, name: identity, ttl: '10m' });
-  at.addGrant({ roomJoin: true, room, ...grant });
-  return at.toJwt();
-}
-
 before(async () => {
   sink = await startWebhookSink();
   media = await startMedia({ args: ['--dev', '--webhook', sink.url] });
-  site = await serveStatic({
-    '/': { type: 'text/html', body: pageHtml },
-    '/livekit-client.umd.js': { type: 'text/javascript', body: livekitUmd },
-  });
+  site = await serveLivekitPage();
   browser = await launchChromium();
 });
 

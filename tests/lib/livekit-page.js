@@ -1,0 +1,77 @@
+// A test page running the official livekit-client (UMD build from node_modules) with default
+// options, exposing join/inspection helpers on window for Playwright.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AccessToken } from 'livekit-server-sdk';
+import { serveStatic } from './browser.js';
+import { devKey, devSecret } from './media.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const livekitUmd = readFileSync(path.join(repoRoot, 'node_modules/livekit-client/dist/livekit-client.umd.js'), 'utf8');
+
+// The page: joins with livekit-client's default options and exposes what the test checks.
+export const pageHtml = `<!doctype html><meta charset="utf-8"><title>room</title>
+<script src="/livekit-client.umd.js"></script>
+<div id="videos"></div>
+<script>
+const { Room, RoomEvent, Track } = LivekitClient;
+window.state = { remoteVideo: null, remoteAudio: false, muted: {}, disconnected: [], errors: [] };
+window.join = async (url, token, options = {}) => {
+  const room = new Room(options.room || {});
+  window.room = room;
+  room.on(RoomEvent.TrackSubscribed, (track, pub, participant) => {
+    if (track.kind === 'video') {
+      const el = track.attach();
+      el.muted = true;
+      el.dataset.identity = participant.identity;
+      document.getElementById('videos').appendChild(el);
+      window.state.remoteVideo = el;
+    } else if (track.kind === 'audio') {
+      window.state.remoteAudio = true;
+    }
+  });
+  room.on(RoomEvent.TrackMuted, (pub, participant) => {
+    if (participant !== room.localParticipant) window.state.muted[pub.trackSid] = true;
+  });
+  room.on(RoomEvent.TrackUnmuted, (pub, participant) => {
+    if (participant !== room.localParticipant) window.state.muted[pub.trackSid] = false;
+  });
+  room.on(RoomEvent.ParticipantDisconnected, (p) => window.state.disconnected.push({ identity: p.identity, at: Date.now() }));
+  await room.connect(url, token, options.connect || {});
+  await room.localParticipant.enableCameraAndMicrophone();
+  return { sid: room.localParticipant.sid, remotes: room.remoteParticipants.size };
+};
+window.videoProgress = async () => {
+  const v = window.state.remoteVideo;
+  if (!v) return null;
+  const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : {};
+  return { width: v.videoWidth, height: v.videoHeight, frames: q.totalVideoFrames || 0, time: v.currentTime };
+};
+window.remoteAudioPackets = async () => {
+  let packets = 0;
+  for (const p of window.room.remoteParticipants.values()) {
+    for (const pub of p.audioTrackPublications.values()) {
+      const stats = await pub.track?.receiver?.getStats();
+      stats?.forEach((s) => { if (s.type === 'inbound-rtp') packets += s.packetsReceived; });
+    }
+  }
+  return packets;
+};
+</script>`;
+
+
+/** Serves the page and the SDK; resolves to { url, close() }. */
+export function serveLivekitPage() {
+  return serveStatic({
+    '/': { type: 'text/html', body: pageHtml },
+    '/livekit-client.umd.js': { type: 'text/javascript', body: livekitUmd },
+  });
+}
+
+/** A join token for the dev key. */
+export function devToken(identity, room, grant = {}) {
+  const at = new AccessToken(devKey, devSecret, { identity, name: identity, ttl: '10m' });
+  at.addGrant({ roomJoin: true, room, ...grant });
+  return at.toJwt();
+}
