@@ -60,6 +60,7 @@ void MediaServer::add_routes() {
   router_.add("GET", "/metrics", [this](const http::Request&) {
     http_requests_++;
     rooms_gauge_ = static_cast<int64_t>(rooms_.list({}).size());
+    if (worker_) publish_worker_metrics();
     http::Response r;
     r.body = metrics_.render();
     r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4");
@@ -151,6 +152,30 @@ void MediaServer::handle_rtc_upgrade(http::Request req, http::BeastRequest raw, 
   auto params = signal::join_params(d.claims, req, &join_request);
   params.resume = join_request.reconnect();
   live_->signal().accept(std::move(params), std::move(room), std::move(raw), std::move(stream));
+}
+
+// Copies the worker's totals into the registry (they are counted lock-free on the worker).
+void MediaServer::publish_worker_metrics() {
+  std::optional<sfu::WorkerCounters> c;
+  try {
+    c = worker_->call<sfu::WorkerCounters>([this] { return worker_->counters(); }, std::chrono::seconds(2));
+  } catch (const std::exception&) {
+  }
+  if (!c) return;
+  auto set = [this](const char* name, const char* help, uint64_t v) { metrics_.counter(name, help) = v; };
+  set("parlor_udp_unknown_source_total", "Datagrams from addresses no ICE check validated", c->unknown_source);
+  set("parlor_udp_unknown_ufrag_total", "STUN messages for an ICE ufrag this node never issued", c->unknown_ufrag);
+  set("parlor_stun_bad_integrity_total", "STUN checks with a wrong MESSAGE-INTEGRITY", c->stun_bad_integrity);
+  set("parlor_stun_malformed_total", "Malformed STUN messages", c->stun_malformed);
+  set("parlor_srtp_errors_total", "SRTP/SRTCP packets that failed authentication or replay checks", c->srtp_errors);
+  set("parlor_dtls_from_unvalidated_total", "DTLS records from addresses ICE had not validated", c->dtls_from_unvalidated);
+  set("parlor_rtp_malformed_total", "Decrypted RTP packets that failed to parse", c->malformed_rtp);
+  set("parlor_udp_unknown_first_byte_total", "Datagrams matching no protocol (RFC 7983)", c->unknown_first_byte);
+  set("parlor_udp_received_total", "UDP datagrams received", c->udp_received);
+  set("parlor_udp_sent_total", "UDP datagrams sent", c->udp_sent);
+  set("parlor_udp_send_errors_total", "UDP datagrams the kernel refused", c->udp_send_errors);
+  set("parlor_udp_truncated_total", "UDP datagrams larger than the receive buffer (dropped)", c->udp_truncated);
+  metrics_.gauge("parlor_transports", "WebRTC transports on the media worker") = static_cast<int64_t>(c->transports);
 }
 
 void MediaServer::schedule_sweep() {

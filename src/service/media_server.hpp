@@ -54,6 +54,7 @@ class MediaServer : public RoomEvents {
 
  private:
   void add_routes();
+  void publish_worker_metrics();
   void handle_rtc_upgrade(http::Request request, http::BeastRequest raw, boost::beast::tcp_stream stream);
   void schedule_sweep();
 

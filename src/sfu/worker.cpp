@@ -41,8 +41,32 @@ void Worker::post(std::function<void()> fn) {
 
 void Worker::add(rtc::WebRtcTransport& transport) { by_ufrag_[transport.local_ice().ufrag] = &transport; }
 
+namespace {
+void accumulate(WorkerCounters& into, const rtc::WebRtcTransport& t) {
+  const auto& c = t.counters();
+  const auto& ice = t.ice_counters();
+  into.stun_bad_integrity += ice.bad_integrity;
+  into.stun_malformed += ice.malformed;
+  into.srtp_errors += c.srtp_errors;
+  into.dtls_from_unvalidated += c.dtls_from_unvalidated;
+  into.malformed_rtp += c.malformed_rtp;
+  into.unknown_first_byte += c.unknown_first_byte;
+}
+}  // namespace
+
+WorkerCounters Worker::counters() const {
+  WorkerCounters total = counters_;
+  for (const auto& [_, t] : by_ufrag_) accumulate(total, *t);
+  total.transports = by_ufrag_.size();
+  total.udp_received = socket_->received();
+  total.udp_sent = socket_->sent();
+  total.udp_send_errors = socket_->send_errors();
+  total.udp_truncated = socket_->truncated();
+  return total;
+}
+
 void Worker::remove(rtc::WebRtcTransport& transport) {
-  by_ufrag_.erase(transport.local_ice().ufrag);
+  if (by_ufrag_.erase(transport.local_ice().ufrag)) accumulate(counters_, transport);
   std::erase_if(by_address_, [&](const auto& kv) { return kv.second == &transport; });
 }
 

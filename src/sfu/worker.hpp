@@ -24,9 +24,18 @@
 
 namespace parlor::sfu {
 
+// Totals over the worker's socket and every transport it has carried (live and gone).
 struct WorkerCounters {
   uint64_t unknown_source = 0;  // datagrams from addresses no ICE check validated
   uint64_t unknown_ufrag = 0;   // STUN for a ufrag we never issued
+  uint64_t stun_bad_integrity = 0;
+  uint64_t stun_malformed = 0;
+  uint64_t srtp_errors = 0;
+  uint64_t dtls_from_unvalidated = 0;
+  uint64_t malformed_rtp = 0;
+  uint64_t unknown_first_byte = 0;
+  uint64_t udp_received = 0, udp_sent = 0, udp_send_errors = 0, udp_truncated = 0;
+  uint64_t transports = 0;  // live
 };
 
 struct EndpointHash {
@@ -73,7 +82,8 @@ class Worker : public rtc::DatagramSender {
   const rtc::DtlsCertificate& certificate() const { return *certificate_; }
   uint16_t udp_port() const { return socket_->port(); }
   const std::string& advertised_ip() const { return advertised_ip_; }
-  const WorkerCounters& counters() const { return counters_; }
+  // Worker thread only (use call() from elsewhere).
+  WorkerCounters counters() const;
   const rtc::UdpSocket& socket() const { return *socket_; }
 
  private:
@@ -85,7 +95,7 @@ class Worker : public rtc::DatagramSender {
   std::unique_ptr<rtc::UdpSocket> socket_;
   std::unordered_map<std::string, rtc::WebRtcTransport*> by_ufrag_;
   std::unordered_map<rtc::UdpEndpoint, rtc::WebRtcTransport*, EndpointHash> by_address_;
-  WorkerCounters counters_;
+  WorkerCounters counters_;  // socket-level, plus transports already removed
   std::thread thread_;
 };
 

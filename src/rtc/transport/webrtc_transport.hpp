@@ -62,6 +62,7 @@ class WebRtcTransport : private DtlsTransport::Listener {
   bool knows(const UdpEndpoint& from) const;
   IceLiteAgent::State ice_state(IceLiteAgent::Clock::time_point now) const { return ice_.state(now); }
   const Counters& counters() const { return counters_; }
+  const IceLiteAgent::Counters& ice_counters() const { return ice_.counters(); }
 
  private:
   // DtlsTransport::Listener
