@@ -1,0 +1,3 @@
+export function StaffConsole() {
+  return <div className="page" data-testid="staff-console"><h1>Staff console</h1></div>;
+}
