@@ -30,7 +30,6 @@ function Home() {
 }
 
 const staff: Role[] = ['staff', 'admin'];
-const everyone: Role[] = ['staff', 'admin', 'resident', 'visitor'];
 
 export function App() {
   return (
@@ -45,7 +44,8 @@ export function App() {
           <Route path="/recordings" element={<RequireRole roles={staff}><RecordingsPage /></RequireRole>} />
           <Route path="*" element={<NotFound />} />
         </Route>
-        <Route path="/visits/:visitId/join" element={<RequireRole roles={everyone}><JoinPage /></RequireRole>} />
+        <Route path="/visits/:visitId/join" element={<RequireRole roles={['resident', 'visitor']}><JoinPage /></RequireRole>} />
+        <Route path="/visits/:visitId/monitor" element={<RequireRole roles={staff}><JoinPage monitor /></RequireRole>} />
       </Routes>
     </Suspense>
   );
