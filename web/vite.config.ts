@@ -9,13 +9,8 @@ export default defineConfig({
   build: {
     outDir: 'dist',
     sourcemap: false,
+    // The call page (with the LiveKit SDKs, ~650 kB) is its own lazily loaded chunk.
     chunkSizeWarningLimit: 900,
-    rollupOptions: {
-      output: {
-        // The LiveKit SDKs are only needed on the join page; keep them in their own chunk.
-        manualChunks: (id) => (id.includes('node_modules/livekit-client') || id.includes('node_modules/@livekit') ? 'livekit' : undefined),
-      },
-    },
   },
   server: {
     proxy: { '/api': process.env.PARLOR_APP_URL ?? 'http://127.0.0.1:8080' },

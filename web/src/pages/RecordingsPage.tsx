@@ -50,10 +50,10 @@ export function RecordingsPage() {
                     <td>{formatDuration(r.durationMs)}</td>
                     <td>{formatBytes(r.sizeBytes)}</td>
                     <td>{r.status}</td>
-                    <td className="row">
+                    <td><div className="row">
                       <button type="button" className="btn small" onClick={() => setPlaying(r)}>Play<span className="sr-only"> recording {r.id}</span></button>
                       <a className="btn small" href={recordingDownloadUrl(r.id)} download>Download<span className="sr-only"> recording {r.id}</span></a>
-                    </td>
+                    </div></td>
                   </tr>
                 ))}
               </tbody>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 
 /** A live level meter for the stream's microphone (Web Audio analyser, RMS of the waveform). */
-export function MicLevelMeter({ stream }: { stream: MediaStream | null }) {
+export function MicLevelMeter({ stream, enabled }: { stream: MediaStream | null; enabled: boolean }) {
   const [level, setLevel] = useState(0);
   useEffect(() => {
     const track = stream?.getAudioTracks()[0];
@@ -37,7 +37,7 @@ export function MicLevelMeter({ stream }: { stream: MediaStream | null }) {
         aria-valuenow={level} data-testid="mic-level">
         <div className="meter-fill" style={{ width: `${level}%` }} />
       </div>
-      <span className="muted small">{hasMic ? (level > 3 ? 'We can hear you.' : 'Say something to test your microphone.') : 'Microphone is off.'}</span>
+      <span className="muted small">{hasMic ? (level > 3 ? 'We can hear you.' : 'Say something to test your microphone.') : enabled ? 'Starting microphone…' : 'Microphone is off.'}</span>
     </div>
   );
 }

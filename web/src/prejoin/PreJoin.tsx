@@ -54,7 +54,7 @@ export function PreJoin({ title, subtitle, livekitUrl, busy, error, notice, onJo
               className={hasVideo ? '' : 'hidden'} />
             {!hasVideo && <div className="preview-off">{choice.videoEnabled ? 'Starting camera…' : 'Camera is off'}</div>}
           </div>
-          <MicLevelMeter stream={stream} />
+          <MicLevelMeter stream={stream} enabled={choice.audioEnabled} />
         </div>
         <form className="card prejoin-form" onSubmit={submit}>
           <div className="row">

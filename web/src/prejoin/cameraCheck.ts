@@ -42,7 +42,7 @@ const FAIR_LOSS_PERCENT = 8;
 
 export function summarizeCheck(m: CheckMeasurements): CheckSummary {
   const details: string[] = [];
-  if (m.rttMs !== undefined) details.push(`Round trip: ${Math.round(m.rttMs)} ms`);
+  if (m.rttMs !== undefined) details.push(`Round trip: ${m.rttMs < 1 ? 'under 1' : Math.round(m.rttMs)} ms`);
   if (m.lossPercent !== undefined) details.push(`Packet loss: ${m.lossPercent.toFixed(1)} %`);
   details.push(m.videoBack ? 'Your camera picture reached us.' : 'Your camera picture did not come back.');
   details.push(m.audioBack ? 'Your microphone sound reached us.' : 'Your microphone sound did not come back.');

@@ -28,7 +28,7 @@ export function TodaySchedule({ date, timeZone }: { date: string; timeZone?: str
                   <td>{v.residentName}</td>
                   <td>{visitorNames(v)}</td>
                   <td><span className={`badge status-${v.status}`}>{statusLabel(v.status)}</span>{v.privileged && <span className="badge">Privileged</span>}</td>
-                  <td className="row">
+                  <td><div className="row">
                     {v.status === 'requested' && (
                       <button type="button" className="btn small" disabled={busy === `s${v.id}`}
                         onClick={() => void run(`s${v.id}`, () => api.scheduleVisit(v.id), visits.reload)}>Approve</button>
@@ -40,7 +40,7 @@ export function TodaySchedule({ date, timeZone }: { date: string; timeZone?: str
                       <button type="button" className="btn small" disabled={busy === `c${v.id}`}
                         onClick={() => void run(`c${v.id}`, () => api.cancelVisit(v.id), visits.reload)}>Cancel</button>
                     )}
-                  </td>
+                  </div></td>
                 </tr>
               ))}
             </tbody>
