@@ -6,6 +6,7 @@ import { errorMessage } from '../api/client';
 import type { Visit } from '../api/types';
 import { homePath, useSession } from '../auth/session';
 import { parseParlorMessage } from '../lib/parlorMessages';
+import { parseVisitId } from '../lib/routes';
 import { formatTime } from '../lib/time';
 import { visitorNames } from '../lib/visits';
 import { PreJoin, type JoinChoices } from '../prejoin/PreJoin';
@@ -13,13 +14,6 @@ import { EndScreen, type EndState } from '../room/EndScreen';
 import { VisitRoom } from '../room/VisitRoom';
 import type { VideoRoomHandle } from '../video/BaseVideoProvider';
 import { createVideoProvider } from '../video/createVideoProvider';
-
-/** A route's :visitId, or null when it is not a positive integer. */
-export function parseVisitId(raw: string | undefined): number | null {
-  if (!raw || !/^[1-9][0-9]{0,15}$/.test(raw)) return null;
-  const n = Number(raw);
-  return Number.isSafeInteger(n) ? n : null;
-}
 
 type Phase =
   | { name: 'prejoin' }

@@ -58,3 +58,11 @@ export class UnsupportedVideoProviderError extends Error {
     this.name = 'UnsupportedVideoProviderError';
   }
 }
+
+/** Connecting to the room failed; `message` is fit to show a person. */
+export class VideoConnectError extends Error {
+  constructor(message: string, readonly cause?: unknown) {
+    super(message);
+    this.name = 'VideoConnectError';
+  }
+}

@@ -1,6 +1,9 @@
 // BaseVideoProvider over livekit-client: one Room per connect(), listeners removed on disconnect.
-import { DisconnectReason, Room, RoomEvent, type RoomOptions } from 'livekit-client';
-import type { BaseVideoProvider, ConnectOptions, MediaKind, VideoEndCause, VideoRoomEvents, VideoRoomHandle } from './BaseVideoProvider';
+import { ConnectionError, ConnectionErrorReason, DisconnectReason, Room, RoomEvent, type RoomOptions } from 'livekit-client';
+import {
+  VideoConnectError, type BaseVideoProvider, type ConnectOptions, type MediaKind, type VideoEndCause, type VideoRoomEvents,
+  type VideoRoomHandle,
+} from './BaseVideoProvider';
 
 /** Maps LiveKit's DisconnectReason onto the UI's causes (see livekit_models.proto). */
 export function endCauseFromLiveKit(reason: DisconnectReason | undefined): VideoEndCause {
@@ -15,6 +18,22 @@ export function endCauseFromLiveKit(reason: DisconnectReason | undefined): Video
     case DisconnectReason.STATE_MISMATCH: return 'server';
     default: return 'connection_lost';
   }
+}
+
+/** A person-sized explanation of a failed room.connect(). */
+export function connectErrorMessage(e: unknown): string {
+  if (e instanceof ConnectionError) {
+    switch (e.reason) {
+      case ConnectionErrorReason.NotAllowed:
+        return 'Your pass for this visit was not accepted. Go back and join again.';
+      case ConnectionErrorReason.Cancelled:
+        return 'Joining was stopped before it finished.';
+      default:
+        break;
+    }
+  }
+  return 'We could not connect you to the visit. Check your internet connection and try again; ' +
+    'if it keeps happening, please contact the facility.';
 }
 
 function deviceOf(o: ConnectOptions['audio']): string | undefined {
@@ -102,7 +121,11 @@ export class LiveKitVideoProvider implements BaseVideoProvider {
       audioCaptureDefaults: { deviceId: deviceOf(options.audio), echoCancellation: true, noiseSuppression: true },
       videoCaptureDefaults: { deviceId: deviceOf(options.video), resolution: { width: 1280, height: 720, frameRate: 30 } },
     });
-    await room.connect(url, token, { autoSubscribe: true });
+    try {
+      await room.connect(url, token, { autoSubscribe: true });
+    } catch (e) {
+      throw new VideoConnectError(connectErrorMessage(e), e);
+    }
     if (!options.monitor) {
       // A camera or mic that fails (busy, denied) must not keep the person out of the visit.
       await Promise.allSettled([
