@@ -71,7 +71,7 @@ export function VisitRoom({ handle, visit, monitor, timeZone, onLeave, onTimeUp 
       )}
       {soon && secondsLeft > 0 && (
         <p className="banner warn" role="alert" data-testid="time-warning">
-          The visit ends in {Math.max(1, Math.ceil(secondsLeft / 60))} minute{Math.ceil(secondsLeft / 60) > 1 ? 's' : ''}. Please start saying goodbye.
+          The visit ends in {Math.max(1, Math.ceil(secondsLeft / 60))} minute{Math.ceil(secondsLeft / 60) > 1 ? 's' : ''}.{monitor ? '' : ' Please start saying goodbye.'}
         </p>
       )}
       {secondsLeft <= 0 && <p className="banner warn" role="status">The visit time is over. It will close shortly.</p>}
