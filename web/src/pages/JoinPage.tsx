@@ -55,6 +55,7 @@ export function JoinPage({ monitor = false }: { monitor?: boolean }) {
         audio: choices?.audioEnabled === false ? false : { deviceId: choices?.audioDeviceId },
         video: choices?.videoEnabled === false ? false : { deviceId: choices?.videoDeviceId },
       });
+      if (!mounted.current) { await handle.disconnect(); return; }
       ended.current = false;
       handle.on('disconnected', (cause) => finish({ cause }));
       setVisit(grant.visit);
@@ -67,10 +68,14 @@ export function JoinPage({ monitor = false }: { monitor?: boolean }) {
     }
   }, [api, config, visitId, monitor, finish]);
 
-  // Leaving the page always leaves the room.
+  // Leaving the page always leaves the room. The disconnect waits one tick so that React's
+  // StrictMode unmount-and-remount check (development only) does not end a live call.
   const handle = phase.name === 'in-room' ? phase.handle : null;
+  const pendingLeave = useRef<{ handle: VideoRoomHandle; timer: ReturnType<typeof setTimeout> } | null>(null);
   useEffect(() => {
     if (!handle) return;
+    if (pendingLeave.current?.handle === handle) clearTimeout(pendingLeave.current.timer);
+    pendingLeave.current = null;
     const offData = handle.on('data', (payload, topic) => {
       const m = parseParlorMessage(payload, topic);
       if (m?.type === 'visit_ended') {
@@ -78,8 +83,18 @@ export function JoinPage({ monitor = false }: { monitor?: boolean }) {
         void handle.disconnect();
       }
     });
-    return () => { offData(); void handle.disconnect(); };
+    return () => {
+      offData();
+      pendingLeave.current = { handle, timer: setTimeout(() => void handle.disconnect(), 0) };
+    };
   }, [handle, finish]);
+
+  // A connect that finishes after the person has left the page must not leave a room open.
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => { mounted.current = false; };
+  }, []);
 
   // Staff monitoring has no pre-join screen: nothing is published.
   const autoJoined = useRef(false);
