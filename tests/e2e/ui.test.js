@@ -79,8 +79,19 @@ test('a visitor signs in and sees the home page with the demo visit', async () =
   const card = page.getByTestId('visit-card').filter({ hasText: 'Rosa Resident' });
   await card.waitFor();
   await card.getByTestId('join-button').waitFor();
-  await page.getByTestId('resident-row').filter({ hasText: 'Rosa Resident' }).waitFor();
   await shot(page, 'visitor-home');
+
+  // Request a visit tomorrow at noon (inside the demo's bookable hours).
+  const row = page.getByTestId('resident-row').filter({ hasText: 'Rosa Resident' });
+  await row.getByRole('button', { name: 'Request a visit' }).click();
+  const noon = new Date(Date.now() + 24 * 3600 * 1000);
+  noon.setHours(12, 0, 0, 0);
+  const pad = (n) => String(n).padStart(2, '0');
+  await row.getByLabel('Date and time').fill(
+    `${noon.getFullYear()}-${pad(noon.getMonth() + 1)}-${pad(noon.getDate())}T12:00`);
+  await row.getByRole('button', { name: 'Send request' }).click();
+  await row.getByText('Your request was sent').waitFor();
+  assert.equal(await page.getByTestId('visit-card').count(), 2, 'the requested visit is listed');
   await page.setViewportSize({ width: 390, height: 844 });
   await assertFitsWidth(page);
   await shot(page, 'visitor-home-390');
@@ -99,6 +110,8 @@ test('staff in a second browser context see the staff console', async () => {
   await staff.getByTestId('live-visits').waitFor();
   await staff.getByTestId('rules').getByLabel(/Longest visit/).waitFor();
   await staff.getByTestId('visitors').getByText('Blake Blocked').waitFor();
+  await staff.getByTestId('approvals').getByRole('button', { name: 'Blocked' }).click();
+  await staff.getByTestId('approval-row').filter({ hasText: 'Blake Blocked' }).waitFor();
   // The visitor's session is untouched by the staff sign-in in the other context.
   await visitor.reload();
   await visitor.getByTestId('visitor-home').waitFor();
