@@ -1,0 +1,73 @@
+import { act, cleanup, render, screen } from '@testing-library/react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Visit } from '../api/types';
+import { FakeHandle } from '../test/FakeHandle';
+import { endMessage } from './EndScreen';
+import { VisitRoom } from './VisitRoom';
+
+function visit(minutesLeft: number, recorded = true): Visit {
+  const now = Date.now();
+  return {
+    id: 1, residentId: 1, residentName: 'Rosa Resident', visitors: [{ id: 2, name: 'Victor Visitor' }],
+    start: new Date(now - 60_000).toISOString(), end: new Date(now + minutesLeft * 60_000).toISOString(),
+    durationMinutes: 60, privileged: false, status: 'live', room: 'visit-1', recorded,
+  };
+}
+
+afterEach(cleanup);
+
+describe('VisitRoom', () => {
+  it('shows the recorded notice only for recorded visits', () => {
+    const h = new FakeHandle();
+    const { rerender } = render(<VisitRoom handle={h} visit={visit(30)} monitor={false} onLeave={() => {}} onTimeUp={() => {}} />);
+    expect(screen.getByTestId('recorded-notice').textContent).toMatch(/This visit is recorded/);
+    rerender(<VisitRoom handle={h} visit={visit(30, false)} monitor={false} onLeave={() => {}} onTimeUp={() => {}} />);
+    expect(screen.queryByTestId('recorded-notice')).toBeNull();
+  });
+
+  it('counts down and warns in the last two minutes', () => {
+    render(<VisitRoom handle={new FakeHandle()} visit={visit(1.5)} monitor={false} onLeave={() => {}} onTimeUp={() => {}} />);
+    expect(screen.getByTestId('countdown').textContent).toMatch(/^1:(29|30) left$/);
+    expect(screen.getByTestId('time-warning').textContent).toMatch(/ends in 2 minutes/);
+  });
+
+  it('does not warn early, but does when the app sends visit_warning', () => {
+    const h = new FakeHandle();
+    render(<VisitRoom handle={h} visit={visit(30)} monitor={false} onLeave={() => {}} onTimeUp={() => {}} />);
+    expect(screen.queryByTestId('time-warning')).toBeNull();
+    const endsAt = new Date(Date.now() + 120_000).toISOString();
+    act(() => h.emit('data', new TextEncoder().encode(JSON.stringify({ type: 'visit_warning', endsAt, secondsLeft: 120 })), 'parlor'));
+    expect(screen.getByTestId('time-warning')).toBeTruthy();
+    expect(screen.getByTestId('countdown').textContent).toMatch(/^(1:59|2:00) left$/);
+  });
+
+  it('shows a banner while reconnecting', () => {
+    const h = new FakeHandle();
+    render(<VisitRoom handle={h} visit={visit(30)} monitor={false} onLeave={() => {}} onTimeUp={() => {}} />);
+    act(() => h.emit('reconnecting'));
+    expect(screen.getByTestId('reconnecting-banner').textContent).toMatch(/Reconnecting/);
+    act(() => h.emit('reconnected'));
+    expect(screen.queryByTestId('reconnecting-banner')).toBeNull();
+  });
+
+  it('leaves with the Leave button and unsubscribes on unmount', () => {
+    const h = new FakeHandle();
+    const onLeave = vi.fn();
+    const { unmount } = render(<VisitRoom handle={h} visit={visit(30)} monitor={false} onLeave={onLeave} onTimeUp={() => {}} />);
+    act(() => screen.getByTestId('leave-button').click());
+    expect(onLeave).toHaveBeenCalledOnce();
+    unmount();
+    expect(h.listeners.data).toHaveLength(0);
+    expect(h.listeners.reconnecting).toHaveLength(0);
+  });
+});
+
+describe('endMessage', () => {
+  it('says clearly when staff removed the person or ended the visit', () => {
+    expect(endMessage({ cause: 'removed' }).title).toMatch(/removed/);
+    expect(endMessage({ cause: 'removed' }).canRejoin).toBe(false);
+    expect(endMessage({ cause: 'visit_ended', reason: 'ended by staff' }).body).toBe('Reason: ended by staff.');
+    expect(endMessage({ cause: 'room_ended' }).title).toBe('The visit has ended');
+    expect(endMessage({ cause: 'connection_lost' }).canRejoin).toBe(true);
+  });
+});
