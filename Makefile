@@ -55,6 +55,7 @@ build-fuzz:
 unit:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(TEST_DIR) --output-on-failure -j $(JOBS) -L unit
+	@if [ -f web/package.json ]; then (cd web && npm test); fi
 
 # Builds only the fuzz targets (with clang) and runs each briefly; nothing to do without any.
 fuzz:

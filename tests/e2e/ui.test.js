@@ -172,7 +172,7 @@ test('the pre-join camera check previews the camera and reports the connection',
   await page.context().close();
 });
 
-test('resident and visitor join through the UI and see each other', { skip: !process.env.PARLOR_ROOM_READY }, async () => {
+test('resident and visitor join through the UI and see each other', async () => {
   const resident = await newPage();
   const visitor = await newPage();
   await signIn(resident, 'resident@parlor.local', 'parlor-resident');
@@ -188,10 +188,31 @@ test('resident and visitor join through the UI and see each other', { skip: !pro
       () => [...document.querySelectorAll('[data-testid=remote-video] video')].some((v) => v.videoWidth > 0),
       null, { timeout: 30000 });
     await page.getByTestId('local-video').waitFor();
-    await page.getByTestId('recorded-notice').waitFor();
+    // The notice follows the visit's `recorded` flag from the API.
+    const recorded = await page.evaluate(async () => {
+      const r = await fetch('/api/visits?status=live', { credentials: 'include' });
+      const { visits } = await r.json();
+      return visits.some((v) => v.recorded);
+    });
+    assert.equal(await page.getByTestId('recorded-notice').isVisible(), recorded);
   }
   await shot(resident, 'room-resident');
   await shot(visitor, 'room-visitor');
+
+  // Staff monitor hidden from a third context: they see both, neither participant sees them.
+  const monitor = await newPage();
+  await signIn(monitor, 'staff@parlor.local', 'parlor-staff');
+  const monitored = monitor.getByTestId('live-visit').filter({ hasText: 'Rosa Resident' });
+  await monitored.waitFor({ timeout: 15000 });
+  await monitored.getByTestId('monitor-button').click();
+  await monitor.waitForFunction(
+    () => [...document.querySelectorAll('[data-testid=remote-video] video')].filter((v) => v.videoWidth > 0).length >= 2,
+    null, { timeout: 30000 });
+  await shot(monitor, 'staff-monitor');
+  for (const page of [resident, visitor]) {
+    assert.equal(await page.getByTestId('remote-video').count(), 1, 'the hidden monitor is not shown to participants');
+  }
+  await monitor.context().close();
 
   // Staff end the visit from the console; both see the end screen.
   const staff = await newPage();
