@@ -7,6 +7,7 @@
 #include "rtc/rtcp/rtcp_packet.hpp"
 #include "rtc/sdp/session_description.hpp"
 #include "rtc/transport/webrtc_transport.hpp"
+#include "sfu/packet_cache.hpp"
 
 namespace parlor::service {
 
@@ -40,6 +41,7 @@ class EchoSession : public rtc::WebRtcTransport::Listener {
   bool ended = false;
   rtc::IceLiteAgent::Clock::time_point created_at() const { return created_; }
   uint64_t echoed_packets = 0;
+  uint64_t retransmitted = 0;
 
   void on_transport_connected() override {}
   void on_transport_closed(const std::string&) override { ended = true; }
@@ -48,6 +50,7 @@ class EchoSession : public rtc::WebRtcTransport::Listener {
     if (pt == video_pt) {
       browser_video_ssrc = p.ssrc();
       p.set_ssrc(kEchoVideoSsrc);
+      video_cache_.store(p.sequence(), p.bytes());
     } else if (pt == audio_pt) {
       p.set_ssrc(kEchoAudioSsrc);
     } else {
@@ -61,6 +64,15 @@ class EchoSession : public rtc::WebRtcTransport::Listener {
   void on_rtcp(std::span<const uint8_t> compound) override {
     rtc::rtcp::CompoundIterator it(compound);
     while (auto h = it.next()) {
+      if (h->type == rtc::rtcp::kRtpFeedback && h->count == rtc::rtcp::kFmtNack) {
+        // The browser lost some of the echoed video: resend from the cache.
+        auto ids = rtc::rtcp::read_feedback_ids(*h);
+        if (!ids || ids->media_ssrc != kEchoVideoSsrc) continue;
+        rtc::rtcp::for_each_nack(*h, [&](uint16_t seq) {
+          if (auto packet = video_cache_.get(seq); packet && transport_.send_rtp(*packet)) ++retransmitted;
+        });
+        continue;
+      }
       bool keyframe_request = (h->type == rtc::rtcp::kPayloadFeedback &&
                                (h->count == rtc::rtcp::kFmtPli || h->count == rtc::rtcp::kFmtFir));
       if (keyframe_request && browser_video_ssrc) {
@@ -78,6 +90,7 @@ class EchoSession : public rtc::WebRtcTransport::Listener {
   std::atomic<uint64_t>& echoed_;
   rtc::IceLiteAgent::Clock::time_point created_;
   rtc::WebRtcTransport transport_;
+  sfu::PacketCache video_cache_{512};
 };
 
 EchoService::EchoService(sfu::Worker& worker, Metrics& metrics)
@@ -214,6 +227,7 @@ http::Response EchoService::handle_stats(const http::Request&) {
       const auto& c = s->transport().counters();
       sessions.push_back({{"connected", s->transport().connected()},
                           {"echoedPackets", s->echoed_packets},
+                          {"retransmitted", s->retransmitted},
                           {"srtpErrors", c.srtp_errors},
                           {"dtlsFromUnvalidated", c.dtls_from_unvalidated}});
     }

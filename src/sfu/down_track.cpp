@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "rtc/byte_io.hpp"
+#include "sfu/up_track.hpp"
 
 namespace parlor::sfu {
 
@@ -33,7 +34,7 @@ bool vp8_starts_keyframe(std::span<const uint8_t> p) {
   return (p[i] & 0x01) == 0;  // VP8 payload header P bit: 0 = key frame
 }
 
-void DownTrack::forward(const rtc::RtpPacketView& in, bool keyframe, bool source_changed) {
+void DownTrack::forward(const rtc::RtpPacketView& in, bool keyframe, bool source_changed, int layer) {
   if (paused_) return;
   if (source_changed) rebase_ = true;
   if (video_ && !started_ && !keyframe) return;
@@ -43,31 +44,54 @@ void DownTrack::forward(const rtc::RtpPacketView& in, bool keyframe, bool source
     uint32_t next_ts = started_ ? last_ts_ + (video_ ? kVideoFrameTicks : kAudioFrameTicks) : in.timestamp();
     seq_delta_ = static_cast<uint16_t>(next_seq - in.sequence());
     ts_delta_ = next_ts - in.timestamp();
+    first_mapped_seq_ = next_seq;
+    layer_ = layer;
     rebase_ = false;
   }
+  bool first = !started_;
   started_ = true;
+  uint16_t seq = static_cast<uint16_t>(in.sequence() + seq_delta_);
+  uint32_t ts = in.timestamp() + ts_delta_;
+  if (!send_mapped(in, seq, ts)) return;
+  // Only move forward; late (reordered) packets keep their mapped numbers.
+  if (static_cast<int16_t>(seq - last_seq_) > 0 || first) last_seq_ = seq;
+  if (static_cast<int32_t>(ts - last_ts_) > 0 || first) last_ts_ = ts;
+  ++packets_;
+}
 
-  // Fixed header and CSRCs, no extension block, then payload and padding unchanged.
+bool DownTrack::retransmit(uint16_t sequence, const UpTrack& source) {
+  if (!started_ || rebase_) return false;
+  // Only sequence numbers of the current mapping, and not ahead of what was sent.
+  if (static_cast<int16_t>(sequence - first_mapped_seq_) < 0 || static_cast<int16_t>(last_seq_ - sequence) < 0) {
+    return false;
+  }
+  uint16_t in_seq = static_cast<uint16_t>(sequence - seq_delta_);
+  auto cached = source.cached(layer_, in_seq);
+  if (!cached || cached->size() > retransmit_scratch_.size()) return false;
+  std::memcpy(retransmit_scratch_.data(), cached->data(), cached->size());
+  auto in = rtc::RtpPacketView::parse({retransmit_scratch_.data(), cached->size()});
+  if (!in || !send_mapped(*in, sequence, in->timestamp() + ts_delta_)) return false;
+  ++retransmitted_;
+  return true;
+}
+
+// Fixed header and CSRCs, no extension block, then payload and padding unchanged.
+bool DownTrack::send_mapped(const rtc::RtpPacketView& in, uint16_t seq, uint32_t ts) {
   auto bytes = in.bytes();
   size_t csrc_bytes = 4u * in.csrc_count();
   size_t body = bytes.size() - in.header_size();
   size_t total = 12 + csrc_bytes + body;
-  if (total > scratch_.size()) return;
+  if (total > scratch_.size()) return false;
   std::memcpy(scratch_.data(), bytes.data(), 12 + csrc_bytes);
   scratch_[0] &= ~0x10;  // X bit off
   std::memcpy(scratch_.data() + 12 + csrc_bytes, bytes.data() + in.header_size(), body);
   auto out = rtc::RtpPacketView::parse({scratch_.data(), total});
-  if (!out) return;
-  uint16_t seq = static_cast<uint16_t>(in.sequence() + seq_delta_);
-  uint32_t ts = in.timestamp() + ts_delta_;
+  if (!out) return false;
   out->set_ssrc(ssrc_);
   out->set_payload_type(payload_type_);
   out->set_sequence(seq);
   out->set_timestamp(ts);
-  // Only move forward; late (reordered) packets keep their mapped numbers.
-  if (static_cast<int16_t>(seq - last_seq_) > 0 || packets_ == 0) last_seq_ = seq;
-  if (static_cast<int32_t>(ts - last_ts_) > 0 || packets_ == 0) last_ts_ = ts;
-  if (transport_.send_rtp(out->bytes())) ++packets_;
+  return transport_.send_rtp(out->bytes());
 }
 
 }  // namespace parlor::sfu

@@ -13,23 +13,31 @@
 
 namespace parlor::sfu {
 
+class UpTrack;
+
 class DownTrack {
  public:
-  DownTrack(rtc::WebRtcTransport& transport, uint32_t ssrc, uint8_t payload_type, bool video)
+  DownTrack(rtc::RtpSink& transport, uint32_t ssrc, uint8_t payload_type, bool video)
       : transport_(transport), ssrc_(ssrc), payload_type_(payload_type), video_(video) {}
 
   // `source_changed` marks the first packet after a switch of the incoming stream; video waits
   // for a keyframe before anything is sent (a decoder cannot start mid-picture).
-  void forward(const rtc::RtpPacketView& in, bool keyframe, bool source_changed);
+  void forward(const rtc::RtpPacketView& in, bool keyframe, bool source_changed, int layer = 0);
+  // A NACK for one of our sequence numbers: resend it from the publisher's cache if it belongs
+  // to the current mapping and is still cached. False if it could not be served.
+  bool retransmit(uint16_t sequence, const UpTrack& source);
 
   uint32_t ssrc() const { return ssrc_; }
   bool video() const { return video_; }
   bool waiting_for_keyframe() const { return video_ && !started_; }
   void set_paused(bool paused) { paused_ = paused; if (paused) started_ = false; }
   uint64_t packets() const { return packets_; }
+  uint64_t retransmitted() const { return retransmitted_; }
 
  private:
-  rtc::WebRtcTransport& transport_;
+  bool send_mapped(const rtc::RtpPacketView& in, uint16_t seq, uint32_t ts);
+
+  rtc::RtpSink& transport_;
   const uint32_t ssrc_;
   const uint8_t payload_type_;
   const bool video_;
@@ -40,7 +48,11 @@ class DownTrack {
   uint32_t ts_delta_ = 0;
   uint16_t last_seq_ = 0;
   uint32_t last_ts_ = 0;
+  uint16_t first_mapped_seq_ = 0;  // first sequence number sent under the current mapping
+  int layer_ = 0;                  // source layer of the current mapping
   uint64_t packets_ = 0;
+  uint64_t retransmitted_ = 0;
+  std::array<uint8_t, rtc::UdpSocket::kMaxDatagram> retransmit_scratch_{};
   std::array<uint8_t, rtc::UdpSocket::kMaxDatagram> scratch_{};
 };
 

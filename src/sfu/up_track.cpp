@@ -10,6 +10,7 @@ constexpr auto kLayerIdle = 600ms;            // no packets for this long: the l
 constexpr auto kLayerStable = 1500ms;         // a layer must flow this long before we move up
 constexpr auto kKeyframeRequestInterval = 300ms;
 constexpr auto kChoiceInterval = 200ms;
+constexpr size_t kCacheSlots = 512;  // ~1 s of 720p video per layer
 }  // namespace
 
 bool UpTrack::Layer::active(Clock::time_point now) const {
@@ -18,6 +19,11 @@ bool UpTrack::Layer::active(Clock::time_point now) const {
 
 UpTrack::UpTrack(bool video, int layers, KeyframeRequest request_keyframe)
     : video_(video), layer_count_(std::clamp(layers, 1, kMaxLayers)), request_keyframe_(std::move(request_keyframe)) {}
+
+std::optional<std::span<const uint8_t>> UpTrack::cached(int layer, uint16_t sequence) const {
+  if (layer < 0 || layer >= kMaxLayers || !caches_[layer]) return std::nullopt;
+  return caches_[layer]->get(sequence);
+}
 
 void UpTrack::add(DownTrack* down) {
   downs_.push_back(down);
@@ -67,11 +73,15 @@ void UpTrack::on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time
   }
   l.last_seen = now;
   ++packets_;
+  if (video_) {
+    if (!caches_[layer]) caches_[layer] = std::make_unique<PacketCache>(kCacheSlots);
+    caches_[layer]->store(packet.sequence(), packet.bytes());
+  }
 
   if (!video_) {  // audio has one layer and needs no keyframe
     if (current_ < 0) current_ = layer;
     if (layer != current_) return;
-    for (auto* d : downs_) d->forward(packet, false, false);
+    for (auto* d : downs_) d->forward(packet, false, false, layer);
     return;
   }
   if (now - last_choice_ >= kChoiceInterval || current_ < 0) choose_target(now);
@@ -85,7 +95,7 @@ void UpTrack::on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time
   if (layer != current_) return;
   for (auto* d : downs_) {
     if (d->waiting_for_keyframe() && !keyframe) continue;
-    d->forward(packet, keyframe, switched);
+    d->forward(packet, keyframe, switched, layer);
   }
   bool anyone_waiting = std::any_of(downs_.begin(), downs_.end(), [](auto* d) { return d->waiting_for_keyframe(); });
   if (anyone_waiting) send_keyframe_request(current_, now);

@@ -10,10 +10,13 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "rtc/rtp/rtp_packet.hpp"
 #include "sfu/down_track.hpp"
+#include "sfu/packet_cache.hpp"
 
 namespace parlor::sfu {
 
@@ -30,6 +33,9 @@ class UpTrack {
   void on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time_point now);
   // A subscriber asked for a keyframe (PLI/FIR); throttled.
   void request_keyframe(Clock::time_point now);
+
+  // A packet of `layer` still in the retransmission cache (video only).
+  std::optional<std::span<const uint8_t>> cached(int layer, uint16_t sequence) const;
 
   void add(DownTrack* down);
   void remove(DownTrack* down);
@@ -51,6 +57,8 @@ class UpTrack {
   const int layer_count_;
   KeyframeRequest request_keyframe_;
   std::array<Layer, kMaxLayers> layers_{};
+  // Per-layer NACK caches, allocated when a layer first appears (not per packet).
+  std::array<std::unique_ptr<PacketCache>, kMaxLayers> caches_;
   int current_ = -1;   // layer being forwarded
   int target_ = -1;    // layer to switch to at its next keyframe
   Clock::time_point last_keyframe_request_{};

@@ -486,7 +486,7 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
     a.add("rtpmap", rtpmap);
     if (!codec->fmtp.empty()) a.add("fmtp", pt + " " + codec->fmtp);
     if (m.kind == "video") {
-      for (const char* fb : {"nack pli", "ccm fir"}) a.add("rtcp-fb", pt + " " + fb);
+      for (const char* fb : {"nack", "nack pli", "ccm fir"}) a.add("rtcp-fb", pt + " " + fb);
     }
 
     // Header extensions are negotiated per BUNDLE transport: accept the same ones on every
@@ -726,6 +726,15 @@ void Participant::on_rtp(rtc::RtpPacketView& packet) {
 void Participant::on_rtcp(std::span<const uint8_t> compound) {
   rtc::rtcp::CompoundIterator it(compound);
   while (auto h = it.next()) {
+    if (h->type == rtc::rtcp::kRtpFeedback && h->count == rtc::rtcp::kFmtNack) {
+      auto ids = rtc::rtcp::read_feedback_ids(*h);
+      if (!ids) continue;
+      auto s = subscription_by_ssrc_.find(ids->media_ssrc);
+      if (s == subscription_by_ssrc_.end() || !s->second->down || !s->second->track) continue;
+      auto& sub = *s->second;
+      rtc::rtcp::for_each_nack(*h, [&](uint16_t seq) { sub.down->retransmit(seq, *sub.track->up); });
+      continue;
+    }
     if (h->type != rtc::rtcp::kPayloadFeedback) continue;
     if (h->count == rtc::rtcp::kFmtPli) {
       auto ids = rtc::rtcp::read_feedback_ids(*h);

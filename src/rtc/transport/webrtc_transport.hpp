@@ -26,7 +26,15 @@ class DatagramSender {
   virtual void send_datagram(std::span<const uint8_t> data, const UdpEndpoint& to) = 0;
 };
 
-class WebRtcTransport : private DtlsTransport::Listener {
+// Where forwarded RTP goes: a transport, or a recorder/test sink. Plain packets; the sink
+// protects and sends. False when the packet was not sent.
+class RtpSink {
+ public:
+  virtual ~RtpSink() = default;
+  virtual bool send_rtp(std::span<const uint8_t> plain) = 0;
+};
+
+class WebRtcTransport : public RtpSink, private DtlsTransport::Listener {
  public:
   class Listener {
    public:
@@ -55,7 +63,7 @@ class WebRtcTransport : private DtlsTransport::Listener {
   // A datagram routed to this transport (by ufrag or by a validated address).
   void on_datagram(std::span<uint8_t> data, const UdpEndpoint& from, IceLiteAgent::Clock::time_point now);
   // Protects and sends; false if not connected or the packet is malformed.
-  bool send_rtp(std::span<const uint8_t> plain);
+  bool send_rtp(std::span<const uint8_t> plain) override;
   bool send_rtcp(std::span<const uint8_t> plain);
 
   bool connected() const { return srtp_send_ != nullptr; }

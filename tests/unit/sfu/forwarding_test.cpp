@@ -1,0 +1,188 @@
+// The forwarding primitives: NACK cache, VP8 keyframe detection, per-subscriber numbering
+// across layer switches, retransmission from the publisher's cache, and simulcast layer choice.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include "rtc/rtp/rtp_packet.hpp"
+#include "sfu/down_track.hpp"
+#include "sfu/packet_cache.hpp"
+#include "sfu/up_track.hpp"
+
+namespace parlor::sfu {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Sent {
+  uint32_t ssrc;
+  uint8_t pt;
+  uint16_t seq;
+  uint32_t ts;
+  bool extension;
+  std::vector<uint8_t> payload;
+};
+
+class CapturingSink : public rtc::RtpSink {
+ public:
+  bool send_rtp(std::span<const uint8_t> plain) override {
+    std::vector<uint8_t> copy(plain.begin(), plain.end());
+    auto p = rtc::RtpPacketView::parse(copy);
+    EXPECT_TRUE(p.has_value());
+    auto payload = p->payload();
+    sent.push_back({p->ssrc(), p->payload_type(), p->sequence(), p->timestamp(), (copy[0] & 0x10) != 0,
+                    {payload.begin(), payload.end()}});
+    return true;
+  }
+  std::vector<Sent> sent;
+};
+
+// A VP8 packet: RTP header with a one-byte-extension block (mid = "1"), VP8 descriptor with
+// the S bit, and a payload header whose P bit says key (0) or delta (1) frame.
+std::vector<uint8_t> vp8_packet(uint32_t ssrc, uint16_t seq, uint32_t ts, bool keyframe, bool start = true) {
+  std::vector<uint8_t> b = {0x90, 96, uint8_t(seq >> 8), uint8_t(seq), uint8_t(ts >> 24), uint8_t(ts >> 16),
+                            uint8_t(ts >> 8), uint8_t(ts), uint8_t(ssrc >> 24), uint8_t(ssrc >> 16),
+                            uint8_t(ssrc >> 8), uint8_t(ssrc)};
+  b.insert(b.end(), {0xBE, 0xDE, 0x00, 0x01, 0x30, '1', 0x00, 0x00});  // id 3, len 1: "1"
+  b.push_back(start ? 0x90 : 0x80);  // X=1, S
+  b.push_back(0x80);                 // I: picture id
+  b.push_back(0x05);                 // 7-bit picture id
+  b.push_back(keyframe ? 0x00 : 0x01);
+  b.insert(b.end(), {0xAA, 0xBB, 0xCC});
+  return b;
+}
+
+rtc::RtpPacketView view(std::vector<uint8_t>& b) { return *rtc::RtpPacketView::parse(b); }
+
+TEST(PacketCache, StoresAndForgetsByRing) {
+  PacketCache cache(4);
+  std::vector<uint8_t> a = {1, 2, 3};
+  cache.store(10, a);
+  ASSERT_TRUE(cache.get(10));
+  EXPECT_EQ(cache.get(10)->size(), 3u);
+  EXPECT_FALSE(cache.get(11));
+  cache.store(14, a);  // same slot as 10 in a ring of 4
+  EXPECT_FALSE(cache.get(10));
+  EXPECT_TRUE(cache.get(14));
+  std::vector<uint8_t> big(2000);
+  cache.store(15, big);
+  EXPECT_FALSE(cache.get(15));
+}
+
+TEST(Vp8, KeyframeOnlyAtTheStartOfPartitionZero) {
+  auto key = vp8_packet(1, 1, 0, true);
+  auto delta = vp8_packet(1, 2, 0, false);
+  auto middle = vp8_packet(1, 3, 0, true, false);
+  EXPECT_TRUE(vp8_starts_keyframe(view(key).payload()));
+  EXPECT_FALSE(vp8_starts_keyframe(view(delta).payload()));
+  EXPECT_FALSE(vp8_starts_keyframe(view(middle).payload()));
+  std::vector<uint8_t> truncated = {0x90, 0x80};
+  EXPECT_FALSE(vp8_starts_keyframe(truncated));
+  EXPECT_FALSE(vp8_starts_keyframe({}));
+}
+
+TEST(DownTrack, WaitsForKeyframeThenRewritesAndStripsExtensions) {
+  CapturingSink sink;
+  DownTrack down(sink, 0xABCD, 100, true);
+  auto d1 = vp8_packet(7, 500, 9000, false);
+  down.forward(view(d1), false, false);
+  EXPECT_TRUE(sink.sent.empty());  // a decoder cannot start on a delta frame
+  auto k = vp8_packet(7, 501, 9000, true);
+  down.forward(view(k), true, false);
+  auto d2 = vp8_packet(7, 502, 12000, false);
+  down.forward(view(d2), false, false);
+  ASSERT_EQ(sink.sent.size(), 2u);
+  EXPECT_EQ(sink.sent[0].ssrc, 0xABCDu);
+  EXPECT_EQ(sink.sent[0].pt, 100);
+  EXPECT_FALSE(sink.sent[0].extension);
+  EXPECT_EQ(sink.sent[0].payload.size(), 7u);
+  EXPECT_EQ(static_cast<uint16_t>(sink.sent[1].seq - sink.sent[0].seq), 1);
+  EXPECT_EQ(sink.sent[1].ts - sink.sent[0].ts, 3000u);
+}
+
+TEST(DownTrack, SequenceContinuesAcrossASourceSwitch) {
+  CapturingSink sink;
+  DownTrack down(sink, 1, 96, true);
+  auto k = vp8_packet(7, 65535, 100, true);
+  down.forward(view(k), true, false, 0);
+  auto d = vp8_packet(7, 0, 3100, false);  // wraps
+  down.forward(view(d), false, false, 0);
+  auto other = vp8_packet(8, 4000, 777777, false);
+  down.forward(view(other), false, true, 1);  // switch announced, but not a keyframe yet
+  auto other_key = vp8_packet(8, 4001, 780777, true);
+  down.forward(view(other_key), true, true, 1);
+  ASSERT_EQ(sink.sent.size(), 3u);
+  EXPECT_EQ(static_cast<uint16_t>(sink.sent[1].seq - sink.sent[0].seq), 1);
+  EXPECT_EQ(static_cast<uint16_t>(sink.sent[2].seq - sink.sent[1].seq), 1);
+  EXPECT_GT(static_cast<int32_t>(sink.sent[2].ts - sink.sent[1].ts), 0);
+}
+
+TEST(DownTrack, RetransmitsFromThePublishersCacheUnderTheSameNumbers) {
+  CapturingSink sink;
+  std::vector<uint32_t> keyframe_requests;
+  UpTrack up(true, 1, [&](uint32_t ssrc) { keyframe_requests.push_back(ssrc); });
+  DownTrack down(sink, 55, 96, true);
+  up.add(&down);
+  auto now = UpTrack::Clock::now();
+  for (uint16_t i = 0; i < 10; ++i) {
+    auto p = vp8_packet(9, 1000 + i, 90000 + i * 3000, i == 0);
+    up.on_packet(view(p), 0, now + i * 10ms);
+  }
+  ASSERT_EQ(sink.sent.size(), 10u);
+  uint16_t lost = sink.sent[4].seq;
+  ASSERT_TRUE(down.retransmit(lost, up));
+  ASSERT_EQ(sink.sent.size(), 11u);
+  EXPECT_EQ(sink.sent[10].seq, lost);
+  EXPECT_EQ(sink.sent[10].ts, sink.sent[4].ts);
+  EXPECT_EQ(sink.sent[10].payload, sink.sent[4].payload);
+  EXPECT_FALSE(down.retransmit(static_cast<uint16_t>(sink.sent[9].seq + 5), up));  // never sent
+  EXPECT_FALSE(down.retransmit(static_cast<uint16_t>(sink.sent[0].seq - 1), up));   // before the mapping
+  EXPECT_EQ(down.retransmitted(), 1u);
+  up.remove(&down);
+}
+
+TEST(UpTrack, MovesUpToAStableHigherLayerAtItsKeyframe) {
+  CapturingSink sink;
+  std::vector<uint32_t> requests;
+  UpTrack up(true, 2, [&](uint32_t ssrc) { requests.push_back(ssrc); });
+  DownTrack down(sink, 1, 96, true);
+  up.add(&down);
+  auto t = UpTrack::Clock::now();
+  uint16_t seq_low = 0, seq_high = 0;
+  uint32_t ts = 0;
+  // Only the low layer at first: it is chosen and forwarded from its keyframe on.
+  for (int i = 0; i < 5; ++i, t += 33ms, ts += 3000) {
+    auto p = vp8_packet(100, seq_low++, ts, i == 0);
+    up.on_packet(view(p), 0, t);
+  }
+  EXPECT_EQ(up.selected_layer(), 0);
+  EXPECT_EQ(sink.sent.size(), 5u);
+  // The high layer starts; after it has flowed long enough we ask for its keyframe and switch.
+  bool asked_high = false;
+  for (int i = 0; i < 80; ++i, t += 33ms, ts += 3000) {
+    auto low = vp8_packet(100, seq_low++, ts, false);
+    up.on_packet(view(low), 0, t);
+    // The publisher answers a keyframe request on the high layer with a keyframe there.
+    asked_high = std::find(requests.begin(), requests.end(), 200u) != requests.end();
+    auto high = vp8_packet(200, seq_high++, ts, asked_high);
+    up.on_packet(view(high), 1, t);
+    if (up.selected_layer() == 1) break;
+  }
+  EXPECT_TRUE(asked_high);
+  EXPECT_EQ(up.selected_layer(), 1);
+  // The high layer stops: we fall back to the low one.
+  for (int i = 0; i < 40 && up.selected_layer() != 0; ++i, t += 33ms, ts += 3000) {
+    auto low = vp8_packet(100, seq_low++, ts, i % 5 == 4);
+    up.on_packet(view(low), 0, t);
+  }
+  EXPECT_EQ(up.selected_layer(), 0);
+  for (size_t i = 1; i < sink.sent.size(); ++i) {
+    EXPECT_EQ(static_cast<uint16_t>(sink.sent[i].seq - sink.sent[i - 1].seq), 1) << i;
+  }
+  up.remove(&down);
+}
+
+}  // namespace
+}  // namespace parlor::sfu
