@@ -166,6 +166,7 @@ void MediaServer::publish_worker_metrics() {
   set("parlor_udp_unknown_source_total", "Datagrams from addresses no ICE check validated", c->unknown_source);
   set("parlor_udp_unknown_ufrag_total", "STUN messages for an ICE ufrag this node never issued", c->unknown_ufrag);
   set("parlor_stun_bad_integrity_total", "STUN checks with a wrong MESSAGE-INTEGRITY", c->stun_bad_integrity);
+  set("parlor_stun_unauthorized_total", "STUN checks whose USERNAME is not this transport's", c->stun_unauthorized);
   set("parlor_stun_malformed_total", "Malformed STUN messages", c->stun_malformed);
   set("parlor_srtp_errors_total", "SRTP/SRTCP packets that failed authentication or replay checks", c->srtp_errors);
   set("parlor_dtls_from_unvalidated_total", "DTLS records from addresses ICE had not validated", c->dtls_from_unvalidated);

@@ -46,6 +46,7 @@ void accumulate(WorkerCounters& into, const rtc::WebRtcTransport& t) {
   const auto& c = t.counters();
   const auto& ice = t.ice_counters();
   into.stun_bad_integrity += ice.bad_integrity;
+  into.stun_unauthorized += ice.unknown_user;
   into.stun_malformed += ice.malformed;
   into.srtp_errors += c.srtp_errors;
   into.dtls_from_unvalidated += c.dtls_from_unvalidated;

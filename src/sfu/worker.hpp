@@ -29,6 +29,7 @@ struct WorkerCounters {
   uint64_t unknown_source = 0;  // datagrams from addresses no ICE check validated
   uint64_t unknown_ufrag = 0;   // STUN for a ufrag we never issued
   uint64_t stun_bad_integrity = 0;
+  uint64_t stun_unauthorized = 0;  // USERNAME not ours
   uint64_t stun_malformed = 0;
   uint64_t srtp_errors = 0;
   uint64_t dtls_from_unvalidated = 0;
