@@ -208,8 +208,12 @@ void Participant::on_ws_message(std::string_view message) {
   }
   try {
     handle(request);
-  } catch (const std::exception&) {
-    // Bad SDP or similar: the offer is not answered; the client renegotiates or reconnects.
+  } catch (const std::exception& e) {
+    // Bad SDP or similar: a clear error for this request; the session and the room go on.
+    livekit::SignalResponse r;
+    r.mutable_request_response()->set_reason(livekit::RequestResponse::INVALID_REQUEST);
+    r.mutable_request_response()->set_message(e.what());
+    send(r);
   }
 }
 
@@ -437,7 +441,12 @@ void Participant::update_from_server(const livekit::UpdateParticipantRequest& re
 // ---- negotiation ----------------------------------------------------------------------------
 
 void Participant::handle_offer(const livekit::SessionDescription& sd) {
-  auto offer = rtc::SessionDescription::parse(sd.sdp());
+  rtc::SessionDescription offer;
+  try {
+    offer = rtc::SessionDescription::parse(sd.sdp());
+  } catch (const BadInput& e) {
+    throw BadInput(std::string("invalid SDP offer: ") + e.what());
+  }
   const auto& worker = room_.worker();
   rtc::SessionDescription answer;
   answer.origin = "- " + std::to_string(version_) + " 2 IN IP4 " + worker.advertised_ip();
