@@ -1,6 +1,7 @@
 #include "sfu/up_track.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace parlor::sfu {
 
@@ -11,6 +12,8 @@ constexpr auto kLayerStable = 1500ms;         // a layer must flow this long bef
 constexpr auto kKeyframeRequestInterval = 300ms;
 constexpr auto kChoiceInterval = 200ms;
 constexpr size_t kCacheSlots = 512;  // ~1 s of 720p video per layer
+constexpr uint8_t kSpeakingDbov = 50;     // louder than -50 dBov counts as voice
+constexpr uint32_t kSpeakingPercent = 30; // of the packets in an interval
 }  // namespace
 
 bool UpTrack::Layer::active(Clock::time_point now) const {
@@ -19,6 +22,31 @@ bool UpTrack::Layer::active(Clock::time_point now) const {
 
 UpTrack::UpTrack(bool video, int layers, KeyframeRequest request_keyframe)
     : video_(video), layer_count_(std::clamp(layers, 1, kMaxLayers)), request_keyframe_(std::move(request_keyframe)) {}
+
+std::optional<double> UpTrack::take_loss() {
+  if (interval_expected_ == 0) return std::nullopt;
+  double received = static_cast<double>(std::min(interval_received_, interval_expected_));
+  double loss = 1.0 - received / static_cast<double>(interval_expected_);
+  interval_received_ = interval_expected_ = 0;
+  return loss;
+}
+
+void UpTrack::note_audio_level(uint8_t dbov, bool voice) {
+  ++level_samples_;
+  if (voice && dbov <= kSpeakingDbov) ++voiced_samples_;
+  level_sum_ += std::pow(10.0, -static_cast<double>(dbov) / 20.0);
+}
+
+UpTrack::Level UpTrack::take_level() {
+  Level out;
+  if (level_samples_ > 0) {
+    out.level = static_cast<float>(level_sum_ / level_samples_);
+    out.active = voiced_samples_ * 100 >= level_samples_ * kSpeakingPercent;
+  }
+  level_samples_ = voiced_samples_ = 0;
+  level_sum_ = 0;
+  return out;
+}
 
 std::optional<std::span<const uint8_t>> UpTrack::cached(int layer, uint16_t sequence) const {
   if (layer < 0 || layer >= kMaxLayers || !caches_[layer]) return std::nullopt;
@@ -73,6 +101,19 @@ void UpTrack::on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time
   }
   l.last_seen = now;
   ++packets_;
+  if (layer == (current_ >= 0 ? current_ : layer)) {
+    uint16_t seq = packet.sequence();
+    if (!loss_started_ || packet.ssrc() != loss_ssrc_) {
+      loss_started_ = true;
+      loss_ssrc_ = packet.ssrc();
+      highest_seq_ = seq;
+      ++interval_expected_;
+    } else if (int16_t d = static_cast<int16_t>(seq - highest_seq_); d > 0) {
+      interval_expected_ += static_cast<uint16_t>(d);
+      highest_seq_ = seq;
+    }
+    ++interval_received_;
+  }
   if (video_) {
     if (!caches_[layer]) caches_[layer] = std::make_unique<PacketCache>(kCacheSlots);
     caches_[layer]->store(packet.sequence(), packet.bytes());

@@ -44,6 +44,18 @@ class UpTrack {
   size_t subscribers() const { return downs_.size(); }
   uint64_t packets() const { return packets_; }
 
+  // Receive statistics since the last call, for connection quality: fraction of packets lost
+  // (from sequence gaps on the forwarded layer's stream) in [0, 1]; nullopt if nothing arrived.
+  std::optional<double> take_loss();
+  // Audio level (RFC 6464) reported by the sender since the last call: the mean level as a
+  // linear 0..1 value and whether voice was active often enough to count as speaking.
+  struct Level {
+    float level = 0;
+    bool active = false;
+  };
+  void note_audio_level(uint8_t dbov, bool voice);
+  Level take_level();
+
  private:
   struct Layer {
     uint32_t ssrc = 0;
@@ -65,6 +77,14 @@ class UpTrack {
   Clock::time_point last_choice_{};
   std::vector<DownTrack*> downs_;
   uint64_t packets_ = 0;
+  // loss accounting (per interval)
+  uint32_t loss_ssrc_ = 0;
+  bool loss_started_ = false;
+  uint16_t highest_seq_ = 0;
+  uint64_t interval_received_ = 0, interval_expected_ = 0;
+  // audio level accounting (per interval)
+  uint32_t level_samples_ = 0, voiced_samples_ = 0;
+  double level_sum_ = 0;
 };
 
 }  // namespace parlor::sfu

@@ -17,6 +17,10 @@ constexpr int32_t kPingIntervalSeconds = 5;   // LiveKit's values (spec §3.1)
 constexpr int32_t kPingTimeoutSeconds = 15;
 constexpr int32_t kServerProtocol = 16;
 constexpr uint32_t kRtcpSenderSsrc = 1;
+// Spec §4.9: a fresh token right after join and every 5 minutes, valid for at least 10 minutes,
+// so reconnects work after the join token has expired.
+constexpr auto kRefreshInterval = std::chrono::minutes(5);
+constexpr auto kRefreshTokenTtl = std::chrono::seconds(15 * 60);
 
 constexpr std::string_view kExtMid = "urn:ietf:params:rtp-hdrext:sdes:mid";
 constexpr std::string_view kExtRid = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
@@ -190,12 +194,49 @@ void Participant::start(const std::vector<livekit::ParticipantInfo>& others) {
   join->set_ping_timeout(kPingTimeoutSeconds);
   send(r);
   started_ = true;
+  send_refresh_token();
   state_ = livekit::ParticipantInfo::JOINED;
   if (initial_offer_) {
     auto offer = std::move(*initial_offer_);
     initial_offer_.reset();
     handle_offer(offer);
   }
+}
+
+void Participant::send_refresh_token() {
+  last_refresh_ = Clock::now();
+  auto key = room_.config().keys.find(claims_.api_key);
+  if (key == room_.config().keys.end()) return;
+  auth::MintOptions options;
+  options.ttl = kRefreshTokenTtl;
+  livekit::SignalResponse r;
+  r.set_refresh_token(auth::mint_token(claims_, key->second, options));
+  send(r);
+}
+
+void Participant::tick(Clock::time_point now) {
+  if (started_ && now - last_refresh_ >= kRefreshInterval) send_refresh_token();
+}
+
+std::optional<double> Participant::take_loss() {
+  std::optional<double> worst;
+  for (auto& t : tracks_) {
+    if (!t->published || !t->up) continue;
+    if (auto loss = t->up->take_loss()) worst = std::max(worst.value_or(0.0), *loss);
+  }
+  return worst;
+}
+
+sfu::UpTrack::Level Participant::take_audio_level() {
+  sfu::UpTrack::Level out;
+  for (auto& t : tracks_) {
+    if (!t->published || !t->up || t->up->video()) continue;
+    auto level = t->up->take_level();
+    if (t->info.muted()) continue;
+    out.level = std::max(out.level, level.level);
+    out.active = out.active || level.active;
+  }
+  return out;
 }
 
 // ---- signaling ------------------------------------------------------------------------------
@@ -729,6 +770,11 @@ void Participant::on_rtp(rtc::RtpPacketView& packet) {
   }
   auto [track, layer] = it->second;
   if (!track->up || !track->published) return;
+  if (audio_level_ext_ && !track->up->video()) {
+    if (auto level = packet.extension(static_cast<uint8_t>(audio_level_ext_)); level && !level->empty()) {
+      track->up->note_audio_level((*level)[0] & 0x7F, ((*level)[0] & 0x80) != 0);
+    }
+  }
   track->up->on_packet(packet, layer, Clock::now());
 }
 

@@ -88,6 +88,13 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   void close_connection();
   void send_update(const std::vector<livekit::ParticipantInfo>& infos);
 
+  // Periodic work on the room's tick (token refresh).
+  void tick(Clock::time_point now);
+  // Interval statistics of its published media (each call starts a new interval): the worst
+  // loss fraction (nullopt if nothing arrived), and the loudest unmuted audio.
+  std::optional<double> take_loss();
+  sfu::UpTrack::Level take_audio_level();
+
   // Receiving side, called by the room.
   void add_subscription(std::unique_ptr<Subscription> subscription);
   void remove_subscription(const std::string& track_sid);
@@ -120,6 +127,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   void handle_track_settings(const livekit::UpdateTrackSettings& request);
   void handle_update_metadata(const livekit::UpdateParticipantMetadata& request);
   void request_negotiation();
+  void send_refresh_token();
   bool bind_ssrc(const rtc::RtpPacketView& packet);
 
   Room& room_;
@@ -155,6 +163,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   std::vector<Slot> free_slots_;  // recvonly sections of the last offer with nothing assigned
   bool negotiation_requested_ = false;
   bool started_ = false;  // JoinResponse sent
+  Clock::time_point last_refresh_{};
 };
 
 }  // namespace parlor::signal

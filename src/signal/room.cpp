@@ -1,11 +1,14 @@
 #include "signal/room.hpp"
 
 #include <boost/asio/post.hpp>
+#include <cmath>
 
 namespace parlor::signal {
 
 namespace {
 constexpr auto kConnectDeadline = std::chrono::seconds(30);  // never connected: give up (LiveKit: 60 s)
+constexpr auto kQualityInterval = std::chrono::seconds(5);
+constexpr float kSpeakerLevelStep = 0.1f;  // re-announce a speaker when its level moves this much
 }
 
 Room::Room(livekit::Room info, const config::MediaConfig& config, sfu::Worker& worker, RoomListener& listener)
@@ -172,6 +175,57 @@ void Room::sweep(std::chrono::steady_clock::time_point now) {
     if (!p->connected() && now - p->created() > kConnectDeadline) stale.push_back(id);
   }
   for (auto& id : stale) remove(id, livekit::CONNECTION_TIMEOUT, true);
+}
+
+void Room::tick(std::chrono::steady_clock::time_point now) {
+  for (auto& [_, p] : participants_) p->tick(now);
+
+  livekit::SignalResponse speakers;
+  for (auto& [_, p] : participants_) {
+    auto level = p->take_audio_level();
+    auto it = speakers_.find(p->sid());
+    if (level.active && !p->hidden()) {
+      if (it == speakers_.end() || std::abs(it->second - level.level) > kSpeakerLevelStep) {
+        speakers_[p->sid()] = level.level;
+        auto* s = speakers.mutable_speakers_changed()->add_speakers();
+        s->set_sid(p->sid());
+        s->set_level(level.level);
+        s->set_active(true);
+      }
+    } else if (it != speakers_.end()) {
+      speakers_.erase(it);
+      auto* s = speakers.mutable_speakers_changed()->add_speakers();
+      s->set_sid(p->sid());
+      s->set_level(0);
+      s->set_active(false);
+    }
+  }
+  if (speakers.has_speakers_changed()) {
+    for (auto& [_, p] : participants_) p->send(speakers);
+  }
+
+  if (now - last_quality_ < kQualityInterval) return;
+  last_quality_ = now;
+  livekit::SignalResponse quality;
+  for (auto& [_, p] : participants_) {
+    auto loss = p->take_loss();
+    livekit::ConnectionQuality q = livekit::EXCELLENT;
+    if (!p->connected()) q = livekit::LOST;
+    else if (loss && *loss > 0.10) q = livekit::POOR;
+    else if (loss && *loss > 0.02) q = livekit::GOOD;
+    auto& known = quality_[p->sid()];
+    bool first = !quality_sent_.count(p->sid());
+    if (!first && known == q) continue;
+    quality_sent_.insert(p->sid());
+    known = q;
+    auto* info = quality.mutable_connection_quality()->add_updates();
+    info->set_participant_sid(p->sid());
+    info->set_quality(q);
+    info->set_score(q == livekit::EXCELLENT ? 5.0f : q == livekit::GOOD ? 3.5f : q == livekit::POOR ? 1.5f : 0.0f);
+  }
+  if (quality.has_connection_quality()) {
+    for (auto& [_, p] : participants_) p->send(quality);
+  }
 }
 
 void Room::report_count() {

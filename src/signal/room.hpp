@@ -8,6 +8,7 @@
 // published tracks (UpTrack) and subscriptions (DownTrack). A Participant leaving removes its
 // subscriptions from publishers and its tracks from subscribers before it is destroyed.
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -67,6 +68,9 @@ class Room {
   void route_data(Participant& from, livekit::DataPacket packet, bool reliable);
   void send_data(const livekit::DataPacket& packet, const std::vector<std::string>& identities, bool reliable);
   void sweep(std::chrono::steady_clock::time_point now);
+  // Every few hundred ms: token refresh, active speakers (spec §4.9, LiveKit cadence 400 ms),
+  // and connection quality every 5 s (sent on change).
+  void tick(std::chrono::steady_clock::time_point now);
 
   const config::MediaConfig& config() const { return config_; }
   sfu::Worker& worker() { return worker_; }
@@ -80,6 +84,10 @@ class Room {
   sfu::Worker& worker_;
   RoomListener& listener_;
   std::map<std::string, std::unique_ptr<Participant>> participants_;  // by identity
+  std::map<std::string, float> speakers_;  // participant sid → level, currently speaking
+  std::map<std::string, livekit::ConnectionQuality> quality_;
+  std::set<std::string> quality_sent_;
+  std::chrono::steady_clock::time_point last_quality_{};
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards deferred tasks
 };
 

@@ -57,8 +57,25 @@ JoinParams join_params(const auth::ClaimGrants& claims, const http::Request& req
   return p;
 }
 
+namespace {
+constexpr auto kTickInterval = std::chrono::milliseconds(400);
+}
+
 SignalServer::SignalServer(const config::MediaConfig& config, sfu::Worker& worker, RoomListener& listener)
-    : config_(config), worker_(worker), listener_(listener) {}
+    : config_(config), worker_(worker), listener_(listener), tick_timer_(worker.io()) {
+  worker_.post([this] { schedule_tick(); });
+}
+
+void SignalServer::schedule_tick() {
+  tick_timer_.expires_after(kTickInterval);
+  tick_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    auto now = std::chrono::steady_clock::now();
+    for (auto& [_, room] : rooms_) room->tick(now);
+    worker_.flush();
+    schedule_tick();
+  });
+}
 
 SignalServer::~SignalServer() = default;
 

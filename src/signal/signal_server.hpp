@@ -5,6 +5,7 @@
 //
 // Threading: accept(), close_room(), call() are safe from any thread; rooms live on the worker.
 // Lifetime: the worker must be stopped before this object is destroyed.
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <map>
 #include <memory>
@@ -39,10 +40,16 @@ class SignalServer {
   void sweep();
 
  private:
+  void schedule_tick();
+
+ public:
+
+ private:
   const config::MediaConfig& config_;
   sfu::Worker& worker_;
   RoomListener& listener_;
   std::map<std::string, std::unique_ptr<Room>> rooms_;
+  boost::asio::steady_timer tick_timer_;
 };
 
 }  // namespace parlor::signal
