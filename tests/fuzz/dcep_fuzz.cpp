@@ -1,7 +1,7 @@
 // libFuzzer target: DCEP (RFC 8832) parsing; every OPEN that parses must rebuild byte-exactly.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <cstdlib>
 #include <span>
 

@@ -30,9 +30,12 @@ std::string_view as_chars(std::span<const uint8_t> bytes) {
 std::optional<DcepMessageType> dcep_message_type(std::span<const uint8_t> data) {
   if (data.empty()) return std::nullopt;
   switch (data[0]) {
-    case static_cast<uint8_t>(DcepMessageType::kAck): return DcepMessageType::kAck;
-    case static_cast<uint8_t>(DcepMessageType::kOpen): return DcepMessageType::kOpen;
-    default: return std::nullopt;
+    case static_cast<uint8_t>(DcepMessageType::kAck):
+      return DcepMessageType::kAck;
+    case static_cast<uint8_t>(DcepMessageType::kOpen):
+      return DcepMessageType::kOpen;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -74,6 +77,8 @@ std::optional<std::vector<uint8_t>> build_dcep_open(const DcepOpen& open) {
   return out;
 }
 
-std::vector<uint8_t> build_dcep_ack() { return {static_cast<uint8_t>(DcepMessageType::kAck)}; }
+std::vector<uint8_t> build_dcep_ack() {
+  return {static_cast<uint8_t>(DcepMessageType::kAck)};
+}
 
 }  // namespace parlor::rtc

@@ -133,7 +133,8 @@ void configure(struct socket* s, size_t max_message_size) {
   linger no_linger{.l_onoff = 1, .l_linger = 0};
   set_option(s, SOL_SOCKET, SO_LINGER, no_linger, "SO_LINGER");
 
-  int buffer = std::max(kSocketBuffer, static_cast<int>(std::min<size_t>(max_message_size, 1 << 30)));
+  int buffer =
+      std::max(kSocketBuffer, static_cast<int>(std::min<size_t>(max_message_size, 1 << 30)));
   set_option(s, SOL_SOCKET, SO_RCVBUF, buffer, "SO_RCVBUF");
   set_option(s, SOL_SOCKET, SO_SNDBUF, buffer, "SO_SNDBUF");
 
@@ -238,7 +239,8 @@ void SctpAssociation::start() {
 void SctpAssociation::receive(std::span<const uint8_t> packet) {
   if (packet.size() < kSctpCommonHeaderSize || state_ == State::kClosed) return;
   if (state_ == State::kNew) {
-    if (early_packets_.size() < kMaxEarlyPackets) early_packets_.emplace_back(packet.begin(), packet.end());
+    if (early_packets_.size() < kMaxEarlyPackets)
+      early_packets_.emplace_back(packet.begin(), packet.end());
     return;
   }
   usrsctp_conninput(this, packet.data(), packet.size(), 0);
@@ -290,7 +292,8 @@ void SctpAssociation::drain() {
     std::lock_guard lock(r.mutex);
     r.readable.erase(this);
   }
-  if (draining_) return;  // a listener fed us a packet from inside a callback; the outer loop reads it
+  if (draining_)
+    return;  // a listener fed us a packet from inside a callback; the outer loop reads it
   draining_ = true;
   std::weak_ptr<void> token = life_;
   for (;;) {
@@ -353,9 +356,12 @@ bool SctpAssociation::handle_notification(std::span<const uint8_t> bytes) {
   if (bytes.size() < sizeof(header.sn_header)) return true;
   std::memcpy(&header.sn_header, bytes.data(), sizeof(header.sn_header));
   switch (header.sn_header.sn_type) {
-    case SCTP_ASSOC_CHANGE: return handle_association_change(bytes);
-    case SCTP_STREAM_RESET_EVENT: return handle_stream_reset(bytes);
-    default: return true;
+    case SCTP_ASSOC_CHANGE:
+      return handle_association_change(bytes);
+    case SCTP_STREAM_RESET_EVENT:
+      return handle_stream_reset(bytes);
+    default:
+      return true;
   }
 }
 
@@ -438,10 +444,16 @@ bool SctpAssociation::handle_message(uint16_t stream, uint32_t ppid,
                                      std::span<const uint8_t> data) {
   bool binary = false;
   switch (ppid) {
-    case kPpidDcep: return handle_dcep(stream, data);
-    case kPpidString: break;
-    case kPpidStringEmpty: data = {}; break;
-    case kPpidBinary: binary = true; break;
+    case kPpidDcep:
+      return handle_dcep(stream, data);
+    case kPpidString:
+      break;
+    case kPpidStringEmpty:
+      data = {};
+      break;
+    case kPpidBinary:
+      binary = true;
+      break;
     case kPpidBinaryEmpty:
       binary = true;
       data = {};
@@ -451,8 +463,8 @@ bool SctpAssociation::handle_message(uint16_t stream, uint32_t ppid,
       return true;
   }
   auto it = channels_.find(stream);
-  if (it == channels_.end() || (it->second.state != ChannelState::kOpen &&
-                                it->second.state != ChannelState::kOpening)) {
+  if (it == channels_.end() ||
+      (it->second.state != ChannelState::kOpen && it->second.state != ChannelState::kOpening)) {
     ++counters_.unknown_dropped;
     return true;
   }
@@ -485,11 +497,17 @@ bool SctpAssociation::handle_dcep(uint16_t stream, std::span<const uint8_t> data
   channel.options.protocol.assign(open->protocol);
   channel.options.ordered = open->ordered();
   // RFC 8832 §6: the reliability is the same in both directions.
-  uint16_t parameter = static_cast<uint16_t>(std::min<uint32_t>(open->reliability_parameter, 0xFFFF));
+  uint16_t parameter =
+      static_cast<uint16_t>(std::min<uint32_t>(open->reliability_parameter, 0xFFFF));
   switch (static_cast<DcepChannelType>(static_cast<uint8_t>(open->channel_type) & 0x7F)) {
-    case DcepChannelType::kPartialReliableRexmit: channel.options.max_retransmits = parameter; break;
-    case DcepChannelType::kPartialReliableTimed: channel.options.max_packet_lifetime_ms = parameter; break;
-    default: break;
+    case DcepChannelType::kPartialReliableRexmit:
+      channel.options.max_retransmits = parameter;
+      break;
+    case DcepChannelType::kPartialReliableTimed:
+      channel.options.max_packet_lifetime_ms = parameter;
+      break;
+    default:
+      break;
   }
   if (channels_.size() >= options_.max_channels) {
     // No NACK exists in DCEP: refuse by closing the stream (the peer sees the channel close).
@@ -642,7 +660,8 @@ void SctpAssociation::reset_outgoing(uint16_t stream, Channel& channel) {
   request->srs_number_streams = 1;
   request->srs_stream_list[0] = stream;
   // usrsctp queues the reset until the stream's pending data is sent.
-  if (usrsctp_setsockopt(socket_, IPPROTO_SCTP, SCTP_RESET_STREAMS, storage, sizeof(storage)) != 0) {
+  if (usrsctp_setsockopt(socket_, IPPROTO_SCTP, SCTP_RESET_STREAMS, storage, sizeof(storage)) !=
+      0) {
     channel.outgoing_done = true;  // association not open: nothing left to reset
   }
 }

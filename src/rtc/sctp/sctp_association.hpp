@@ -114,7 +114,7 @@ class SctpAssociation {
     kPendingOpen,  // created before the association came up; OPEN not sent yet
     kOpening,      // OPEN sent, waiting for ACK (we may already send, ordered)
     kOpen,
-    kClosing,      // our outgoing stream reset requested or done; waiting for the peer's
+    kClosing,  // our outgoing stream reset requested or done; waiting for the peer's
   };
   struct Channel {
     ChannelState state = ChannelState::kPendingOpen;

@@ -9,14 +9,13 @@ namespace {
 
 // What a browser sends for createDataChannel("_reliable") (LiveKit's reliable channel):
 // reliable ordered, priority 256, no protocol.
-const std::vector<uint8_t> kReliableOpen = {
-    0x03,                    // DATA_CHANNEL_OPEN
-    0x00,                    // DATA_CHANNEL_RELIABLE
-    0x01, 0x00,              // priority 256
-    0x00, 0x00, 0x00, 0x00,  // reliability parameter
-    0x00, 0x09,              // label length
-    0x00, 0x00,              // protocol length
-    '_',  'r',  'e',  'l',  'i', 'a', 'b', 'l', 'e'};
+const std::vector<uint8_t> kReliableOpen = {0x03,                    // DATA_CHANNEL_OPEN
+                                            0x00,                    // DATA_CHANNEL_RELIABLE
+                                            0x01, 0x00,              // priority 256
+                                            0x00, 0x00, 0x00, 0x00,  // reliability parameter
+                                            0x00, 0x09,              // label length
+                                            0x00, 0x00,              // protocol length
+                                            '_',  'r',  'e',  'l',  'i', 'a', 'b', 'l', 'e'};
 
 TEST(Dcep, BuildsReliableOpenByteExact) {
   DcepOpen open;

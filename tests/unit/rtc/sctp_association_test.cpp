@@ -50,10 +50,12 @@ class Peer : public SctpAssociation::Listener {
   void on_channel_closed(uint16_t stream) override { closed_channels.push_back(stream); }
 
   bool has_opened(uint16_t stream) const {
-    return std::any_of(opened.begin(), opened.end(), [&](const Opened& o) { return o.stream == stream; });
+    return std::any_of(opened.begin(), opened.end(),
+                       [&](const Opened& o) { return o.stream == stream; });
   }
   bool has_closed(uint16_t stream) const {
-    return std::find(closed_channels.begin(), closed_channels.end(), stream) != closed_channels.end();
+    return std::find(closed_channels.begin(), closed_channels.end(), stream) !=
+           closed_channels.end();
   }
 
   std::unique_ptr<SctpAssociation> sctp;
@@ -88,9 +90,11 @@ class SctpPair : public ::testing::Test {
 
   // Delivers queued packets both ways until `done` holds; when nothing is in flight, advances
   // usrsctp's clock by 10 ms (retransmissions, delayed SACKs). False after `limit_ms`.
-  bool pump_until(const std::function<bool()>& done, uint32_t limit_ms = 10000) {
+  bool pump_until(const std::function<bool()>& done, uint32_t limit_ms = 10000,
+                  uint32_t* waited_ms = nullptr) {
     uint32_t elapsed = 0;
-    for (int rounds = 0; rounds < 100000; ++rounds) {
+    for (int rounds = 0; rounds < 1000000; ++rounds) {
+      if (waited_ms) *waited_ms = elapsed;
       if (done()) return true;
       bool moved = deliver(client, server);
       moved = deliver(server, client) || moved;
@@ -104,7 +108,9 @@ class SctpPair : public ::testing::Test {
   }
 
   // Lets everything in flight settle (SACKs, resets) without a condition.
-  void settle() { pump_until([] { return false; }, 500); }
+  void settle() {
+    pump_until([] { return false; }, 500);
+  }
 
   static bool deliver(Peer& from, Peer& to) {
     auto packets = std::move(from.outbox);
@@ -183,7 +189,8 @@ TEST_F(SctpPair, MessagesBothWaysStringAndBinary) {
   ASSERT_TRUE(server.sctp->send(b, big, true));
   ASSERT_TRUE(server.sctp->send(a, text(hello), false));  // a channel is bidirectional
 
-  ASSERT_TRUE(pump_until([&] { return server.messages.size() == 5 && client.messages.size() == 3; }));
+  ASSERT_TRUE(
+      pump_until([&] { return server.messages.size() == 5 && client.messages.size() == 3; }));
   // Reliable ordered: in send order.
   EXPECT_EQ(server.messages[0].stream, a);
   EXPECT_EQ(std::string(server.messages[0].data.begin(), server.messages[0].data.end()), hello);
@@ -342,7 +349,7 @@ TEST_F(SctpPair, PeerOpensBeyondMaxChannelsAreRefused) {
   ASSERT_TRUE(pump_until([&] { return client.has_closed(*b); }));
   EXPECT_FALSE(client.has_opened(*b));
   EXPECT_FALSE(server.has_opened(*b));
-  EXPECT_FALSE(server.has_closed(*b));  // never announced there
+  EXPECT_FALSE(server.has_closed(*b));                   // never announced there
   EXPECT_FALSE(server.sctp->open_channel("local", {}));  // our own limit holds as well
   ASSERT_TRUE(client.sctp->send(a, text("fine"), false));
   ASSERT_TRUE(pump_until([&] { return server.messages.size() == 1; }));
@@ -383,6 +390,24 @@ TEST_F(SctpPair, GarbageDoesNotHurt) {
   ASSERT_TRUE(pump_until([&] { return server.messages.size() == 1; }));
   EXPECT_FALSE(client.closed);
   EXPECT_FALSE(server.closed);
+}
+
+TEST_F(SctpPair, PeerThatVanishesTimesOutAndClosesEverything) {
+  connect();
+  uint16_t a = open(client, server, "_reliable");
+  uint16_t b = open(server, client, "back");
+  client.sctp.reset();  // sends nothing: as if DTLS died under it
+  ASSERT_TRUE(server.sctp->send(a, text("anyone?"), false));
+  // Retransmissions back off to usrsctp's maximum RTO until the association is declared lost.
+  uint32_t waited_ms = 0;
+  ASSERT_TRUE(pump_until([&] { return server.closed; }, 15 * 60 * 1000, &waited_ms));
+  EXPECT_GT(waited_ms, 10 * 1000u);  // not at once: only after the retransmissions ran out
+  RecordProperty("lost_after_ms", static_cast<int>(waited_ms));
+  EXPECT_TRUE(server.has_closed(a));
+  EXPECT_TRUE(server.has_closed(b));
+  EXPECT_FALSE(server.sctp->connected());
+  EXPECT_FALSE(server.sctp->send(a, text("x"), false));
+  EXPECT_FALSE(server.sctp->open_channel("late", {}));
 }
 
 TEST_F(SctpPair, ListenerMayDestroyTheAssociationInACallback) {
