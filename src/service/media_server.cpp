@@ -202,7 +202,18 @@ void MediaServer::stop() {
     if (t.joinable()) t.join();
   }
   rooms_.set_directory(nullptr);
-  if (worker_) worker_->stop();
+  if (worker_) {
+    // What is pinned to the worker is torn down on its thread (usrsctp requires it).
+    try {
+      worker_->call<bool>([this] {
+        live_.reset();
+        echo_.reset();
+        return true;
+      });
+    } catch (const std::exception&) {
+    }
+    worker_->stop();
+  }
   live_.reset();
   echo_.reset();
   worker_.reset();

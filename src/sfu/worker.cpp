@@ -9,6 +9,10 @@
 
 namespace parlor::sfu {
 
+namespace {
+constexpr auto kTimerInterval = std::chrono::milliseconds(10);
+}
+
 size_t EndpointHash::operator()(const rtc::UdpEndpoint& e) const {
   return std::hash<std::string_view>{}(
       std::string_view(reinterpret_cast<const char*>(&e.addr), static_cast<size_t>(e.len)));
@@ -19,6 +23,8 @@ Worker::Worker(const std::string& bind_address, uint16_t udp_port, std::string a
   socket_ = std::make_unique<rtc::UdpSocket>(
       io_, bind_address, udp_port,
       [this](std::span<uint8_t> d, const rtc::UdpEndpoint& from) { on_datagram(d, from); });
+  last_timer_ = std::chrono::steady_clock::now();
+  schedule_timer();
   thread_ = std::thread([this] {
     auto guard = boost::asio::make_work_guard(io_);
     io_.run();
@@ -30,6 +36,22 @@ Worker::~Worker() { stop(); }
 void Worker::stop() {
   io_.stop();
   if (thread_.joinable()) thread_.join();
+}
+
+// The worker's clock: DTLS handshake retransmissions and usrsctp's timers (usrsctp runs without
+// threads of its own, so every association lives on this thread).
+void Worker::schedule_timer() {
+  timer_.expires_after(kTimerInterval);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    auto now = std::chrono::steady_clock::now();
+    auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_timer_).count();
+    last_timer_ = now;
+    rtc::SctpAssociation::handle_timers(static_cast<uint32_t>(elapsed));
+    for (auto& [_, t] : by_ufrag_) t->on_timer();
+    socket_->flush();
+    schedule_timer();
+  });
 }
 
 void Worker::post(std::function<void()> fn) {

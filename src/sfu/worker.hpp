@@ -8,6 +8,7 @@
 // Threading: post()/call() are safe from any thread; everything else runs on the worker thread.
 // Lifetime: registered transports must be removed before they are destroyed.
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <future>
@@ -89,6 +90,7 @@ class Worker : public rtc::DatagramSender {
 
  private:
   void on_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from);
+  void schedule_timer();
 
   std::string advertised_ip_;
   std::shared_ptr<rtc::DtlsCertificate> certificate_;
@@ -97,6 +99,8 @@ class Worker : public rtc::DatagramSender {
   std::unordered_map<std::string, rtc::WebRtcTransport*> by_ufrag_;
   std::unordered_map<rtc::UdpEndpoint, rtc::WebRtcTransport*, EndpointHash> by_address_;
   WorkerCounters counters_;  // socket-level, plus transports already removed
+  boost::asio::steady_timer timer_{io_};
+  std::chrono::steady_clock::time_point last_timer_{};
   std::thread thread_;
 };
 

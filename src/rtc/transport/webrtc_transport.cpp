@@ -123,8 +123,52 @@ void WebRtcTransport::on_dtls_send(std::span<const uint8_t> datagram) {
 void WebRtcTransport::on_dtls_connected(const SrtpKeyMaterial& keys) {
   srtp_send_ = std::make_unique<SrtpSession>(keys.profile, SrtpKeys{keys.local_key, keys.local_salt});
   srtp_recv_ = std::make_unique<SrtpSession>(keys.profile, SrtpKeys{keys.remote_key, keys.remote_salt});
+  if (sctp_) sctp_->start();
   listener_.on_transport_connected();
 }
+
+void WebRtcTransport::enable_sctp(uint16_t remote_port, size_t max_message_size) {
+  if (sctp_) return;
+  SctpAssociation::Options o;
+  o.remote_port = remote_port;
+  o.max_message_size = max_message_size;
+  o.dtls_client = false;  // we answer a=setup:passive
+  sctp_ = std::make_unique<SctpAssociation>(o, static_cast<SctpAssociation::Listener&>(*this));
+  if (srtp_send_) sctp_->start();
+}
+
+std::optional<uint16_t> WebRtcTransport::open_data_channel(const std::string& label,
+                                                           const SctpAssociation::ChannelOptions& options) {
+  if (!sctp_) return std::nullopt;
+  return sctp_->open_channel(label, options);
+}
+
+bool WebRtcTransport::send_data(uint16_t stream, std::span<const uint8_t> data, bool binary) {
+  return sctp_ && sctp_->send(stream, data, binary);
+}
+
+void WebRtcTransport::on_timer() {
+  if (!dtls_ || srtp_send_) return;
+  if (auto due = dtls_->next_timeout(); due && due->count() <= 0) dtls_->handle_timeout();
+}
+
+void WebRtcTransport::on_dtls_data(std::span<const uint8_t> data) {
+  if (sctp_) sctp_->receive(data);
+}
+
+void WebRtcTransport::on_sctp_send(std::span<const uint8_t> packet) {
+  if (dtls_) dtls_->send(packet);
+}
+
+void WebRtcTransport::on_channel_open(uint16_t stream, const std::string& label, const std::string&) {
+  listener_.on_data_channel_open(stream, label);
+}
+
+void WebRtcTransport::on_channel_message(uint16_t stream, std::span<const uint8_t> data, bool binary) {
+  listener_.on_data_message(stream, data, binary);
+}
+
+void WebRtcTransport::on_channel_closed(uint16_t stream) { listener_.on_data_channel_closed(stream); }
 
 void WebRtcTransport::on_dtls_closed(DtlsTransport::State, const std::string& reason) {
   listener_.on_transport_closed(reason);

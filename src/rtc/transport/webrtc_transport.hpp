@@ -1,7 +1,7 @@
 #pragma once
 // One peer connection's transport on a media worker: ICE-lite, DTLS-SRTP and SRTP/SRTCP over
-// the worker's shared UDP socket (RFC 7983 first-byte demultiplexing). SCTP data channels are
-// not wired in yet.
+// the worker's shared UDP socket (RFC 7983 first-byte demultiplexing), and SCTP data channels
+// over the DTLS association when the SDP negotiated them.
 //
 // Threading and lifetime: created, fed and destroyed on the worker's thread. The Sender and
 // Listener must outlive the transport. Packet spans given to the listener are valid only during
@@ -16,6 +16,7 @@
 #include "rtc/ice/ice_lite_agent.hpp"
 #include "rtc/net/udp_socket.hpp"
 #include "rtc/rtp/rtp_packet.hpp"
+#include "rtc/sctp/sctp_association.hpp"
 #include "rtc/srtp/srtp_session.hpp"
 
 namespace parlor::rtc {
@@ -34,7 +35,7 @@ class RtpSink {
   virtual bool send_rtp(std::span<const uint8_t> plain) = 0;
 };
 
-class WebRtcTransport : public RtpSink, private DtlsTransport::Listener {
+class WebRtcTransport : public RtpSink, private DtlsTransport::Listener, private SctpAssociation::Listener {
  public:
   class Listener {
    public:
@@ -43,6 +44,10 @@ class WebRtcTransport : public RtpSink, private DtlsTransport::Listener {
     virtual void on_transport_closed(const std::string& reason) = 0;
     virtual void on_rtp(RtpPacketView& packet) = 0;
     virtual void on_rtcp(std::span<const uint8_t> compound) = 0;
+    // Data channels (only after enable_sctp). Spans are valid during the call.
+    virtual void on_data_channel_open(uint16_t /*stream*/, const std::string& /*label*/) {}
+    virtual void on_data_message(uint16_t /*stream*/, std::span<const uint8_t> /*data*/, bool /*binary*/) {}
+    virtual void on_data_channel_closed(uint16_t /*stream*/) {}
   };
 
   struct Counters {
@@ -67,6 +72,15 @@ class WebRtcTransport : public RtpSink, private DtlsTransport::Listener {
   bool send_rtcp(std::span<const uint8_t> plain);
 
   bool connected() const { return srtp_send_ != nullptr; }
+
+  // Data channels: the SDP accepted an m=application section. Starts with DTLS (or at once if
+  // DTLS is already up). `max_message_size` is the smaller of ours and the peer's.
+  void enable_sctp(uint16_t remote_port, size_t max_message_size);
+  bool sctp_enabled() const { return sctp_ != nullptr; }
+  std::optional<uint16_t> open_data_channel(const std::string& label, const SctpAssociation::ChannelOptions& options);
+  bool send_data(uint16_t stream, std::span<const uint8_t> data, bool binary);
+  // Retransmissions of the DTLS handshake; call from the worker's timer.
+  void on_timer();
   bool knows(const UdpEndpoint& from) const;
   IceLiteAgent::State ice_state(IceLiteAgent::Clock::time_point now) const { return ice_.state(now); }
   const Counters& counters() const { return counters_; }
@@ -76,8 +90,16 @@ class WebRtcTransport : public RtpSink, private DtlsTransport::Listener {
   // DtlsTransport::Listener
   void on_dtls_send(std::span<const uint8_t> datagram) override;
   void on_dtls_connected(const SrtpKeyMaterial& keys) override;
-  void on_dtls_data(std::span<const uint8_t>) override {}
+  void on_dtls_data(std::span<const uint8_t> data) override;
   void on_dtls_closed(DtlsTransport::State state, const std::string& reason) override;
+
+  // SctpAssociation::Listener
+  void on_sctp_send(std::span<const uint8_t> packet) override;
+  void on_sctp_connected() override {}
+  void on_sctp_closed() override {}
+  void on_channel_open(uint16_t stream, const std::string& label, const std::string& protocol) override;
+  void on_channel_message(uint16_t stream, std::span<const uint8_t> data, bool binary) override;
+  void on_channel_closed(uint16_t stream) override;
 
   std::optional<UdpEndpoint> destination() const;
 
@@ -87,6 +109,7 @@ class WebRtcTransport : public RtpSink, private DtlsTransport::Listener {
   IceLiteAgent ice_;
   std::unique_ptr<DtlsTransport> dtls_;
   std::unique_ptr<SrtpSession> srtp_send_, srtp_recv_;
+  std::unique_ptr<SctpAssociation> sctp_;
   std::optional<UdpEndpoint> last_validated_;
   std::array<uint8_t, UdpSocket::kMaxDatagram + 64> out_{};
   Counters counters_;
