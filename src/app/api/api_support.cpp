@@ -8,10 +8,18 @@
 
 namespace parlor::app {
 
-ApiError bad_request(const std::string& m) { return {400, "bad_request", m}; }
-ApiError forbidden(const std::string& m) { return {403, "forbidden", m}; }
-ApiError not_found(const std::string& what) { return {404, "not_found", what + " not found"}; }
-ApiError conflict(const std::string& m) { return {409, "conflict", m}; }
+ApiError bad_request(const std::string& m) {
+  return {400, "bad_request", m};
+}
+ApiError forbidden(const std::string& m) {
+  return {403, "forbidden", m};
+}
+ApiError not_found(const std::string& what) {
+  return {404, "not_found", what + " not found"};
+}
+ApiError conflict(const std::string& m) {
+  return {409, "conflict", m};
+}
 ApiError method_not_allowed(const std::string& allowed) {
   return {405, "bad_request", "use " + allowed};
 }
@@ -24,7 +32,9 @@ http::Response error_reply(int status, const std::string& code, const std::strin
   return json_reply(status, {{"error", {{"code", code}, {"message", message}}}});
 }
 
-int64_t unix_now() { return time(nullptr); }
+int64_t unix_now() {
+  return time(nullptr);
+}
 
 std::string iso_time(int64_t t) {
   if (t == 0) return "";
@@ -133,7 +143,8 @@ std::string cookie_value(const http::Request& req, const std::string& name) {
   size_t pos = 0;
   while (pos < cookies.size()) {
     auto end = cookies.find(';', pos);
-    std::string part = cookies.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    std::string part =
+        cookies.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
     auto b = part.find_first_not_of(' ');
     if (b != std::string::npos) part = part.substr(b);
     if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
@@ -146,12 +157,18 @@ std::string cookie_value(const http::Request& req, const std::string& name) {
 long long as_int(const soci::row& row, std::size_t i) {
   if (row.get_indicator(i) == soci::i_null) return 0;
   switch (row.get_properties(i).get_data_type()) {
-    case soci::dt_integer: return row.get<int>(i);
-    case soci::dt_long_long: return row.get<long long>(i);
-    case soci::dt_unsigned_long_long: return static_cast<long long>(row.get<unsigned long long>(i));
-    case soci::dt_double: return static_cast<long long>(row.get<double>(i));
-    case soci::dt_string: return std::stoll(row.get<std::string>(i));
-    default: throw InternalError("unexpected column type");
+    case soci::dt_integer:
+      return row.get<int>(i);
+    case soci::dt_long_long:
+      return row.get<long long>(i);
+    case soci::dt_unsigned_long_long:
+      return static_cast<long long>(row.get<unsigned long long>(i));
+    case soci::dt_double:
+      return static_cast<long long>(row.get<double>(i));
+    case soci::dt_string:
+      return std::stoll(row.get<std::string>(i));
+    default:
+      throw InternalError("unexpected column type");
   }
 }
 

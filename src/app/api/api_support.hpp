@@ -52,7 +52,9 @@ long long path_id(const std::string& s);
 std::vector<std::string> split_path(const std::string& path);
 std::string cookie_value(const http::Request& req, const std::string& name);
 
-inline bool is_staff(const std::string& role) { return role == "staff" || role == "admin"; }
+inline bool is_staff(const std::string& role) {
+  return role == "staff" || role == "admin";
+}
 
 // Integer column of a dynamic row, whatever width the backend reports it with (SQLite says
 // "integer" for INTEGER PRIMARY KEY and "long long" for BIGINT; PostgreSQL varies likewise).

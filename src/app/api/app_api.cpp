@@ -16,9 +16,8 @@ void AppApi::register_routes(http::Router& router) {
   router.add_prefix("*", "/api/", handler);
   router.add("*", "/calls/join", handler);
   router.add("*", "/webhooks/livekit", handler);
-  router.add("GET", "/healthz", [](const http::Request&) {
-    return http::Response::json(200, R"({"ok":true})");
-  });
+  router.add("GET", "/healthz",
+             [](const http::Request&) { return http::Response::json(200, R"({"ok":true})"); });
 }
 
 long long AppApi::create_user(const std::string& email, const std::string& name,
@@ -71,9 +70,9 @@ http::Response AppApi::dispatch(const http::Request& req) {
     auto who = authenticate(ctx_, req);
     if (auto* refusal = std::get_if<http::Response>(&who)) return std::move(*refusal);
     const Call call{req, parts, std::get<User>(who)};
-    for (auto* handler : {handle_session, handle_rules, handle_residents, handle_visitors,
-                          handle_approvals, handle_visits, handle_calls, handle_recordings,
-                          handle_audit}) {
+    for (auto* handler :
+         {handle_session, handle_rules, handle_residents, handle_visitors, handle_approvals,
+          handle_visits, handle_calls, handle_recordings, handle_audit}) {
       if (auto r = handler(ctx_, call)) return std::move(*r);
     }
     return error_reply(404, "not_found", "no such API endpoint: " + req.method + " " + req.path);

@@ -7,15 +7,23 @@ namespace {
 
 json approval_json(ApiContext& ctx, long long id) {
   soci::row row;
-  ctx.db.sql() << "SELECT a.id, a.visitor_id, v.name, a.resident_id, r.name, a.status, a.reason, a.decided_by, "
-                  "a.decided_at, a.created_at FROM approvals a JOIN visitors v ON v.id = a.visitor_id "
-                  "JOIN residents r ON r.id = a.resident_id WHERE a.id = :id", soci::use(id), soci::into(row);
+  ctx.db.sql()
+      << "SELECT a.id, a.visitor_id, v.name, a.resident_id, r.name, a.status, a.reason, "
+         "a.decided_by, "
+         "a.decided_at, a.created_at FROM approvals a JOIN visitors v ON v.id = a.visitor_id "
+         "JOIN residents r ON r.id = a.resident_id WHERE a.id = :id",
+      soci::use(id), soci::into(row);
   if (!ctx.db.sql().got_data()) throw not_found("approval");
-  return json{{"id", as_int(row, 0)}, {"visitorId", as_int(row, 1)},
-              {"visitorName", row.get<std::string>(2)}, {"residentId", as_int(row, 3)},
-              {"residentName", row.get<std::string>(4)}, {"status", row.get<std::string>(5)},
-              {"reason", row.get<std::string>(6)}, {"decidedBy", row.get<std::string>(7)},
-              {"decidedAt", iso_time(as_int(row, 8))}, {"createdAt", iso_time(as_int(row, 9))}};
+  return json{{"id", as_int(row, 0)},
+              {"visitorId", as_int(row, 1)},
+              {"visitorName", row.get<std::string>(2)},
+              {"residentId", as_int(row, 3)},
+              {"residentName", row.get<std::string>(4)},
+              {"status", row.get<std::string>(5)},
+              {"reason", row.get<std::string>(6)},
+              {"decidedBy", row.get<std::string>(7)},
+              {"decidedAt", iso_time(as_int(row, 8))},
+              {"createdAt", iso_time(as_int(row, 9))}};
 }
 
 }  // namespace
@@ -32,9 +40,10 @@ MaybeResponse handle_approvals(ApiContext& ctx, const Call& call) {
     std::vector<long long> ids;
     std::string q = "SELECT id FROM approvals WHERE 1=1";
     if (!is_staff(u.role)) q += " AND visitor_id = " + std::to_string(u.visitor_id);
-    soci::rowset<soci::row> rs = status.empty()
-        ? (ctx.db.sql().prepare << q + " ORDER BY id")
-        : (ctx.db.sql().prepare << q + " AND status = :s ORDER BY id", soci::use(status));
+    soci::rowset<soci::row> rs =
+        status.empty()
+            ? (ctx.db.sql().prepare << q + " ORDER BY id")
+            : (ctx.db.sql().prepare << q + " AND status = :s ORDER BY id", soci::use(status));
     for (const auto& row : rs) ids.push_back(as_int(row, 0));
     for (auto id : ids) list.push_back(approval_json(ctx, id));
     return json_reply(200, {{"approvals", list}});
@@ -46,12 +55,15 @@ MaybeResponse handle_approvals(ApiContext& ctx, const Call& call) {
     if (is_staff(u.role)) visitor = need_id(b, "visitorId");
     if (!visitor) throw forbidden();
     int ok = 0;
-    ctx.db.sql() << "SELECT COUNT(*) FROM residents WHERE id = :r", soci::use(resident), soci::into(ok);
+    ctx.db.sql() << "SELECT COUNT(*) FROM residents WHERE id = :r", soci::use(resident),
+        soci::into(ok);
     if (!ok) throw not_found("resident");
-    if (!ctx.approval_status(visitor, resident).empty()) throw conflict("an approval for this pair already exists");
+    if (!ctx.approval_status(visitor, resident).empty())
+      throw conflict("an approval for this pair already exists");
     long long now = unix_now(), id = 0;
     std::string pending = "pending";
-    ctx.db.sql() << "INSERT INTO approvals (visitor_id, resident_id, status, created_at) VALUES (:v, :r, :s, :t) RETURNING id",
+    ctx.db.sql() << "INSERT INTO approvals (visitor_id, resident_id, status, created_at) VALUES "
+                    "(:v, :r, :s, :t) RETURNING id",
         soci::use(visitor), soci::use(resident), soci::use(pending), soci::use(now), soci::into(id);
     ctx.audit(call.actor(), "approval.request", "approval:" + std::to_string(id));
     return json_reply(201, {{"approval", approval_json(ctx, id)}});
@@ -68,7 +80,8 @@ MaybeResponse handle_approvals(ApiContext& ctx, const Call& call) {
     approval_json(ctx, id);  // 404 if missing
     long long now = unix_now();
     std::string actor = call.actor();
-    ctx.db.sql() << "UPDATE approvals SET status = :s, reason = :r, decided_by = :a, decided_at = :t WHERE id = :id",
+    ctx.db.sql() << "UPDATE approvals SET status = :s, reason = :r, decided_by = :a, decided_at = "
+                    ":t WHERE id = :id",
         soci::use(status), soci::use(reason), soci::use(actor), soci::use(now), soci::use(id);
     ctx.audit(actor, "approval." + status, "approval:" + std::to_string(id), {{"reason", reason}});
     return json_reply(200, {{"approval", approval_json(ctx, id)}});

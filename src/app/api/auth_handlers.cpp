@@ -14,8 +14,11 @@ MaybeResponse handle_public(ApiContext& ctx, const http::Request& req,
                             const std::vector<std::string>& parts) {
   const std::string& m = req.method;
   if (parts.size() == 1 && parts[0] == "config" && m == "GET") {
-    return json_reply(200, {{"facility", {{"name", ctx.settings.facility_name}, {"timeZone", ctx.settings.time_zone}}},
-                            {"videoProvider", ctx.video.name()}, {"livekitUrl", ctx.settings.livekit_url}});
+    return json_reply(
+        200,
+        {{"facility", {{"name", ctx.settings.facility_name}, {"timeZone", ctx.settings.time_zone}}},
+         {"videoProvider", ctx.video.name()},
+         {"livekitUrl", ctx.settings.livekit_url}});
   }
   if (!(parts.size() == 2 && parts[0] == "auth" && parts[1] == "login")) return std::nullopt;
   if (m != "POST") throw method_not_allowed("POST");
@@ -32,7 +35,8 @@ MaybeResponse handle_public(ApiContext& ctx, const http::Request& req,
   std::string hash;
   soci::indicator ri, vi;
   long long rid = 0, vid = 0;
-  ctx.db.sql() << "SELECT id, email, name, role, password_hash, resident_id, visitor_id FROM users WHERE email = :e",
+  ctx.db.sql() << "SELECT id, email, name, role, password_hash, resident_id, visitor_id FROM users "
+                  "WHERE email = :e",
       soci::use(email), soci::into(u.id), soci::into(u.email), soci::into(u.name),
       soci::into(u.role), soci::into(hash), soci::into(rid, ri), soci::into(vid, vi);
   if (!ctx.db.sql().got_data() || !verify_password(hash, password)) {
@@ -46,7 +50,8 @@ MaybeResponse handle_public(ApiContext& ctx, const http::Request& req,
       soci::use(token), soci::use(u.id), soci::use(csrf), soci::use(expires);
   ctx.audit(u.email, "auth.login", "user:" + std::to_string(u.id));
   auto res = json_reply(200, {{"user", u.to_json()}, {"csrfToken", csrf}});
-  res.with_header("Set-Cookie", "parlor_session=" + token + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+  res.with_header("Set-Cookie", "parlor_session=" + token +
+                                    "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
                                     std::to_string(ctx.settings.session_ttl.count()) +
                                     (ctx.settings.secure_cookies ? "; Secure" : ""));
   return res;
@@ -60,8 +65,9 @@ std::variant<User, http::Response> authenticate(ApiContext& ctx, const http::Req
   }
   long long expires = 0, rid = 0, vid = 0;
   soci::indicator ri, vi;
-  ctx.db.sql() << "SELECT u.id, u.email, u.name, u.role, u.resident_id, u.visitor_id, s.csrf, s.expires_at "
-                  "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token = :t",
+  ctx.db.sql()
+      << "SELECT u.id, u.email, u.name, u.role, u.resident_id, u.visitor_id, s.csrf, s.expires_at "
+         "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token = :t",
       soci::use(token), soci::into(u.id), soci::into(u.email), soci::into(u.name),
       soci::into(u.role), soci::into(rid, ri), soci::into(vid, vi), soci::into(u.csrf),
       soci::into(expires);

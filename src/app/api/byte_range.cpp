@@ -36,7 +36,8 @@ ByteRange parse_byte_range(std::string_view header, uint64_t size) {
   auto eq = header.find('=');
   if (eq == std::string_view::npos) return whole;
   std::string unit(trim(header.substr(0, eq)));
-  std::transform(unit.begin(), unit.end(), unit.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(unit.begin(), unit.end(), unit.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (unit != "bytes") return whole;  // a unit we do not serve: ignore the header
   std::string_view spec = trim(header.substr(eq + 1));
   if (spec.find(',') != std::string_view::npos) return whole;  // several ranges: send it all
@@ -68,18 +69,28 @@ ByteRange parse_byte_range(std::string_view header, uint64_t size) {
 
 std::string content_range(const ByteRange& r, uint64_t size) {
   if (r.kind == ByteRange::Kind::kPartial) {
-    return "bytes " + std::to_string(r.first) + "-" + std::to_string(r.last) + "/" + std::to_string(size);
+    return "bytes " + std::to_string(r.first) + "-" + std::to_string(r.last) + "/" +
+           std::to_string(size);
   }
   return "bytes */" + std::to_string(size);
 }
 
 std::string media_type_for(std::string_view filename) {
   static const std::pair<const char*, const char*> kTypes[] = {
-      {".mp4", "video/mp4"},   {".m4v", "video/mp4"},         {".m4a", "audio/mp4"},
-      {".webm", "video/webm"}, {".mkv", "video/x-matroska"},  {".ogg", "audio/ogg"},
-      {".oga", "audio/ogg"},   {".opus", "audio/ogg"},        {".ogv", "video/ogg"},
-      {".mp3", "audio/mpeg"},  {".wav", "audio/wav"},         {".ts", "video/mp2t"},
-      {".m3u8", "application/vnd.apple.mpegurl"},             {".json", "application/json"},
+      {".mp4", "video/mp4"},
+      {".m4v", "video/mp4"},
+      {".m4a", "audio/mp4"},
+      {".webm", "video/webm"},
+      {".mkv", "video/x-matroska"},
+      {".ogg", "audio/ogg"},
+      {".oga", "audio/ogg"},
+      {".opus", "audio/ogg"},
+      {".ogv", "video/ogg"},
+      {".mp3", "audio/mpeg"},
+      {".wav", "audio/wav"},
+      {".ts", "video/mp2t"},
+      {".m3u8", "application/vnd.apple.mpegurl"},
+      {".json", "application/json"},
   };
   auto dot = filename.rfind('.');
   auto slash = filename.find_last_of('/');
@@ -87,7 +98,8 @@ std::string media_type_for(std::string_view filename) {
     return "application/octet-stream";
   }
   std::string ext(filename.substr(dot));
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   for (const auto& [e, type] : kTypes) {
     if (ext == e) return type;
   }

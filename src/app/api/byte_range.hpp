@@ -15,7 +15,7 @@ struct ByteRange {
   };
   Kind kind = Kind::kWhole;
   uint64_t first = 0;
-  uint64_t last = 0;  // inclusive
+  uint64_t last = 0;        // inclusive
   bool open_ended = false;  // `bytes=a-`: the client asked for everything from `first`
   uint64_t length() const { return last - first + 1; }
 };

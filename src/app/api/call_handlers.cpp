@@ -21,10 +21,12 @@ http::Response join(ApiContext& ctx, const Call& call) {
   if (is_staff(u.role) && monitor) {
     if (!ctx.video.supports_room_control()) {
       // A Twilio token cannot be hidden or subscribe-only, so it would make staff a participant.
-      throw NotSupported(std::string("monitoring is not available with VIDEO_PROVIDER=") + ctx.video.name());
+      throw NotSupported(std::string("monitoring is not available with VIDEO_PROVIDER=") +
+                         ctx.video.name());
     }
     if (v.privileged) throw forbidden("privileged visits cannot be monitored");
-    if (st != VisitStatus::kLive && st != VisitStatus::kScheduled) throw conflict("the visit is not running");
+    if (st != VisitStatus::kLive && st != VisitStatus::kScheduled)
+      throw conflict("the visit is not running");
     g.identity = "staff-" + std::to_string(u.id);
     g.monitor = true;
   } else {
@@ -51,16 +53,21 @@ http::Response join(ApiContext& ctx, const Call& call) {
   g.metadata = json{{"visitId", v.id}, {"role", u.role}}.dump();
   auto t = ctx.video.join_token(g);
   ctx.audit(call.actor(), g.monitor ? "call.monitor" : "call.join", "visit:" + std::to_string(id));
-  return json_reply(200, {{"provider", ctx.video.name()}, {"url", ctx.settings.livekit_url},
-                          {"token", t.token}, {"room", g.room}, {"identity", g.identity},
-                          {"name", g.name}, {"expiresAt", iso_time(t.expires_at)},
+  return json_reply(200, {{"provider", ctx.video.name()},
+                          {"url", ctx.settings.livekit_url},
+                          {"token", t.token},
+                          {"room", g.room},
+                          {"identity", g.identity},
+                          {"name", g.name},
+                          {"expiresAt", iso_time(t.expires_at)},
                           {"visit", ApiContext::visit_json(v)}});
 }
 
 http::Response live(ApiContext& ctx, const Call& call) {
   call.require_staff();
   std::vector<long long> ids;
-  soci::rowset<soci::row> rs = ctx.db.sql().prepare << "SELECT id FROM visits WHERE status = 'live' ORDER BY id";
+  soci::rowset<soci::row> rs = ctx.db.sql().prepare
+                               << "SELECT id FROM visits WHERE status = 'live' ORDER BY id";
   for (const auto& row : rs) ids.push_back(as_int(row, 0));
   json list = json::array();
   for (auto id : ids) {
@@ -72,10 +79,12 @@ http::Response live(ApiContext& ctx, const Call& call) {
         for (const auto& p : ctx.video.list_participants(v.room)) {
           json tracks = json::array();
           for (const auto& t : p.value("tracks", json::array())) {
-            tracks.push_back({{"sid", t.value("sid", "")}, {"kind", t.value("type", "AUDIO")},
+            tracks.push_back({{"sid", t.value("sid", "")},
+                              {"kind", t.value("type", "AUDIO")},
                               {"muted", t.value("muted", false)}});
           }
-          people.push_back({{"identity", p.value("identity", "")}, {"name", p.value("name", "")},
+          people.push_back({{"identity", p.value("identity", "")},
+                            {"name", p.value("name", "")},
                             {"tracks", tracks}});
         }
       }

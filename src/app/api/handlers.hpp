@@ -24,15 +24,15 @@ MaybeResponse handle_public(ApiContext& ctx, const http::Request& req,
 std::variant<User, http::Response> authenticate(ApiContext& ctx, const http::Request& req);
 
 // Signed in.
-MaybeResponse handle_session(ApiContext& ctx, const Call& call);      // /auth/me, /auth/logout
-MaybeResponse handle_rules(ApiContext& ctx, const Call& call);        // /rules
-MaybeResponse handle_audit(ApiContext& ctx, const Call& call);        // /audit
-MaybeResponse handle_residents(ApiContext& ctx, const Call& call);    // /residents
-MaybeResponse handle_visitors(ApiContext& ctx, const Call& call);     // /visitors
-MaybeResponse handle_approvals(ApiContext& ctx, const Call& call);    // /approvals...
-MaybeResponse handle_visits(ApiContext& ctx, const Call& call);       // /visits...
-MaybeResponse handle_calls(ApiContext& ctx, const Call& call);        // /calls/join, /live
-MaybeResponse handle_recordings(ApiContext& ctx, const Call& call);   // /recordings...
+MaybeResponse handle_session(ApiContext& ctx, const Call& call);     // /auth/me, /auth/logout
+MaybeResponse handle_rules(ApiContext& ctx, const Call& call);       // /rules
+MaybeResponse handle_audit(ApiContext& ctx, const Call& call);       // /audit
+MaybeResponse handle_residents(ApiContext& ctx, const Call& call);   // /residents
+MaybeResponse handle_visitors(ApiContext& ctx, const Call& call);    // /visitors
+MaybeResponse handle_approvals(ApiContext& ctx, const Call& call);   // /approvals...
+MaybeResponse handle_visits(ApiContext& ctx, const Call& call);      // /visits...
+MaybeResponse handle_calls(ApiContext& ctx, const Call& call);       // /calls/join, /live
+MaybeResponse handle_recordings(ApiContext& ctx, const Call& call);  // /recordings...
 // /visits/{id}/moderation/{action}, reached through handle_visits once the visit is loaded.
 MaybeResponse handle_moderation(ApiContext& ctx, const Call& call, VisitRow& visit,
                                 const std::string& action);

@@ -12,8 +12,8 @@ MaybeResponse handle_moderation(ApiContext& ctx, const Call& call, VisitRow& v,
   auto b = parse_body(call.req);
   if (action != "mute" && action != "remove" && action != "end") return std::nullopt;
   if (!ctx.video.supports_room_control()) {
-    throw NotSupported(std::string("moderation is not available with VIDEO_PROVIDER=") + ctx.video.name() +
-                       " (a legacy provider that mints join tokens only)");
+    throw NotSupported(std::string("moderation is not available with VIDEO_PROVIDER=") +
+                       ctx.video.name() + " (a legacy provider that mints join tokens only)");
   }
   const std::string target = "visit:" + std::to_string(v.id);
   if (action == "mute") {
@@ -34,7 +34,8 @@ MaybeResponse handle_moderation(ApiContext& ctx, const Call& call, VisitRow& v,
   auto reason = need_string(b, "reason", 500, false);
   ctx.set_status(v, VisitStatus::kTerminated, reason.empty() ? "ended by staff" : reason);
   try {
-    ctx.video.send_data(v.room, json{{"type", "visit_ended"}, {"reason", v.ended_reason}}.dump(), "parlor");
+    ctx.video.send_data(v.room, json{{"type", "visit_ended"}, {"reason", v.ended_reason}}.dump(),
+                        "parlor");
   } catch (const InternalError&) {
     // The room may not exist yet; ending it still matters.
   }

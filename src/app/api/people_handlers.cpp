@@ -12,13 +12,17 @@ MaybeResponse handle_residents(ApiContext& ctx, const Call& call) {
     std::string q = "SELECT id, name, unit, status FROM residents ORDER BY name";
     if (!is_staff(u.role)) {
       if (u.role != "visitor") throw forbidden();
-      q = "SELECT r.id, r.name, r.unit, r.status FROM residents r JOIN approvals a ON a.resident_id = r.id "
-          "WHERE a.visitor_id = " + std::to_string(u.visitor_id) + " AND a.status = 'approved' ORDER BY r.name";
+      q = "SELECT r.id, r.name, r.unit, r.status FROM residents r JOIN approvals a ON "
+          "a.resident_id = r.id "
+          "WHERE a.visitor_id = " +
+          std::to_string(u.visitor_id) + " AND a.status = 'approved' ORDER BY r.name";
     }
     soci::rowset<soci::row> rs = ctx.db.sql().prepare << q;
     for (const auto& row : rs) {
-      list.push_back({{"id", as_int(row, 0)}, {"name", row.get<std::string>(1)},
-                      {"unit", row.get<std::string>(2)}, {"status", row.get<std::string>(3)}});
+      list.push_back({{"id", as_int(row, 0)},
+                      {"name", row.get<std::string>(1)},
+                      {"unit", row.get<std::string>(2)},
+                      {"status", row.get<std::string>(3)}});
     }
     return json_reply(200, {{"residents", list}});
   }
@@ -35,7 +39,8 @@ MaybeResponse handle_residents(ApiContext& ctx, const Call& call) {
     return rid;
   });
   ctx.audit(call.actor(), "resident.create", "resident:" + std::to_string(id));
-  return json_reply(201, {{"resident", {{"id", id}, {"name", name}, {"unit", unit}, {"status", "active"}}}});
+  return json_reply(
+      201, {{"resident", {{"id", id}, {"name", name}, {"unit", unit}, {"status", "active"}}}});
 }
 
 MaybeResponse handle_visitors(ApiContext& ctx, const Call& call) {
@@ -43,11 +48,14 @@ MaybeResponse handle_visitors(ApiContext& ctx, const Call& call) {
   call.require_staff();
   if (call.method() == "GET") {
     json list = json::array();
-    soci::rowset<soci::row> rs = ctx.db.sql().prepare
+    soci::rowset<soci::row> rs =
+        ctx.db.sql().prepare
         << "SELECT id, name, email, phone, relationship FROM visitors ORDER BY name";
     for (const auto& row : rs) {
-      list.push_back({{"id", as_int(row, 0)}, {"name", row.get<std::string>(1)},
-                      {"email", row.get<std::string>(2)}, {"phone", row.get<std::string>(3)},
+      list.push_back({{"id", as_int(row, 0)},
+                      {"name", row.get<std::string>(1)},
+                      {"email", row.get<std::string>(2)},
+                      {"phone", row.get<std::string>(3)},
                       {"relationship", row.get<std::string>(4)}});
     }
     return json_reply(200, {{"visitors", list}});
@@ -67,8 +75,10 @@ MaybeResponse handle_visitors(ApiContext& ctx, const Call& call) {
     return vid;
   });
   ctx.audit(call.actor(), "visitor.create", "visitor:" + std::to_string(id));
-  return json_reply(201, {{"visitor", {{"id", id}, {"name", name}, {"email", email}, {"phone", phone},
-                                       {"relationship", rel}}}});
+  return json_reply(
+      201,
+      {{"visitor",
+        {{"id", id}, {"name", name}, {"email", email}, {"phone", phone}, {"relationship", rel}}}});
 }
 
 }  // namespace parlor::app

@@ -21,17 +21,23 @@ namespace {
 constexpr uint64_t kMaxOpenRangeBytes = 16ull << 20;
 
 json recording_json(const soci::row& row) {
-  return {{"id", as_int(row, 0)}, {"visitId", as_int(row, 1)},
-          {"egressId", row.get<std::string>(2)}, {"status", row.get<std::string>(3)},
-          {"sizeBytes", as_int(row, 4)}, {"durationMs", as_int(row, 5)},
-          {"sha256", row.get<std::string>(6)}, {"startedAt", iso_time(as_int(row, 7))},
+  return {{"id", as_int(row, 0)},
+          {"visitId", as_int(row, 1)},
+          {"egressId", row.get<std::string>(2)},
+          {"status", row.get<std::string>(3)},
+          {"sizeBytes", as_int(row, 4)},
+          {"durationMs", as_int(row, 5)},
+          {"sha256", row.get<std::string>(6)},
+          {"startedAt", iso_time(as_int(row, 7))},
           {"endedAt", iso_time(as_int(row, 8))}};
 }
 
 http::Response list(ApiContext& ctx, const Call& call) {
   json out = json::array();
   std::string visit = call.req.query_param("visitId");
-  std::string q = "SELECT id, visit_id, egress_id, status, size_bytes, duration_ms, sha256, started_at, ended_at FROM recordings";
+  std::string q =
+      "SELECT id, visit_id, egress_id, status, size_bytes, duration_ms, sha256, started_at, "
+      "ended_at FROM recordings";
   if (!visit.empty()) q += " WHERE visit_id = " + std::to_string(path_id(visit));
   soci::rowset<soci::row> rs = ctx.db.sql().prepare << q + " ORDER BY id";
   for (const auto& row : rs) out.push_back(recording_json(row));
@@ -40,7 +46,8 @@ http::Response list(ApiContext& ctx, const Call& call) {
 
 // The recording's file inside `root`, or nullopt when it is missing or would be outside.
 std::optional<fs::path> resolve_inside(const std::string& root_dir, const std::string& location) {
-  if (root_dir.empty() || location.empty() || location.find('\0') != std::string::npos) return std::nullopt;
+  if (root_dir.empty() || location.empty() || location.find('\0') != std::string::npos)
+    return std::nullopt;
   std::error_code ec;
   fs::path root = fs::weakly_canonical(fs::absolute(root_dir, ec), ec);
   if (ec) return std::nullopt;
@@ -54,7 +61,8 @@ std::optional<fs::path> resolve_inside(const std::string& root_dir, const std::s
 
 http::Response download(ApiContext& ctx, const Call& call, long long id) {
   std::string location;
-  ctx.db.sql() << "SELECT location FROM recordings WHERE id = :id", soci::use(id), soci::into(location);
+  ctx.db.sql() << "SELECT location FROM recordings WHERE id = :id", soci::use(id),
+      soci::into(location);
   if (!ctx.db.sql().got_data()) throw not_found("recording");
   auto file = resolve_inside(ctx.settings.recordings_dir, location);
   if (!file) throw ApiError(404, "not_found", "the recording's file is not available");
@@ -64,15 +72,17 @@ http::Response download(ApiContext& ctx, const Call& call, long long id) {
 
   auto range = parse_byte_range(call.req.header("range"), size);
   if (range.kind == ByteRange::Kind::kUnsatisfiable) {
-    auto res = error_reply(416, "range_not_satisfiable",
-                           "the requested range is not within the recording's " + std::to_string(size) + " bytes");
+    auto res = error_reply(
+        416, "range_not_satisfiable",
+        "the requested range is not within the recording's " + std::to_string(size) + " bytes");
     res.with_header("Content-Range", content_range(range, size));
     res.with_header("Accept-Ranges", "bytes");
     return res;
   }
   uint64_t first = 0, count = size;
   if (range.kind == ByteRange::Kind::kPartial) {
-    if (range.open_ended && range.length() > kMaxOpenRangeBytes) range.last = range.first + kMaxOpenRangeBytes - 1;
+    if (range.open_ended && range.length() > kMaxOpenRangeBytes)
+      range.last = range.first + kMaxOpenRangeBytes - 1;
     first = range.first;
     count = range.length();
   }
@@ -90,12 +100,15 @@ http::Response download(ApiContext& ctx, const Call& call, long long id) {
   res.body = std::move(body);
   res.with_header("Content-Type", media_type_for(file->filename().string()));
   res.with_header("Accept-Ranges", "bytes");
-  if (range.kind == ByteRange::Kind::kPartial) res.with_header("Content-Range", content_range(range, size));
+  if (range.kind == ByteRange::Kind::kPartial)
+    res.with_header("Content-Range", content_range(range, size));
   std::string ext = file->extension().string();
-  if (ext.find_first_not_of(".abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != std::string::npos) {
+  if (ext.find_first_not_of(".abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") !=
+      std::string::npos) {
     ext.clear();  // keep the header's quoted filename plain
   }
-  res.with_header("Content-Disposition", "attachment; filename=\"recording-" + std::to_string(id) + ext + "\"");
+  res.with_header("Content-Disposition",
+                  "attachment; filename=\"recording-" + std::to_string(id) + ext + "\"");
   res.with_header("Cache-Control", "private, no-store");
   res.with_header("X-Content-Type-Options", "nosniff");
   return res;

@@ -11,7 +11,8 @@ constexpr long long kMaxAuditEntries = 1000;
 
 MaybeResponse handle_rules(ApiContext& ctx, const Call& call) {
   if (!(call.parts.size() == 1 && call.parts[0] == "rules")) return std::nullopt;
-  if (call.method() == "GET") return json_reply(200, {{"rules", ApiContext::rules_json(ctx.load_rules())}});
+  if (call.method() == "GET")
+    return json_reply(200, {{"rules", ApiContext::rules_json(ctx.load_rules())}});
   if (call.method() != "PUT") return std::nullopt;
   call.require_staff();
   auto b = parse_body(call.req);
@@ -28,29 +29,37 @@ MaybeResponse handle_rules(ApiContext& ctx, const Call& call) {
   } catch (const BadInput& e) {
     throw bad_request(e.what());
   }
-  ctx.db.sql() << "UPDATE visit_rules SET bookable_start_hour=:a, bookable_end_hour=:b, min_notice_minutes=:c, "
-                  "max_advance_days=:d, max_duration_minutes=:e, max_visits_per_resident_per_week=:f, "
-                  "join_window_minutes=:g WHERE id = 1",
-      soci::use(r.bookable_start_hour), soci::use(r.bookable_end_hour), soci::use(r.min_notice_minutes),
-      soci::use(r.max_advance_days), soci::use(r.max_duration_minutes),
-      soci::use(r.max_visits_per_resident_per_week), soci::use(r.join_window_minutes);
+  ctx.db.sql()
+      << "UPDATE visit_rules SET bookable_start_hour=:a, bookable_end_hour=:b, "
+         "min_notice_minutes=:c, "
+         "max_advance_days=:d, max_duration_minutes=:e, max_visits_per_resident_per_week=:f, "
+         "join_window_minutes=:g WHERE id = 1",
+      soci::use(r.bookable_start_hour), soci::use(r.bookable_end_hour),
+      soci::use(r.min_notice_minutes), soci::use(r.max_advance_days),
+      soci::use(r.max_duration_minutes), soci::use(r.max_visits_per_resident_per_week),
+      soci::use(r.join_window_minutes);
   ctx.audit(call.actor(), "rules.update", "rules", ApiContext::rules_json(r));
   return json_reply(200, {{"rules", ApiContext::rules_json(r)}});
 }
 
 MaybeResponse handle_audit(ApiContext& ctx, const Call& call) {
-  if (!(call.parts.size() == 1 && call.parts[0] == "audit" && call.method() == "GET")) return std::nullopt;
+  if (!(call.parts.size() == 1 && call.parts[0] == "audit" && call.method() == "GET"))
+    return std::nullopt;
   call.require_staff();
   int limit = kDefaultAuditEntries;
   if (auto l = call.req.query_param("limit"); !l.empty()) {
     limit = static_cast<int>(std::min(path_id(l), kMaxAuditEntries));
   }
   json list = json::array();
-  soci::rowset<soci::row> rs = (ctx.db.sql().prepare
-      << "SELECT id, actor, action, target, at, details FROM audit_log ORDER BY id DESC LIMIT :l", soci::use(limit));
+  soci::rowset<soci::row> rs =
+      (ctx.db.sql().prepare << "SELECT id, actor, action, target, at, details FROM audit_log ORDER "
+                               "BY id DESC LIMIT :l",
+       soci::use(limit));
   for (const auto& row : rs) {
-    list.push_back({{"id", as_int(row, 0)}, {"actor", row.get<std::string>(1)},
-                    {"action", row.get<std::string>(2)}, {"target", row.get<std::string>(3)},
+    list.push_back({{"id", as_int(row, 0)},
+                    {"actor", row.get<std::string>(1)},
+                    {"action", row.get<std::string>(2)},
+                    {"target", row.get<std::string>(3)},
                     {"at", iso_time(as_int(row, 4))},
                     {"details", json::parse(row.get<std::string>(5), nullptr, false)}});
   }

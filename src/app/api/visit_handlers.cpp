@@ -35,7 +35,9 @@ void check_approved(ApiContext& ctx, const std::vector<long long>& visitors, lon
 http::Response list_visits(ApiContext& ctx, const Call& call) {
   const User& u = call.user;
   const auto& req = call.req;
-  std::string q = "SELECT DISTINCT v.id FROM visits v LEFT JOIN visit_visitors vv ON vv.visit_id = v.id WHERE 1=1";
+  std::string q =
+      "SELECT DISTINCT v.id FROM visits v LEFT JOIN visit_visitors vv ON vv.visit_id = v.id WHERE "
+      "1=1";
   if (u.role == "resident") q += " AND v.resident_id = " + std::to_string(u.resident_id);
   if (u.role == "visitor") q += " AND vv.visitor_id = " + std::to_string(u.visitor_id);
   auto num = [&](const std::string& name, const char* col) {
@@ -49,8 +51,10 @@ http::Response list_visits(ApiContext& ctx, const Call& call) {
   if (!status.empty()) q += " AND v.status = '" + status + "'";  // validated above
   std::string date = req.query_param("date");
   if (!date.empty()) {
-    int64_t day = parse_time(json(date + "T00:00:00Z"), "date") - ctx.settings.utc_offset_minutes * 60;
-    q += " AND v.start_at >= " + std::to_string(day) + " AND v.start_at < " + std::to_string(day + 86400);
+    int64_t day =
+        parse_time(json(date + "T00:00:00Z"), "date") - ctx.settings.utc_offset_minutes * 60;
+    q += " AND v.start_at >= " + std::to_string(day) + " AND v.start_at < " +
+         std::to_string(day + 86400);
   }
   std::vector<long long> ids;
   soci::rowset<soci::row> rs = ctx.db.sql().prepare << q + " ORDER BY v.id";
@@ -82,7 +86,8 @@ http::Response book_visit(ApiContext& ctx, const Call& call) {
     throw forbidden("only visitors and staff book visits");
   }
   int exists = 0;
-  ctx.db.sql() << "SELECT COUNT(*) FROM residents WHERE id = :r", soci::use(resident), soci::into(exists);
+  ctx.db.sql() << "SELECT COUNT(*) FROM residents WHERE id = :r", soci::use(resident),
+      soci::into(exists);
   if (!exists) throw not_found("resident");
   check_approved(ctx, visitors, resident);
   check_rules(ctx, u, resident, start, duration);
@@ -119,11 +124,15 @@ http::Response reschedule_visit(ApiContext& ctx, const Call& call, VisitRow& v) 
 
   std::string status = is_staff(u.role) ? v.status : to_string(VisitStatus::kRequested);
   long long start_ll = start;
-  ctx.db.sql() << "UPDATE visits SET start_at = :s, duration_minutes = :d, status = :st, warned = 0 WHERE id = :id",
+  ctx.db.sql() << "UPDATE visits SET start_at = :s, duration_minutes = :d, status = :st, warned = "
+                  "0 WHERE id = :id",
       soci::use(start_ll), soci::use(duration), soci::use(status), soci::use(v.id);
   ctx.audit(call.actor(), "visit.rescheduled", "visit:" + std::to_string(v.id),
-            {{"fromStart", iso_time(v.start)}, {"fromDurationMinutes", v.duration},
-             {"start", iso_time(start)}, {"durationMinutes", duration}, {"status", status}});
+            {{"fromStart", iso_time(v.start)},
+             {"fromDurationMinutes", v.duration},
+             {"start", iso_time(start)},
+             {"durationMinutes", duration},
+             {"status", status}});
   return json_reply(200, {{"visit", ApiContext::visit_json(ctx.load_visit(v.id))}});
 }
 
@@ -142,14 +151,18 @@ MaybeResponse handle_visits(ApiContext& ctx, const Call& call) {
   auto v = ctx.load_visit(id);
   if (!ApiContext::may_see_visit(u, v)) throw not_found("visit");
   const std::string target = "visit:" + std::to_string(id);
-  if (parts.size() == 2 && m == "GET") return json_reply(200, {{"visit", ApiContext::visit_json(v)}});
+  if (parts.size() == 2 && m == "GET")
+    return json_reply(200, {{"visit", ApiContext::visit_json(v)}});
   if (parts.size() == 3 && parts[2] == "events" && m == "GET") {
     call.require_staff();
     json list = json::array();
-    soci::rowset<soci::row> rs = (ctx.db.sql().prepare
-        << "SELECT type, identity, at FROM call_events WHERE visit_id = :v ORDER BY id", soci::use(id));
+    soci::rowset<soci::row> rs =
+        (ctx.db.sql().prepare
+             << "SELECT type, identity, at FROM call_events WHERE visit_id = :v ORDER BY id",
+         soci::use(id));
     for (const auto& row : rs) {
-      list.push_back({{"type", row.get<std::string>(0)}, {"identity", row.get<std::string>(1)},
+      list.push_back({{"type", row.get<std::string>(0)},
+                      {"identity", row.get<std::string>(1)},
                       {"at", iso_time(as_int(row, 2))}});
     }
     return json_reply(200, {{"events", list}});
@@ -160,7 +173,8 @@ MaybeResponse handle_visits(ApiContext& ctx, const Call& call) {
     ctx.audit(call.actor(), "visit.scheduled", target);
     return json_reply(200, {{"visit", ApiContext::visit_json(v)}});
   }
-  if (parts.size() == 3 && parts[2] == "reschedule" && m == "POST") return reschedule_visit(ctx, call, v);
+  if (parts.size() == 3 && parts[2] == "reschedule" && m == "POST")
+    return reschedule_visit(ctx, call, v);
   if (parts.size() == 3 && parts[2] == "cancel" && m == "POST") {
     auto b = parse_body(call.req);
     auto reason = need_string(b, "reason", 500, false);

@@ -26,10 +26,12 @@ void run_visit_jobs(ApiContext& ctx, int64_t now) {
   std::vector<Due> due;
   {
     soci::rowset<soci::row> rs = ctx.db.sql().prepare
-        << "SELECT id, start_at, duration_minutes, warned, status, room FROM visits WHERE status IN ('scheduled', 'live')";
+                                 << "SELECT id, start_at, duration_minutes, warned, status, room "
+                                    "FROM visits WHERE status IN ('scheduled', 'live')";
     for (const auto& row : rs) {
       due.push_back({as_int(row, 0), as_int(row, 1), static_cast<int>(as_int(row, 2)),
-                     static_cast<int>(as_int(row, 3)), row.get<std::string>(4), row.get<std::string>(5)});
+                     static_cast<int>(as_int(row, 3)), row.get<std::string>(4),
+                     row.get<std::string>(5)});
     }
   }
   const bool room_control = ctx.video.supports_room_control();
@@ -39,11 +41,15 @@ void run_visit_jobs(ApiContext& ctx, int64_t now) {
     const bool live = v.status == "live";
     try {
       if (live && !v.warned && room_control && now >= end - kWarningSeconds && now < end) {
-        ctx.video.send_data(v.room, json{{"type", "visit_warning"}, {"endsAt", iso_time(end)},
-                                         {"secondsLeft", end - now}}.dump(), "parlor");
+        ctx.video.send_data(
+            v.room,
+            json{{"type", "visit_warning"}, {"endsAt", iso_time(end)}, {"secondsLeft", end - now}}
+                .dump(),
+            "parlor");
         ctx.db.transaction([&] {
           ctx.db.sql() << "UPDATE visits SET warned = 1 WHERE id = :id", soci::use(v.id);
-          ctx.audit("system", "visit.warning", target, {{"endsAt", iso_time(end)}, {"secondsLeft", end - now}});
+          ctx.audit("system", "visit.warning", target,
+                    {{"endsAt", iso_time(end)}, {"secondsLeft", end - now}});
         });
       }
     } catch (const InternalError&) {
@@ -55,13 +61,15 @@ void run_visit_jobs(ApiContext& ctx, int64_t now) {
       std::string reason = live ? "time limit reached" : "nobody joined";
       std::string expected = v.status;
       ctx.db.transaction([&] {
-        ctx.db.sql() << "UPDATE visits SET status = :s, ended_reason = :r WHERE id = :id AND status = :old",
+        ctx.db.sql()
+            << "UPDATE visits SET status = :s, ended_reason = :r WHERE id = :id AND status = :old",
             soci::use(status), soci::use(reason), soci::use(v.id), soci::use(expected);
         ctx.audit("system", "visit." + status, target, {{"reason", reason}});
       });
       if (live && room_control) {
         try {
-          ctx.video.send_data(v.room, json{{"type", "visit_ended"}, {"reason", reason}}.dump(), "parlor");
+          ctx.video.send_data(v.room, json{{"type", "visit_ended"}, {"reason", reason}}.dump(),
+                              "parlor");
         } catch (const InternalError&) {
           // Nobody left to tell; closing the room still matters.
         }

@@ -36,7 +36,8 @@ void record_egress(ApiContext& ctx, long long visit_id, const json& eg, int64_t 
   ctx.db.sql() << "SELECT COUNT(*) FROM recordings WHERE egress_id = :e", soci::use(egress_id),
       soci::into(known);
   if (!known) {
-    ctx.db.sql() << "INSERT INTO recordings (visit_id, egress_id, status, started_at) VALUES (:v, :e, :s, :t)",
+    ctx.db.sql() << "INSERT INTO recordings (visit_id, egress_id, status, started_at) VALUES (:v, "
+                    ":e, :s, :t)",
         soci::use(visit_id), soci::use(egress_id), soci::use(status), soci::use(now);
   }
   ctx.db.sql() << "UPDATE recordings SET status = :s WHERE egress_id = :e", soci::use(status),
@@ -70,12 +71,15 @@ MaybeResponse handle_webhook(ApiContext& ctx, const http::Request& req,
   std::string id = event.value("id", "");
   if (id.empty()) throw bad_request("webhook event has no id");
   int seen = 0;
-  ctx.db.sql() << "SELECT COUNT(*) FROM webhook_events WHERE event_id = :i", soci::use(id), soci::into(seen);
+  ctx.db.sql() << "SELECT COUNT(*) FROM webhook_events WHERE event_id = :i", soci::use(id),
+      soci::into(seen);
   if (seen) return json_reply(200, json::object());  // idempotent by event id
   std::string type = event.value("event", "");
   std::string room = event.contains("room") ? event["room"].value("name", "") : "";
-  std::string identity = event.contains("participant") ? event["participant"].value("identity", "") : "";
-  if (room.empty() && event.contains("egressInfo")) room = event["egressInfo"].value("roomName", "");
+  std::string identity =
+      event.contains("participant") ? event["participant"].value("identity", "") : "";
+  if (room.empty() && event.contains("egressInfo"))
+    room = event["egressInfo"].value("roomName", "");
   ctx.db.transaction([&] {
     long long now = unix_now();
     ctx.db.sql() << "INSERT INTO webhook_events (event_id, received_at) VALUES (:i, :t)",
@@ -86,12 +90,14 @@ MaybeResponse handle_webhook(ApiContext& ctx, const http::Request& req,
     ctx.db.sql() << "SELECT id, status FROM visits WHERE room = :r", soci::use(room),
         soci::into(visit_id, ind), soci::into(status);
     if (ind != soci::i_ok || visit_id == 0) return;
-    ctx.db.sql() << "INSERT INTO call_events (visit_id, type, identity, at) VALUES (:v, :t, :i, :a)",
+    ctx.db.sql()
+        << "INSERT INTO call_events (visit_id, type, identity, at) VALUES (:v, :t, :i, :a)",
         soci::use(visit_id), soci::use(type), soci::use(identity), soci::use(now);
     auto st = visit_status_from(status).value_or(VisitStatus::kScheduled);
     if (type == "participant_joined" && can_transition(st, VisitStatus::kLive)) {
       std::string live = "live";
-      ctx.db.sql() << "UPDATE visits SET status = :s WHERE id = :v", soci::use(live), soci::use(visit_id);
+      ctx.db.sql() << "UPDATE visits SET status = :s WHERE id = :v", soci::use(live),
+          soci::use(visit_id);
       ctx.audit("livekit", "visit.live", "visit:" + std::to_string(visit_id));
     } else if (type == "room_finished" && st == VisitStatus::kLive) {
       std::string done = "completed", why = "room closed";

@@ -32,19 +32,24 @@ class TwilioProvider : public VideoProvider {
   void mute_track(const std::string&, const std::string&, const std::string&, bool) override {
     unsupported("muting");
   }
-  void remove_participant(const std::string&, const std::string&) override { unsupported("removing participants"); }
+  void remove_participant(const std::string&, const std::string&) override {
+    unsupported("removing participants");
+  }
   void end_room(const std::string&) override { unsupported("ending rooms"); }
   void send_data(const std::string&, const std::string&, const std::string&) override {
     unsupported("data messages");
   }
-  nlohmann::json list_participants(const std::string&) override { unsupported("listing participants"); }
+  nlohmann::json list_participants(const std::string&) override {
+    unsupported("listing participants");
+  }
   nlohmann::json verify_webhook(const std::string&, const std::string&) override {
     throw Unauthenticated("VIDEO_PROVIDER=twilio receives no LiveKit webhooks");
   }
 
  private:
   [[noreturn]] static void unsupported(const std::string& what) {
-    throw NotSupported(what + " is not available with VIDEO_PROVIDER=twilio (legacy: join tokens only)");
+    throw NotSupported(what +
+                       " is not available with VIDEO_PROVIDER=twilio (legacy: join tokens only)");
   }
 
   TwilioCredentials credentials_;

@@ -27,7 +27,8 @@ void validate_twilio_credentials(const TwilioCredentials& c) {
 }
 
 std::string mint_twilio_video_token(const TwilioCredentials& c, const std::string& identity,
-                                    const std::string& room, int64_t now, std::chrono::seconds ttl) {
+                                    const std::string& room, int64_t now,
+                                    std::chrono::seconds ttl) {
   using nlohmann::json;
   if (ttl > kMaxTwilioTtl) ttl = kMaxTwilioTtl;
   // nlohmann::json orders keys alphabetically; JWS does not care about member order.

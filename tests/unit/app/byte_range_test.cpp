@@ -20,11 +20,11 @@ TEST(ByteRange, SingleRangesAgainstA1000ByteFile) {
       {"bytes=0-99", 1000, Kind::kPartial, 0, 99},
       {"bytes=100-", 1000, Kind::kPartial, 100, 999},
       {"bytes=-10", 1000, Kind::kPartial, 990, 999},
-      {"bytes=-5000", 1000, Kind::kPartial, 0, 999},      // suffix longer than the file: all of it
+      {"bytes=-5000", 1000, Kind::kPartial, 0, 999},       // suffix longer than the file: all of it
       {"bytes=900-5000", 1000, Kind::kPartial, 900, 999},  // last byte clamped to the end
       {"bytes=999-999", 1000, Kind::kPartial, 999, 999},
       {" Bytes = 5 - 6 ", 1000, Kind::kPartial, 5, 6},
-      {"bytes=1000-", 1000, Kind::kUnsatisfiable, 0, 0},   // first byte past the end
+      {"bytes=1000-", 1000, Kind::kUnsatisfiable, 0, 0},  // first byte past the end
       {"bytes=1000-1001", 1000, Kind::kUnsatisfiable, 0, 0},
       {"bytes=-0", 1000, Kind::kUnsatisfiable, 0, 0},
       {"bytes=5-4", 1000, Kind::kUnsatisfiable, 0, 0},
@@ -32,10 +32,10 @@ TEST(ByteRange, SingleRangesAgainstA1000ByteFile) {
       {"bytes=-", 1000, Kind::kUnsatisfiable, 0, 0},
       {"bytes=+1-2", 1000, Kind::kUnsatisfiable, 0, 0},
       {"bytes=99999999999999999999-", 1000, Kind::kUnsatisfiable, 0, 0},
-      {"bytes=0-", 0, Kind::kUnsatisfiable, 0, 0},         // nothing to send from an empty file
+      {"bytes=0-", 0, Kind::kUnsatisfiable, 0, 0},  // nothing to send from an empty file
       {"bytes=-1", 0, Kind::kUnsatisfiable, 0, 0},
-      {"items=0-5", 1000, Kind::kWhole, 0, 0},             // unknown unit: ignored
-      {"bytes=0-1,5-6", 1000, Kind::kWhole, 0, 0},         // several ranges: whole file
+      {"items=0-5", 1000, Kind::kWhole, 0, 0},      // unknown unit: ignored
+      {"bytes=0-1,5-6", 1000, Kind::kWhole, 0, 0},  // several ranges: whole file
       {"garbage", 1000, Kind::kWhole, 0, 0},
   };
   for (const auto& c : cases) {

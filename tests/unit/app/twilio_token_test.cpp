@@ -38,7 +38,8 @@ json decode_part(const std::string& part) {
 
 TEST(TwilioToken, HasTwilioHeaderClaimsAndGrants) {
   const int64_t now = 1767225600;  // 2026-01-01T00:00:00Z
-  auto token = mint_twilio_video_token(kCredentials, "visitor-7", "visit-42", now, std::chrono::minutes(15));
+  auto token =
+      mint_twilio_video_token(kCredentials, "visitor-7", "visit-42", now, std::chrono::minutes(15));
   auto parts = split_jws(token);
   ASSERT_EQ(parts.size(), 3u);
 
@@ -55,13 +56,16 @@ TEST(TwilioToken, HasTwilioHeaderClaimsAndGrants) {
 }
 
 TEST(TwilioToken, SignatureIsHmacSha256OfHeaderAndClaimsWithTheApiSecret) {
-  auto token = mint_twilio_video_token(kCredentials, "resident-1", "visit-1", 1767225600, std::chrono::minutes(5));
+  auto token = mint_twilio_video_token(kCredentials, "resident-1", "visit-1", 1767225600,
+                                       std::chrono::minutes(5));
   auto last_dot = token.rfind('.');
   std::string signing_input = token.substr(0, last_dot);
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  ASSERT_NE(HMAC(EVP_sha256(), kCredentials.api_secret.data(), static_cast<int>(kCredentials.api_secret.size()),
-                 reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(), mac, &len),
+  ASSERT_NE(HMAC(EVP_sha256(), kCredentials.api_secret.data(),
+                 static_cast<int>(kCredentials.api_secret.size()),
+                 reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(),
+                 mac, &len),
             nullptr);
   EXPECT_EQ(token.substr(last_dot + 1), common::base64url_encode({mac, len}));
   // base64url without padding, as JWS requires.
@@ -69,7 +73,8 @@ TEST(TwilioToken, SignatureIsHmacSha256OfHeaderAndClaimsWithTheApiSecret) {
 
   auto other = kCredentials;
   other.api_secret = "another-secret";
-  auto forged = mint_twilio_video_token(other, "resident-1", "visit-1", 1767225600, std::chrono::minutes(5));
+  auto forged =
+      mint_twilio_video_token(other, "resident-1", "visit-1", 1767225600, std::chrono::minutes(5));
   EXPECT_NE(forged.substr(forged.rfind('.') + 1), token.substr(last_dot + 1));
 }
 
