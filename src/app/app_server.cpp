@@ -14,11 +14,14 @@ namespace fs = std::filesystem;
 const char* const kAppUsage = R"(usage: parlor app [options]
 
 Runs the visitation backend and web UI. Settings come from the environment (VIDEO_PROVIDER,
-LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET, DATABASE_URL, PARLOR_FACILITY_NAME,
-PARLOR_FACILITY_TIMEZONE, PARLOR_UTC_OFFSET_MINUTES; see .env.example), then these flags:
+LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET, TWILIO_ACCOUNT_SID, TWILIO_API_KEY,
+TWILIO_API_SECRET, DATABASE_URL, PARLOR_FACILITY_NAME, PARLOR_FACILITY_TIMEZONE,
+PARLOR_UTC_OFFSET_MINUTES, PARLOR_RECORDINGS_DIR; see .env.example), then these flags:
   --port N              HTTP port (default 8080; 0 = pick a free one)
   --bind ADDR           listen address (default 127.0.0.1)
   --data-dir DIR        where the SQLite database lives (default ./data)
+  --recordings-dir DIR  recording files served by /api/recordings/{id}/download
+                        (default DATA-DIR/recordings)
   --database-url URL    postgresql://... or a SQLite path (overrides DATABASE_URL)
   --web-dir DIR         built web UI to serve (default web/dist)
   --livekit-url URL     media server (overrides LIVEKIT_URL)
@@ -35,6 +38,10 @@ AppConfig load_app_config(int argc, char** argv, const std::map<std::string, std
   get("LIVEKIT_URL", c.video.url);
   get("LIVEKIT_API_KEY", c.video.api_key);
   get("LIVEKIT_API_SECRET", c.video.api_secret);
+  get("TWILIO_ACCOUNT_SID", c.video.twilio_account_sid);
+  get("TWILIO_API_KEY", c.video.twilio_api_key);
+  get("TWILIO_API_SECRET", c.video.twilio_api_secret);
+  get("PARLOR_RECORDINGS_DIR", c.recordings_dir);
   get("DATABASE_URL", c.database_url);
   get("PARLOR_FACILITY_NAME", c.settings.facility_name);
   get("PARLOR_FACILITY_TIMEZONE", c.settings.time_zone);
@@ -65,6 +72,8 @@ AppConfig load_app_config(int argc, char** argv, const std::map<std::string, std
       c.bind = value();
     } else if (a == "--data-dir") {
       c.data_dir = value();
+    } else if (a == "--recordings-dir") {
+      c.recordings_dir = value();
     } else if (a == "--database-url") {
       c.database_url = value();
     } else if (a == "--web-dir") {
@@ -88,6 +97,10 @@ AppServer::AppServer(AppConfig config) : config_(std::move(config)), jobs_timer_
   db_ = std::make_unique<Database>(config_.database_url);
   video_ = make_video_provider(config_.video);
   if (config_.settings.livekit_url.empty()) config_.settings.livekit_url = config_.video.url;
+  if (config_.recordings_dir.empty()) {
+    config_.recordings_dir = (fs::path(config_.data_dir) / "recordings").string();
+  }
+  config_.settings.recordings_dir = config_.recordings_dir;
   api_ = std::make_unique<AppApi>(config_.settings, *db_, *video_);
   api_->register_routes(router_);
   router_.set_fallback([this](const http::Request& req) { return serve_web(req); });

@@ -20,6 +20,7 @@ struct AppConfig {
   uint16_t port = 8080;
   std::string database_url;  // empty = SQLite file <data_dir>/parlor.db
   std::string data_dir = "data";
+  std::string recordings_dir;  // empty = <data_dir>/recordings
   std::string web_dir = "web/dist";
   VideoSettings video;
   AppSettings settings;
@@ -27,8 +28,9 @@ struct AppConfig {
   size_t body_limit = 256 * 1024;
 };
 
-// Reads VIDEO_PROVIDER, LIVEKIT_URL/API_KEY/API_SECRET, DATABASE_URL, PARLOR_FACILITY_NAME,
-// PARLOR_FACILITY_TIMEZONE, PARLOR_UTC_OFFSET_MINUTES, then flags. Throws parlor::BadInput.
+// Reads VIDEO_PROVIDER, LIVEKIT_URL/API_KEY/API_SECRET, TWILIO_ACCOUNT_SID/API_KEY/API_SECRET,
+// DATABASE_URL, PARLOR_FACILITY_NAME, PARLOR_FACILITY_TIMEZONE, PARLOR_UTC_OFFSET_MINUTES,
+// PARLOR_RECORDINGS_DIR, then flags. Throws parlor::BadInput.
 AppConfig load_app_config(int argc, char** argv, const std::map<std::string, std::string>& env,
                           bool* help);
 extern const char* const kAppUsage;

@@ -28,20 +28,38 @@ uint16_t free_port() {
 int run_dev(int argc, char** argv) {
   // App flags are taken out; the rest are `parlor media` flags, with --dev forced on.
   uint16_t app_port = 8080;
-  std::string data_dir = "data", web_dir = "web/dist", database_url;
+  std::string data_dir = "data", web_dir = "web/dist", database_url, recordings_dir;
+  long jobs_interval_ms = 2000;  // quicker than `parlor app`'s default, so demos feel live
   std::vector<char*> args{argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if ((a == "--app-port" || a == "--data-dir" || a == "--web-dir" || a == "--database-url") &&
-        i + 1 < argc) {
-      std::string v = argv[++i];
-      if (a == "--app-port") app_port = static_cast<uint16_t>(std::stoul(v));
-      if (a == "--data-dir") data_dir = v;
-      if (a == "--web-dir") web_dir = v;
-      if (a == "--database-url") database_url = v;
-    } else {
-      args.push_back(argv[i]);
+  try {
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      if ((a == "--app-port" || a == "--data-dir" || a == "--web-dir" || a == "--database-url" ||
+           a == "--recordings-dir" || a == "--jobs-interval-ms") &&
+          i + 1 < argc) {
+        std::string v = argv[++i];
+        auto number = [&](long lo, long hi) {
+          try {
+            size_t used = 0;
+            long n = std::stol(v, &used);
+            if (used == v.size() && n >= lo && n <= hi) return n;
+          } catch (const std::exception&) {
+          }
+          throw BadInput(a + ": expected a number from " + std::to_string(lo) + " to " + std::to_string(hi));
+        };
+        if (a == "--app-port") app_port = static_cast<uint16_t>(number(0, 65535));
+        if (a == "--recordings-dir") recordings_dir = v;
+        if (a == "--jobs-interval-ms") jobs_interval_ms = number(50, 3600000);
+        if (a == "--data-dir") data_dir = v;
+        if (a == "--web-dir") web_dir = v;
+        if (a == "--database-url") database_url = v;
+      } else {
+        args.push_back(argv[i]);
+      }
     }
+  } catch (const Error& e) {
+    std::cerr << "parlor dev: " << e.what() << "\n";
+    return 2;
   }
   std::string dev_flag = "--dev";
   args.push_back(dev_flag.data());
@@ -55,7 +73,7 @@ int run_dev(int argc, char** argv) {
   }
   if (help) {
     std::cout << "usage: parlor dev [--app-port N] [--data-dir DIR] [--database-url URL] [--web-dir DIR]\n"
-                 "                  [parlor media options]\n"
+                 "                  [--recordings-dir DIR] [--jobs-interval-ms N] [parlor media options]\n"
                  "Runs media server + app + web UI on 127.0.0.1 with API key 'devkey' and secret\n"
                  "'secret', SQLite in DIR (default ./data) and demo accounts. Ports 0 = pick free ones.\n";
     return 0;
@@ -71,7 +89,8 @@ int run_dev(int argc, char** argv) {
     app_config.data_dir = data_dir;
     app_config.web_dir = web_dir;
     app_config.database_url = database_url;
-    app_config.jobs_interval = std::chrono::seconds(2);
+    app_config.recordings_dir = recordings_dir;
+    app_config.jobs_interval = std::chrono::milliseconds(jobs_interval_ms);
     app_config.video.url = "ws://127.0.0.1:" + std::to_string(config.port);
     app_config.video.api_key = "devkey";
     app_config.video.api_secret = config.keys.at("devkey");

@@ -1,29 +1,20 @@
 #pragma once
 // The visitation app's HTTP API (docs/api.md): JSON in and out, one error shape
 // {"error":{"code","message"}}, session cookie + CSRF header, a role check on every endpoint.
-// Handlers run on the app's single HTTP thread and own the Database exclusively.
-#include <chrono>
-#include <map>
-#include <memory>
+// AppApi owns the routing and the one error boundary; each resource's handlers live in their
+// own file (handlers.hpp). Requests are served one at a time under a lock, because the
+// Database (a single SOCI session) is not thread-safe.
+#include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
 
-#include "app/domain/visit_rules.hpp"
+#include "app/api/api_context.hpp"
 #include "app/store/database.hpp"
 #include "app/video/video_provider.hpp"
 #include "common/http/http_server.hpp"
 
 namespace parlor::app {
-
-struct AppSettings {
-  std::string facility_name = "Parlor Demo Facility";
-  std::string time_zone = "UTC";
-  int utc_offset_minutes = 0;
-  std::chrono::seconds session_ttl{std::chrono::hours(12)};
-  bool secure_cookies = false;  // set behind HTTPS
-  int login_attempts_per_minute = 10;
-  std::string livekit_url;  // what browsers connect to (returned by /calls/join)
-};
 
 class AppApi {
  public:
@@ -48,14 +39,10 @@ class AppApi {
                          const std::string& status, long long created_by);
 
  private:
-  struct User;
   http::Response dispatch(const http::Request& req);
 
-  AppSettings settings_;
-  Database& db_;
-  VideoProvider& video_;
+  ApiContext ctx_;
   std::mutex mutex_;  // the HTTP server may use several threads; the store is single-session
-  std::map<std::string, std::pair<int64_t, int>> login_attempts_;  // key -> (minute, count)
 };
 
 }  // namespace parlor::app

@@ -144,9 +144,4 @@ std::unique_ptr<VideoProvider> make_livekit_provider(const VideoSettings& s) {
   return std::make_unique<LiveKitProvider>(s);
 }
 
-std::unique_ptr<VideoProvider> make_video_provider(const VideoSettings& s) {
-  if (s.provider.empty() || s.provider == "livekit") return make_livekit_provider(s);
-  throw BadInput("VIDEO_PROVIDER '" + s.provider + "' is not supported (use 'livekit')");
-}
-
 }  // namespace parlor::app

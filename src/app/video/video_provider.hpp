@@ -1,20 +1,35 @@
 #pragma once
 // How the app reaches the media tier. The LiveKit provider speaks only the LiveKit protocol
 // (access tokens, Twirp RoomService over HTTP, signed webhooks), so it works the same against
-// the embedded `parlor media` and an external LiveKit deployment.
+// the embedded `parlor media` and an external LiveKit deployment. The legacy Twilio provider
+// (VIDEO_PROVIDER=twilio) mints Twilio Video access tokens and nothing else.
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "common/errors.hpp"
+
 namespace parlor::app {
+
+// The configured provider cannot do this (e.g. moderation with the token-only Twilio provider).
+// The API answers 501 not_implemented.
+class NotSupported : public Error {
+ public:
+  using Error::Error;
+};
 
 struct VideoSettings {
   std::string provider = "livekit";  // VIDEO_PROVIDER: livekit (default) | twilio (legacy)
   std::string url;                   // LIVEKIT_URL, e.g. ws://127.0.0.1:7880
   std::string api_key;               // LIVEKIT_API_KEY
   std::string api_secret;            // LIVEKIT_API_SECRET
+  // VIDEO_PROVIDER=twilio only:
+  std::string twilio_account_sid;  // TWILIO_ACCOUNT_SID, AC...
+  std::string twilio_api_key;      // TWILIO_API_KEY, SK... (an API key's SID)
+  std::string twilio_api_secret;   // TWILIO_API_SECRET
   std::chrono::seconds token_ttl{std::chrono::minutes(15)};
 };
 
@@ -36,6 +51,8 @@ class VideoProvider {
   virtual ~VideoProvider() = default;
   virtual const char* name() const = 0;
   virtual JoinToken join_token(const JoinGrant& grant) = 0;
+  // Whether the calls below reach a room; when false they throw NotSupported.
+  virtual bool supports_room_control() const { return true; }
   // Moderation; each throws parlor::InternalError with the media tier's message on failure.
   virtual void mute_track(const std::string& room, const std::string& identity,
                           const std::string& track_sid, bool muted) = 0;
@@ -51,5 +68,7 @@ class VideoProvider {
 
 // Throws parlor::BadInput for unknown providers or missing settings.
 std::unique_ptr<VideoProvider> make_video_provider(const VideoSettings& settings);
+std::unique_ptr<VideoProvider> make_livekit_provider(const VideoSettings& settings);
+std::unique_ptr<VideoProvider> make_twilio_provider(const VideoSettings& settings);
 
 }  // namespace parlor::app

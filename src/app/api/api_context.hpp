@@ -1,0 +1,97 @@
+#pragma once
+// What every API handler works with: the settings, the store, the video provider, the signed-in
+// user of the request, and the store helpers several resources share (audit log, visit rules,
+// approvals, visits). Handlers run under AppApi's lock, so the context is used by one thread at
+// a time.
+#include <chrono>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "app/api/api_support.hpp"
+#include "app/domain/visit_rules.hpp"
+#include "app/store/database.hpp"
+#include "app/video/video_provider.hpp"
+#include "common/http/http_types.hpp"
+
+namespace parlor::app {
+
+struct AppSettings {
+  std::string facility_name = "Parlor Demo Facility";
+  std::string time_zone = "UTC";
+  int utc_offset_minutes = 0;
+  std::chrono::seconds session_ttl{std::chrono::hours(12)};
+  bool secure_cookies = false;  // set behind HTTPS
+  int login_attempts_per_minute = 10;
+  std::string livekit_url;     // what browsers connect to (returned by /calls/join)
+  std::string recordings_dir;  // where recording files live; downloads never leave it
+};
+
+struct User {
+  long long id = 0;
+  std::string email, name, role, csrf;
+  long long resident_id = 0, visitor_id = 0;
+  json to_json() const;
+};
+
+// One authenticated API request: the raw request, its path split after "/api", the user.
+struct Call {
+  const http::Request& req;
+  const std::vector<std::string>& parts;
+  const User& user;
+  const std::string& method() const { return req.method; }
+  const std::string& actor() const { return user.email; }  // as written to the audit log
+  void require_staff() const {
+    if (!is_staff(user.role)) throw forbidden("staff only");
+  }
+};
+
+struct VisitRow {
+  long long id = 0, resident_id = 0, start = 0, created_by = 0;
+  int duration = 0, privileged = 0;
+  std::string status, room, ended_reason, resident_name;
+  std::vector<std::pair<long long, std::string>> visitors;  // (visitor id, name)
+};
+
+class ApiContext {
+ public:
+  ApiContext(AppSettings settings, Database& db, VideoProvider& video)
+      : settings(std::move(settings)), db(db), video(video) {}
+
+  // passed in
+  const AppSettings settings;
+  Database& db;
+  VideoProvider& video;
+  // state
+  std::map<std::string, std::pair<int64_t, int>> login_attempts;  // key -> (minute, count)
+
+  void audit(const std::string& actor, const std::string& action, const std::string& target,
+             const json& details = json::object());
+
+  VisitRules load_rules();
+  static json rules_json(const VisitRules& r);
+  // "approved", "pending", "denied", "blocked", or "" when the pair has no approval.
+  std::string approval_status(long long visitor_id, long long resident_id);
+
+  VisitRow load_visit(long long id);  // throws not_found
+  static json visit_json(const VisitRow& v);
+  static bool may_see_visit(const User& u, const VisitRow& v);
+  // Moves a visit along the state machine (visit_rules.hpp); 409 if the move is not allowed.
+  void set_status(VisitRow& v, VisitStatus to, const std::string& reason);
+  // Non-cancelled, non-missed visits of the resident within a week either side of `start`,
+  // halved (the booking rules' rolling weekly count), not counting visit `except`.
+  int visits_that_week(long long resident_id, int64_t start, long long except = 0);
+
+  long long create_user(const std::string& email, const std::string& name, const std::string& role,
+                        const std::string& password, long long resident_id, long long visitor_id);
+  long long create_resident(const std::string& name, const std::string& unit);
+  long long create_visitor(const std::string& name, const std::string& email);
+  void set_approval(long long visitor_id, long long resident_id, const std::string& status,
+                    const std::string& actor);
+  long long create_visit(long long resident_id, const std::vector<long long>& visitor_ids,
+                         int64_t start, int duration_minutes, bool privileged,
+                         const std::string& status, long long created_by);
+};
+
+}  // namespace parlor::app

@@ -1,0 +1,47 @@
+// Staff moderation of a visit's room: POST /visits/{id}/moderation/{mute,remove,end}. Each goes
+// to the media tier through the video provider; a provider without room control (the legacy
+// Twilio provider mints tokens only) answers 501 before anything changes.
+#include "app/api/handlers.hpp"
+#include "common/errors.hpp"
+
+namespace parlor::app {
+
+MaybeResponse handle_moderation(ApiContext& ctx, const Call& call, VisitRow& v,
+                                const std::string& action) {
+  call.require_staff();
+  auto b = parse_body(call.req);
+  if (action != "mute" && action != "remove" && action != "end") return std::nullopt;
+  if (!ctx.video.supports_room_control()) {
+    throw NotSupported(std::string("moderation is not available with VIDEO_PROVIDER=") +
+                       ctx.video.name() + " (a legacy provider that mints join tokens only)");
+  }
+  const std::string target = "visit:" + std::to_string(v.id);
+  if (action == "mute") {
+    auto identity = need_string(b, "identity");
+    auto track = need_string(b, "trackSid");
+    bool muted = b.value("muted", true);
+    ctx.video.mute_track(v.room, identity, track, muted);
+    ctx.audit(call.actor(), muted ? "moderation.mute" : "moderation.unmute", target,
+              {{"identity", identity}, {"trackSid", track}});
+    return json_reply(200, json::object());
+  }
+  if (action == "remove") {
+    auto identity = need_string(b, "identity");
+    ctx.video.remove_participant(v.room, identity);
+    ctx.audit(call.actor(), "moderation.remove", target, {{"identity", identity}});
+    return json_reply(200, json::object());
+  }
+  auto reason = need_string(b, "reason", 500, false);
+  ctx.set_status(v, VisitStatus::kTerminated, reason.empty() ? "ended by staff" : reason);
+  try {
+    ctx.video.send_data(v.room, json{{"type", "visit_ended"}, {"reason", v.ended_reason}}.dump(),
+                        "parlor");
+  } catch (const InternalError&) {
+    // The room may not exist yet; ending it still matters.
+  }
+  ctx.video.end_room(v.room);
+  ctx.audit(call.actor(), "moderation.end", target, {{"reason", v.ended_reason}});
+  return json_reply(200, {{"visit", ApiContext::visit_json(v)}});
+}
+
+}  // namespace parlor::app

@@ -1,0 +1,115 @@
+// POST /webhooks/livekit: signed LiveKit webhook events, idempotent by event id. Participant and
+// room events move the visit along; egress events keep the recordings table in step.
+#include "app/api/handlers.hpp"
+#include "common/errors.hpp"
+
+namespace parlor::app {
+
+namespace {
+
+// LiveKit's EgressInfo (JSON form): the first file result names the recording's file, relative
+// to the recordings directory for local egress. Durations are nanoseconds.
+void record_egress(ApiContext& ctx, long long visit_id, const json& eg, int64_t now) {
+  std::string egress_id = eg.value("egressId", ""), status = eg.value("status", "EGRESS_STARTING");
+  if (egress_id.empty()) return;
+  json file;
+  if (eg.contains("fileResults") && eg["fileResults"].is_array() && !eg["fileResults"].empty()) {
+    file = eg["fileResults"][0];
+  } else if (eg.contains("file") && eg["file"].is_object()) {
+    file = eg["file"];
+  }
+  auto number = [&](const char* key) -> long long {  // int64 fields arrive as strings or numbers
+    if (!file.is_object() || !file.contains(key)) return 0;
+    const auto& v = file[key];
+    if (v.is_number_integer()) return v.get<long long>();
+    if (v.is_string()) {
+      try {
+        return std::stoll(v.get<std::string>());
+      } catch (const std::exception&) {
+      }
+    }
+    return 0;
+  };
+  std::string location = file.is_object() ? file.value("filename", "") : "";
+  long long size = number("size"), duration_ms = number("duration") / 1000000;
+  int known = 0;
+  ctx.db.sql() << "SELECT COUNT(*) FROM recordings WHERE egress_id = :e", soci::use(egress_id),
+      soci::into(known);
+  if (!known) {
+    ctx.db.sql() << "INSERT INTO recordings (visit_id, egress_id, status, started_at) VALUES (:v, "
+                    ":e, :s, :t)",
+        soci::use(visit_id), soci::use(egress_id), soci::use(status), soci::use(now);
+  }
+  ctx.db.sql() << "UPDATE recordings SET status = :s WHERE egress_id = :e", soci::use(status),
+      soci::use(egress_id);
+  if (!location.empty()) {
+    ctx.db.sql() << "UPDATE recordings SET location = :l WHERE egress_id = :e", soci::use(location),
+        soci::use(egress_id);
+  }
+  if (size > 0 || duration_ms > 0) {
+    ctx.db.sql() << "UPDATE recordings SET size_bytes = :s, duration_ms = :d WHERE egress_id = :e",
+        soci::use(size), soci::use(duration_ms), soci::use(egress_id);
+  }
+  if (status == "EGRESS_COMPLETE" || status == "EGRESS_FAILED" || status == "EGRESS_ABORTED") {
+    ctx.db.sql() << "UPDATE recordings SET ended_at = :t WHERE egress_id = :e", soci::use(now),
+        soci::use(egress_id);
+  }
+}
+
+}  // namespace
+
+MaybeResponse handle_webhook(ApiContext& ctx, const http::Request& req,
+                             const std::vector<std::string>& parts) {
+  if (!(parts.size() == 2 && parts[0] == "webhooks" && parts[1] == "livekit")) return std::nullopt;
+  if (req.method != "POST") throw method_not_allowed("POST");
+  json event;
+  try {
+    event = ctx.video.verify_webhook(req.body, req.header("authorization"));
+  } catch (const Unauthenticated& e) {
+    return error_reply(401, "unauthenticated", std::string("webhook rejected: ") + e.what());
+  }
+  std::string id = event.value("id", "");
+  if (id.empty()) throw bad_request("webhook event has no id");
+  int seen = 0;
+  ctx.db.sql() << "SELECT COUNT(*) FROM webhook_events WHERE event_id = :i", soci::use(id),
+      soci::into(seen);
+  if (seen) return json_reply(200, json::object());  // idempotent by event id
+  std::string type = event.value("event", "");
+  std::string room = event.contains("room") ? event["room"].value("name", "") : "";
+  std::string identity =
+      event.contains("participant") ? event["participant"].value("identity", "") : "";
+  if (room.empty() && event.contains("egressInfo"))
+    room = event["egressInfo"].value("roomName", "");
+  ctx.db.transaction([&] {
+    long long now = unix_now();
+    ctx.db.sql() << "INSERT INTO webhook_events (event_id, received_at) VALUES (:i, :t)",
+        soci::use(id), soci::use(now);
+    long long visit_id = 0;
+    std::string status;
+    soci::indicator ind;
+    ctx.db.sql() << "SELECT id, status FROM visits WHERE room = :r", soci::use(room),
+        soci::into(visit_id, ind), soci::into(status);
+    if (ind != soci::i_ok || visit_id == 0) return;
+    ctx.db.sql()
+        << "INSERT INTO call_events (visit_id, type, identity, at) VALUES (:v, :t, :i, :a)",
+        soci::use(visit_id), soci::use(type), soci::use(identity), soci::use(now);
+    auto st = visit_status_from(status).value_or(VisitStatus::kScheduled);
+    if (type == "participant_joined" && can_transition(st, VisitStatus::kLive)) {
+      std::string live = "live";
+      ctx.db.sql() << "UPDATE visits SET status = :s WHERE id = :v", soci::use(live),
+          soci::use(visit_id);
+      ctx.audit("livekit", "visit.live", "visit:" + std::to_string(visit_id));
+    } else if (type == "room_finished" && st == VisitStatus::kLive) {
+      std::string done = "completed", why = "room closed";
+      ctx.db.sql() << "UPDATE visits SET status = :s, ended_reason = :r WHERE id = :v",
+          soci::use(done), soci::use(why), soci::use(visit_id);
+      ctx.audit("livekit", "visit.completed", "visit:" + std::to_string(visit_id));
+    } else if (type.rfind("egress_", 0) == 0 && event.contains("egressInfo") &&
+               event["egressInfo"].is_object()) {
+      record_egress(ctx, visit_id, event["egressInfo"], now);
+    }
+  });
+  return json_reply(200, json::object());
+}
+
+}  // namespace parlor::app
