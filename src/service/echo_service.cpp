@@ -8,6 +8,7 @@
 #include "rtc/sdp/session_description.hpp"
 #include "rtc/transport/webrtc_transport.hpp"
 #include "sfu/packet_cache.hpp"
+#include "sfu/sdp_answer.hpp"
 
 namespace parlor::service {
 
@@ -18,11 +19,8 @@ constexpr auto kConnectDeadline = std::chrono::seconds(30);
 constexpr uint32_t kEchoAudioSsrc = 0x0EC0A001;
 constexpr uint32_t kEchoVideoSsrc = 0x0EC0B001;
 constexpr uint32_t kEchoRtcpSsrc = 0x0EC0C001;
+constexpr size_t kMaxEchoMessage = 65536;  // data channel messages echoed back
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 }  // namespace
 
 // One browser loop-back: its transport plus the payload-type → kind map from the answer.
@@ -42,8 +40,13 @@ class EchoSession : public rtc::WebRtcTransport::Listener {
   rtc::IceLiteAgent::Clock::time_point created_at() const { return created_; }
   uint64_t echoed_packets = 0;
   uint64_t retransmitted = 0;
+  uint64_t data_echoed = 0;
 
   void on_transport_connected() override {}
+  // Data channel messages come straight back on the same channel.
+  void on_data_message(uint16_t stream, std::span<const uint8_t> data, bool binary) override {
+    if (transport_.send_data(stream, data, binary)) ++data_echoed;
+  }
   void on_transport_closed(const std::string&) override { ended = true; }
   void on_rtp(rtc::RtpPacketView& p) override {
     int pt = p.payload_type();
@@ -139,65 +142,42 @@ http::Response EchoService::handle_offer(const http::Request& req) {
     }
     auto& echoed = metrics_.counter("parlor_echo_packets_total", "RTP packets echoed by camera checks");
     auto s = std::make_unique<EchoSession>(worker_, echoed);
-    rtc::SessionDescription answer;
-    answer.origin = "- 1 1 IN IP4 " + worker_.advertised_ip();
-    answer.attributes.push_back({"ice-lite", "", false});
-    answer.attributes.push_back({"msid-semantic", " WMS echo", true});
+    rtc::SessionDescription answer = sfu::begin_answer(worker_, 1);
     std::string bundle = "BUNDLE";
     std::string ufrag, pwd, fingerprint;
+    bool have_media = false;
     for (const auto& m : offer.media) {
-      rtc::SdpMedia a;
-      a.kind = m.kind;
-      a.proto = m.proto;
-      a.add("mid", m.mid());
-      int pt = -1;
-      rtc::SdpCodec chosen;
-      if (m.kind == "audio" || m.kind == "video") {
-        for (const auto& c : m.codecs()) {
-          if (lower(c.name) == (m.kind == "audio" ? "opus" : "vp8")) {
-            chosen = c;
-            pt = c.payload_type;
-            break;
-          }
-        }
-      }
-      if (pt < 0) {  // data channels and unsupported codecs are declined
-        a.port = 0;
-        a.formats = m.formats.empty() ? std::vector<std::string>{"0"} : std::vector<std::string>{m.formats[0]};
-        a.add_flag("inactive");
-        answer.media.push_back(std::move(a));
+      auto codec = sfu::pick_codec(m);
+      bool data = m.kind == "application" && m.port != 0;
+      if ((!codec && !data) || m.port == 0) {  // unsupported codecs and rejected sections
+        answer.media.push_back(sfu::rejected_section(m));
         continue;
+      }
+      auto a = sfu::accepted_section(m, worker_, s->transport(), ufrag.empty());
+      if (data) {
+        auto sctp = sfu::add_sctp_attributes(m, a, kMaxEchoMessage);
+        if (!sctp) {
+          answer.media.push_back(sfu::rejected_section(m));
+          continue;
+        }
+        s->transport().enable_sctp(sctp->remote_port, sctp->max_message_size);
+      } else {
+        have_media = true;
+        (m.kind == "audio" ? s->audio_pt : s->video_pt) = codec->payload_type;
+        a.set_direction(rtc::SdpDirection::kSendRecv);
+        sfu::add_codec(a, *codec);
+        uint32_t ssrc = m.kind == "audio" ? kEchoAudioSsrc : kEchoVideoSsrc;
+        a.add("msid", "echo " + m.kind);
+        a.add("ssrc", std::to_string(ssrc) + " cname:parlor-echo");
+        a.add("ssrc", std::to_string(ssrc) + " msid:echo " + m.kind);
       }
       if (ufrag.empty()) {
         ufrag = m.ice_ufrag, pwd = m.ice_pwd, fingerprint = m.fingerprint;
       }
-      (m.kind == "audio" ? s->audio_pt : s->video_pt) = pt;
       bundle += " " + m.mid();
-      a.port = worker_.udp_port();
-      a.connection = "IN IP4 " + worker_.advertised_ip();
-      a.formats = {std::to_string(pt)};
-      a.add("ice-ufrag", s->transport().local_ice().ufrag);
-      a.add("ice-pwd", s->transport().local_ice().pwd);
-      a.add("fingerprint", "sha-256 " + worker_.certificate().fingerprint());
-      a.add("setup", "passive");
-      a.add_flag("rtcp-mux");
-      a.set_direction(rtc::SdpDirection::kSendRecv);
-      std::string rtpmap = std::to_string(pt) + " " + chosen.name + "/" + std::to_string(chosen.clock_rate);
-      if (chosen.channels) rtpmap += "/" + std::to_string(chosen.channels);
-      a.add("rtpmap", rtpmap);
-      if (!chosen.fmtp.empty()) a.add("fmtp", std::to_string(pt) + " " + chosen.fmtp);
-      if (m.kind == "video") {
-        for (const char* fb : {"nack", "nack pli", "ccm fir"}) a.add("rtcp-fb", std::to_string(pt) + " " + fb);
-      }
-      uint32_t ssrc = m.kind == "audio" ? kEchoAudioSsrc : kEchoVideoSsrc;
-      a.add("msid", "echo " + m.kind);
-      a.add("ssrc", std::to_string(ssrc) + " cname:parlor-echo");
-      a.add("ssrc", std::to_string(ssrc) + " msid:echo " + m.kind);
-      a.add("candidate", rtc::host_candidate(1, "udp", worker_.advertised_ip(), worker_.udp_port()));
-      a.add_flag("end-of-candidates");
       answer.media.push_back(std::move(a));
     }
-    if (ufrag.empty()) {
+    if (!have_media) {
       session_fut->set_value({400, "the offer has no audio (Opus) or video (VP8) to check"});
       return;
     }
@@ -228,6 +208,7 @@ http::Response EchoService::handle_stats(const http::Request&) {
       sessions.push_back({{"connected", s->transport().connected()},
                           {"echoedPackets", s->echoed_packets},
                           {"retransmitted", s->retransmitted},
+                          {"dataEchoed", s->data_echoed},
                           {"srtpErrors", c.srtp_errors},
                           {"dtlsFromUnvalidated", c.dtls_from_unvalidated}});
     }

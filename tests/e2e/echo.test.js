@@ -30,6 +30,9 @@ test('the browser sees its own camera come back through the media server', async
     const pc = new RTCPeerConnection();
     const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
     for (const t of stream.getTracks()) pc.addTrack(t, stream);
+    const dc = pc.createDataChannel('camera-check');
+    const dataEcho = new Promise((resolve) => { dc.onmessage = (e) => resolve(e.data); });
+    dc.onopen = () => dc.send('hello from the camera check');
     const remote = new MediaStream();
     pc.ontrack = (e) => remote.addTrack(e.track);
     const video = document.getElementById('v');
@@ -45,6 +48,8 @@ test('the browser sees its own camera come back through the media server', async
     };
     if (!await waitFor(() => pc.connectionState === 'connected')) return { error: `not connected: ${pc.connectionState}` };
     if (!await waitFor(() => video.videoWidth > 0)) return { error: 'no video came back' };
+    const echoedText = await Promise.race([dataEcho, new Promise((r) => setTimeout(() => r(null), 10000))]);
+    if (echoedText !== 'hello from the camera check') return { error: `data channel echo: ${echoedText}` };
     let frames = 0;
     const counting = () => video.requestVideoFrameCallback(() => { frames++; counting(); });
     counting();
@@ -70,6 +75,7 @@ test('the browser sees its own camera come back through the media server', async
   const stats = await (await fetch(`${media.httpUrl}/echo/stats`)).json();
   assert.ok(stats.sessions.length >= 1);
   for (const s of stats.sessions) assert.equal(s.srtpErrors, 0, 'no SRTP errors on the server');
+  assert.ok(stats.sessions.some((s) => s.dataEchoed >= 1), 'the data channel message went through the server');
 });
 
 test('a bad offer is a clear 400 and the server goes on', async () => {
