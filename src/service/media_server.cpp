@@ -54,7 +54,11 @@ void MediaServer::add_routes() {
   router_.add("GET", "/rtc/v1/validate", validate);
   router_.add_upgrade("/rtc/v1", [this](http::Request req, http::BeastRequest raw, boost::beast::tcp_stream stream,
                                         boost::beast::flat_buffer) {
-    handle_rtc_upgrade(std::move(req), std::move(raw), std::move(stream));
+    handle_rtc_upgrade(std::move(req), std::move(raw), std::move(stream), true);
+  });
+  router_.add_upgrade("/rtc", [this](http::Request req, http::BeastRequest raw, boost::beast::tcp_stream stream,
+                                     boost::beast::flat_buffer) {
+    handle_rtc_upgrade(std::move(req), std::move(raw), std::move(stream), false);
   });
 
   router_.add("GET", "/metrics", [this](const http::Request&) {
@@ -126,16 +130,19 @@ void write_plain(boost::beast::tcp_stream& stream, int status, const std::string
 }  // namespace
 
 // Spec §2.2: authorize before the 101; failures are plain HTTP statuses with a short text.
-void MediaServer::handle_rtc_upgrade(http::Request req, http::BeastRequest raw, boost::beast::tcp_stream stream) {
+void MediaServer::handle_rtc_upgrade(http::Request req, http::BeastRequest raw, boost::beast::tcp_stream stream,
+                                     bool single_pc) {
   http_requests_++;
   auto d = join_auth_.authorize(req);
   if (d.status != 200) return write_plain(stream, d.status, d.message);
   livekit::JoinRequest join_request;
-  try {
-    if (!req.has_query("join_request")) throw BadInput("missing join_request");
-    join_request = signal::decode_join_request(req.query_param("join_request"), config_.limit.max_ws_message_bytes);
-  } catch (const BadInput& e) {
-    return write_plain(stream, 400, e.what());
+  if (single_pc) {
+    try {
+      if (!req.has_query("join_request")) throw BadInput("missing join_request");
+      join_request = signal::decode_join_request(req.query_param("join_request"), config_.limit.max_ws_message_bytes);
+    } catch (const BadInput& e) {
+      return write_plain(stream, 400, e.what());
+    }
   }
   livekit::Room room;
   try {
@@ -149,8 +156,9 @@ void MediaServer::handle_rtc_upgrade(http::Request req, http::BeastRequest raw, 
   } catch (const TwirpError& e) {
     return write_plain(stream, e.code() == "resource_exhausted" ? 503 : 400, e.what());
   }
-  auto params = signal::join_params(d.claims, req, &join_request);
-  params.resume = join_request.reconnect();
+  auto params = signal::join_params(d.claims, req, single_pc ? &join_request : nullptr);
+  params.resume = single_pc ? join_request.reconnect()
+                            : (req.query_param("reconnect") == "1" || req.query_param("reconnect") == "true");
   live_->signal().accept(std::move(params), std::move(room), std::move(raw), std::move(stream));
 }
 

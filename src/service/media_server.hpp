@@ -55,7 +55,8 @@ class MediaServer : public RoomEvents {
  private:
   void add_routes();
   void publish_worker_metrics();
-  void handle_rtc_upgrade(http::Request request, http::BeastRequest raw, boost::beast::tcp_stream stream);
+  void handle_rtc_upgrade(http::Request request, http::BeastRequest raw, boost::beast::tcp_stream stream,
+                          bool single_pc);
   void schedule_sweep();
 
   config::MediaConfig config_;

@@ -22,26 +22,9 @@ constexpr uint32_t kRtcpSenderSsrc = 1;
 constexpr auto kRefreshInterval = std::chrono::minutes(5);
 constexpr auto kRefreshTokenTtl = std::chrono::seconds(15 * 60);
 
-constexpr std::string_view kExtMid = "urn:ietf:params:rtp-hdrext:sdes:mid";
-constexpr std::string_view kExtRid = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
-constexpr std::string_view kExtRepairedRid = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
-constexpr std::string_view kExtAudioLevel = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-uint32_t random_ssrc() {
-  auto id = common::random_id("", 8);
-  uint32_t v = 0;
-  for (char c : id) v = v * 131 + static_cast<unsigned char>(c);
-  return v | 0x10000000u;
 }
 
 const char* source_letter(livekit::TrackSource s) {
@@ -52,14 +35,6 @@ const char* source_letter(livekit::TrackSource s) {
     case livekit::SCREEN_SHARE_AUDIO: return "s";
     default: return "U";
   }
-}
-
-std::optional<rtc::SdpCodec> pick_codec(const rtc::SdpMedia& m) {
-  const char* want = m.kind == "audio" ? "opus" : "vp8";
-  for (const auto& c : m.codecs()) {
-    if (lower(c.name) == want) return c;
-  }
-  return std::nullopt;
 }
 
 livekit::ParticipantPermission permission_from(const auth::ClaimGrants& claims) {
@@ -82,6 +57,24 @@ livekit::ParticipantPermission permission_from(const auth::ClaimGrants& claims) 
 }
 }  // namespace
 
+// Events of the v0 subscriber PC, told apart from the publisher PC's.
+class Participant::SubscriberEvents : public rtc::WebRtcTransport::Listener {
+ public:
+  explicit SubscriberEvents(Participant& p) : p_(p) {}
+  void on_transport_connected() override { p_.on_subscriber_connected(); }
+  void on_transport_closed(const std::string& reason) override { p_.on_transport_closed(reason); }
+  void on_rtp(rtc::RtpPacketView&) override {}  // nothing is published on it
+  void on_rtcp(std::span<const uint8_t> compound) override { p_.on_rtcp(compound); }
+  void on_data_message(uint16_t, std::span<const uint8_t> data, bool binary) override {
+    p_.on_data_message(kFromSubscriber, data, binary);
+  }
+
+  static constexpr uint16_t kFromSubscriber = 0xFFFF;  // clients send on their publisher PC
+
+ private:
+  Participant& p_;
+};
+
 Participant::Participant(Room& room, JoinParams params, std::shared_ptr<WsConnection> connection)
     : room_(room),
       claims_(std::move(params.claims)),
@@ -97,6 +90,12 @@ Participant::Participant(Room& room, JoinParams params, std::shared_ptr<WsConnec
   transport_ = std::make_unique<rtc::WebRtcTransport>(room.worker().certificate(), rtc::generate_ice_credentials(),
                                                       ice, room.worker(), *this);
   room_.worker().add(*transport_);
+  if (!single_pc_) {
+    sub_events_ = std::make_unique<SubscriberEvents>(*this);
+    sub_transport_ = std::make_unique<rtc::WebRtcTransport>(room.worker().certificate(), rtc::generate_ice_credentials(),
+                                                            ice, room.worker(), *sub_events_);
+    room_.worker().add(*sub_transport_);
+  }
   connection_->set_listener(this);
   for (auto& t : params.add_tracks) handle_add_track(t);
 }
@@ -104,6 +103,7 @@ Participant::Participant(Room& room, JoinParams params, std::shared_ptr<WsConnec
 Participant::~Participant() {
   connection_->detach();
   room_.worker().remove(*transport_);
+  if (sub_transport_) room_.worker().remove(*sub_transport_);
 }
 
 livekit::ParticipantInfo Participant::info() const {
@@ -189,14 +189,16 @@ void Participant::start(const std::vector<livekit::ParticipantInfo>& others) {
   si->set_version(cmd::kVersion);
   si->set_protocol(kServerProtocol);
   si->set_node_id(room_.config().node_name);
-  join->set_subscriber_primary(false);
+  join->set_subscriber_primary(!single_pc_);
   join->set_ping_interval(kPingIntervalSeconds);
   join->set_ping_timeout(kPingTimeoutSeconds);
   send(r);
   started_ = true;
   send_refresh_token();
   state_ = livekit::ParticipantInfo::JOINED;
-  if (initial_offer_) {
+  if (!single_pc_) {
+    send_subscriber_offer();  // spec §3.2: at once, even with nothing to receive yet
+  } else if (initial_offer_) {
     auto offer = std::move(*initial_offer_);
     initial_offer_.reset();
     handle_offer(offer);
@@ -268,6 +270,7 @@ void Participant::handle(const livekit::SignalRequest& req) {
   using R = livekit::SignalRequest;
   switch (req.message_case()) {
     case R::kOffer: handle_offer(req.offer()); break;
+    case R::kAnswer: handle_answer(req.answer()); break;
     case R::kAddTrack: handle_add_track(req.add_track()); break;
     case R::kMute: handle_mute(req.mute()); break;
     case R::kSubscription: handle_subscription(req.subscription()); break;
@@ -479,214 +482,6 @@ void Participant::update_from_server(const livekit::UpdateParticipantRequest& re
   room_.broadcast_update(*this);
 }
 
-// ---- negotiation ----------------------------------------------------------------------------
-
-void Participant::handle_offer(const livekit::SessionDescription& sd) {
-  rtc::SessionDescription offer;
-  try {
-    offer = rtc::SessionDescription::parse(sd.sdp());
-  } catch (const BadInput& e) {
-    throw BadInput(std::string("invalid SDP offer: ") + e.what());
-  }
-  const auto& worker = room_.worker();
-  rtc::SessionDescription answer;
-  answer.origin = "- " + std::to_string(version_) + " 2 IN IP4 " + worker.advertised_ip();
-  answer.attributes.push_back({"ice-lite", "", false});
-  answer.attributes.push_back({"msid-semantic", " WMS *", true});
-  std::string bundle = "BUNDLE";
-  std::map<std::string, std::string> mid_to_track;
-  std::vector<PublishedTrack*> newly_bound;
-  bool candidates_added = false;
-  free_slots_.clear();
-
-  for (const auto& m : offer.media) {
-    if (!remote_set_ && !m.ice_ufrag.empty()) {
-      transport_->set_remote({m.ice_ufrag, m.ice_pwd}, m.fingerprint);
-      remote_set_ = true;
-    }
-    rtc::SdpMedia a;
-    a.kind = m.kind;
-    a.proto = m.proto;
-    a.add("mid", m.mid());
-    auto reject = [&] {
-      a.port = 0;
-      a.formats = m.formats.empty() ? std::vector<std::string>{"0"} : std::vector<std::string>{m.formats[0]};
-      a.add_flag("inactive");
-      answer.media.push_back(std::move(a));
-    };
-    auto codec = (m.kind == "audio" || m.kind == "video") ? pick_codec(m) : std::nullopt;
-    if (!codec || m.port == 0) {  // data channels (until SCTP lands), unknown codecs, rejected sections
-      reject();
-      continue;
-    }
-    bundle += " " + m.mid();
-    a.port = worker.udp_port();
-    a.connection = "IN IP4 " + worker.advertised_ip();
-    a.formats = {std::to_string(codec->payload_type)};
-    a.add("ice-ufrag", transport_->local_ice().ufrag);
-    a.add("ice-pwd", transport_->local_ice().pwd);
-    a.add("ice-options", "trickle");
-    a.add("fingerprint", "sha-256 " + worker.certificate().fingerprint());
-    a.add("setup", "passive");
-    a.add_flag("rtcp-mux");
-    if (m.has_flag("rtcp-rsize")) a.add_flag("rtcp-rsize");
-    std::string pt = std::to_string(codec->payload_type);
-    std::string rtpmap = pt + " " + codec->name + "/" + std::to_string(codec->clock_rate);
-    if (codec->channels) rtpmap += "/" + std::to_string(codec->channels);
-    a.add("rtpmap", rtpmap);
-    if (!codec->fmtp.empty()) a.add("fmtp", pt + " " + codec->fmtp);
-    if (m.kind == "video") {
-      for (const char* fb : {"nack", "nack pli", "ccm fir"}) a.add("rtcp-fb", pt + " " + fb);
-    }
-
-    // Header extensions are negotiated per BUNDLE transport: accept the same ones on every
-    // section, or Chrome refuses later simulcast offers. Forwarded packets carry none.
-    for (const auto& e : m.extensions()) {
-      if (e.uri == kExtMid || e.uri == kExtRid || e.uri == kExtRepairedRid ||
-          (e.uri == kExtAudioLevel && m.kind == "audio")) {
-        a.add("extmap", std::to_string(e.id) + " " + e.uri);
-      }
-      if (e.uri == kExtMid) mid_ext_ = e.id;
-      if (e.uri == kExtRid) rid_ext_ = e.id;
-      if (e.uri == kExtAudioLevel) audio_level_ext_ = e.id;
-    }
-    auto dir = m.direction();
-    bool publishing = dir == rtc::SdpDirection::kSendOnly || dir == rtc::SdpDirection::kSendRecv;
-    // The section this mid published before, if any.
-    PublishedTrack* bound = nullptr;
-    for (auto& t : tracks_) {
-      if (t->mid == m.mid()) bound = t.get();
-    }
-    if (publishing) {
-      if (!bound) {
-        auto [stream_id, track_id] = m.msid();
-        for (auto& t : tracks_) {
-          if (t->mid.empty() && t->cid == track_id) bound = t.get();
-        }
-        if (!bound) {
-          for (auto& t : tracks_) {
-            bool same_kind = (t->info.type() == livekit::VIDEO) == (m.kind == "video");
-            if (t->mid.empty() && same_kind) {
-              bound = t.get();
-              break;
-            }
-          }
-        }
-        if (bound) {
-          bound->mid = m.mid();
-          bound->info.set_mid(m.mid());
-          for (const auto& rid : m.simulcast_send()) {
-            if (!rid.empty() && rid[0] != '~') bound->rids.push_back(rid);
-          }
-          int layers = std::max<int>(1, static_cast<int>(bound->rids.size()));
-          Participant* self = this;
-          bound->up = std::make_unique<sfu::UpTrack>(m.kind == "video", layers, [self](uint32_t ssrc) {
-            std::array<uint8_t, 16> pli{};
-            size_t n = rtc::rtcp::build_pli(pli, kRtcpSenderSsrc, ssrc);
-            self->transport_->send_rtcp({pli.data(), n});
-          });
-          for (uint32_t ssrc : m.ssrcs()) {
-            if (!by_ssrc_.count(ssrc)) by_ssrc_[ssrc] = {bound, 0};
-          }
-          for (auto [primary, rtx] : m.fid_groups()) by_ssrc_.erase(rtx);
-          pending_tracks_.erase(bound->cid);
-          newly_bound.push_back(bound);
-        }
-      }
-      a.set_direction(rtc::SdpDirection::kRecvOnly);
-      if (bound && bound->rids.size() > 1) {
-        std::string list;
-        for (const auto& rid : bound->rids) {
-          a.add("rid", rid + " recv");
-          list += (list.empty() ? "" : ";") + rid;
-        }
-        a.add("simulcast", "recv " + list);
-      }
-      if (bound) mid_to_track[m.mid()] = bound->info.sid();
-    } else {
-      if (bound && bound->published) room_.on_track_unpublished(*this, *bound);
-      if (bound) bound->mid.clear();
-      // A receiving section: keep its subscription, or give it a waiting one.
-      Subscription* sub = nullptr;
-      for (auto& s : subscriptions_) {
-        if (s->mid == m.mid()) sub = s.get();
-      }
-      if (!sub) {
-        for (auto& s : subscriptions_) {
-          bool video = s->track && s->track->info.type() == livekit::VIDEO;
-          if (s->mid.empty() && s->track && video == (m.kind == "video")) {
-            sub = s.get();
-            sub->mid = m.mid();
-            sub->payload_type = codec->payload_type;
-            sub->ssrc = random_ssrc();
-            sub->down = std::make_unique<sfu::DownTrack>(*transport_, sub->ssrc,
-                                                         static_cast<uint8_t>(codec->payload_type), video);
-            subscription_by_ssrc_[sub->ssrc] = sub;
-            sub->track->up->add(sub->down.get());
-            break;
-          }
-        }
-      }
-      if (sub) {
-        std::string msid = sub->publisher->sid() + "|" + sub->track_sid;
-        a.set_direction(rtc::SdpDirection::kSendOnly);
-        a.add("msid", msid + " " + sub->track_sid);
-        a.add("ssrc", std::to_string(sub->ssrc) + " cname:" + sub->publisher->sid());
-        a.add("ssrc", std::to_string(sub->ssrc) + " msid:" + msid + " " + sub->track_sid);
-        mid_to_track[m.mid()] = sub->track_sid;
-      } else {
-        a.set_direction(rtc::SdpDirection::kInactive);
-        free_slots_.push_back({m.mid(), m.kind});
-      }
-    }
-    if (!candidates_added) {
-      a.add("candidate", rtc::host_candidate(1, "udp", worker.advertised_ip(), worker.udp_port()));
-      a.add_flag("end-of-candidates");
-      candidates_added = true;
-    }
-    answer.media.push_back(std::move(a));
-  }
-  answer.attributes.insert(answer.attributes.begin(), {"group", bundle, true});
-
-  livekit::SignalResponse r;
-  auto* desc = r.mutable_answer();
-  desc->set_type("answer");
-  desc->set_sdp(answer.serialize());
-  desc->set_id(sd.id());
-  for (const auto& [mid, track] : mid_to_track) (*desc->mutable_mid_to_track_id())[mid] = track;
-  send(r);
-
-  for (auto* t : newly_bound) {
-    if (!t->published) {
-      t->published = true;
-      ++version_;
-      room_.on_track_published(*this, *t);
-    }
-  }
-  negotiation_requested_ = false;
-  bool waiting = std::any_of(subscriptions_.begin(), subscriptions_.end(), [](auto& s) { return s->mid.empty(); });
-  if (waiting) request_negotiation();
-}
-
-void Participant::request_negotiation() {
-  // Before the JoinResponse nothing else may be sent; the first offer picks subscriptions up.
-  if (!started_ || negotiation_requested_ || !connection_->open()) return;
-  uint32_t audio = 0, video = 0;
-  for (const auto& s : subscriptions_) {
-    if (!s->mid.empty() || !s->track) continue;
-    (s->track->info.type() == livekit::VIDEO ? video : audio)++;
-  }
-  for (const auto& slot : free_slots_) {
-    uint32_t& n = slot.kind == "video" ? video : audio;
-    if (n) --n;
-  }
-  negotiation_requested_ = true;
-  livekit::SignalResponse r;
-  r.mutable_media_sections_requirement()->set_num_audios(audio);
-  r.mutable_media_sections_requirement()->set_num_videos(video);
-  send(r);
-}
-
 // ---- subscriptions --------------------------------------------------------------------------
 
 void Participant::add_subscription(std::unique_ptr<Subscription> subscription) {
@@ -726,7 +521,14 @@ void Participant::detach_subscribers(PublishedTrack& track) {
 
 // ---- media ----------------------------------------------------------------------------------
 
+void Participant::on_subscriber_connected() {
+  state_ = livekit::ParticipantInfo::ACTIVE;
+  ++version_;
+  room_.broadcast_update(*this);
+}
+
 void Participant::on_transport_connected() {
+  if (!single_pc_) return;  // v0: the subscriber PC is primary
   state_ = livekit::ParticipantInfo::ACTIVE;
   ++version_;
   room_.broadcast_update(*this);
@@ -737,6 +539,42 @@ void Participant::on_transport_closed(const std::string&) {
   leaving_ = true;
   send_leave(livekit::MEDIA_FAILURE, livekit::LeaveRequest::RECONNECT);
   room_.defer_remove(identity(), sid_, livekit::MEDIA_FAILURE, false);
+}
+
+// ---- data ------------------------------------------------------------------------------------
+
+void Participant::on_data_channel_open(uint16_t stream, const std::string& label) {
+  if (label == "_reliable") pub_channels_.reliable = stream;
+  else if (label == "_lossy") pub_channels_.lossy = stream;
+}
+
+void Participant::on_data_channel_closed(uint16_t stream) {
+  if (pub_channels_.reliable == stream) pub_channels_.reliable.reset();
+  if (pub_channels_.lossy == stream) pub_channels_.lossy.reset();
+}
+
+void Participant::on_data_message(uint16_t stream, std::span<const uint8_t> data, bool) {
+  if (stream == SubscriberEvents::kFromSubscriber) return;
+  if (data.size() > room_.config().limit.max_data_packet_bytes) return;  // SCTP enforces it too
+  livekit::DataPacket packet;
+  if (!packet.ParseFromArray(data.data(), static_cast<int>(data.size()))) return;
+  bool reliable = pub_channels_.lossy != stream;
+  // Spec §4.10 rule 3: reliable packets with a sequence are de-duplicated per sender.
+  if (reliable && packet.sequence() > 0) {
+    if (packet.sequence() <= last_data_sequence_) return;
+    last_data_sequence_ = packet.sequence();
+  }
+  room_.route_data(*this, std::move(packet), reliable);
+}
+
+bool Participant::send_data(const livekit::DataPacket& packet, bool reliable) {
+  auto* transport = sub_transport_ ? sub_transport_.get() : transport_.get();
+  auto& channels = sub_transport_ ? sub_channels_ : pub_channels_;
+  auto stream = reliable ? channels.reliable : channels.lossy;
+  if (!stream) stream = reliable ? channels.lossy : channels.reliable;
+  if (!stream) return false;
+  auto bytes = packet.SerializeAsString();
+  return transport->send_data(*stream, common::as_bytes(bytes), true);
 }
 
 bool Participant::bind_ssrc(const rtc::RtpPacketView& p) {

@@ -84,6 +84,8 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   size_t publisher_track_count() const;
 
   void send(const livekit::SignalResponse& message);
+  // A DataPacket to this participant's client on a channel of the given kind (spec §4.10).
+  bool send_data(const livekit::DataPacket& packet, bool reliable);
   void send_leave(livekit::DisconnectReason reason, livekit::LeaveRequest::Action action);
   void close_connection();
   void send_update(const std::vector<livekit::ParticipantInfo>& infos);
@@ -118,10 +120,20 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   void on_transport_closed(const std::string& reason) override;
   void on_rtp(rtc::RtpPacketView& packet) override;
   void on_rtcp(std::span<const uint8_t> compound) override;
+  void on_data_channel_open(uint16_t stream, const std::string& label) override;
+  void on_data_message(uint16_t stream, std::span<const uint8_t> data, bool binary) override;
+  void on_data_channel_closed(uint16_t stream) override;
+  void on_subscriber_connected();
 
   void handle(const livekit::SignalRequest& request);
   void handle_add_track(const livekit::AddTrackRequest& request);
   void handle_offer(const livekit::SessionDescription& offer);
+  void handle_answer(const livekit::SessionDescription& answer);
+  PublishedTrack* bind_section(const rtc::SdpMedia& section);
+  Subscription* assign_slot(const std::string& mid, const std::string& kind, const rtc::SdpCodec& codec,
+                            rtc::WebRtcTransport& transport);
+  void add_send_attributes(rtc::SdpMedia& section, const Subscription& sub) const;
+  void send_subscriber_offer();
   void handle_mute(const livekit::MuteTrackRequest& request);
   void handle_subscription(const livekit::UpdateSubscription& request);
   void handle_track_settings(const livekit::UpdateTrackSettings& request);
@@ -138,7 +150,10 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   livekit::ClientInfo client_;
   std::optional<livekit::SessionDescription> initial_offer_;
   std::shared_ptr<WsConnection> connection_;
-  std::unique_ptr<rtc::WebRtcTransport> transport_;
+  std::unique_ptr<rtc::WebRtcTransport> transport_;      // publisher PC (v0) or the only PC (v1)
+  class SubscriberEvents;
+  std::unique_ptr<SubscriberEvents> sub_events_;
+  std::unique_ptr<rtc::WebRtcTransport> sub_transport_;  // v0 subscriber PC (we offer)
   Clock::time_point created_ = Clock::now();
   int64_t joined_at_ms_ = 0;
 
@@ -163,6 +178,24 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   std::vector<Slot> free_slots_;  // recvonly sections of the last offer with nothing assigned
   bool negotiation_requested_ = false;
   bool started_ = false;  // JoinResponse sent
+  // v0 subscriber PC negotiation
+  struct SubSection {
+    std::string mid;
+    std::string kind;
+    bool used = false;
+  };
+  std::vector<SubSection> sub_sections_;
+  bool sub_remote_set_ = false;
+  bool awaiting_answer_ = false;
+  bool offer_again_ = false;
+  uint32_t offer_id_ = 0;
+  uint64_t sub_version_ = 0;
+  // data channels by kind, per PC (v1 uses the client's on the one PC)
+  struct DataChannels {
+    std::optional<uint16_t> reliable, lossy;
+  };
+  DataChannels pub_channels_, sub_channels_;
+  uint32_t last_data_sequence_ = 0;
   Clock::time_point last_refresh_{};
 };
 

@@ -1,6 +1,7 @@
 #include "signal/room.hpp"
 
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <cmath>
 
 namespace parlor::signal {
@@ -163,11 +164,37 @@ void Room::unsubscribe(Participant& subscriber, const std::string& track_sid) {
   subscriber.remove_subscription(track_sid);
 }
 
-void Room::route_data(Participant&, livekit::DataPacket, bool) {
-  // Data channels (SCTP) are not wired yet; see docs/status.md.
+// Spec §4.10: stamp the sender, pick destinations (the outer list, else the user packet's),
+// never echo to the sender, and send on the same kind of channel it arrived on.
+void Room::route_data(Participant& from, livekit::DataPacket packet, bool reliable) {
+  if (!from.can_publish_data()) return;
+  packet.set_kind(reliable ? livekit::DataPacket::RELIABLE : livekit::DataPacket::LOSSY);
+  packet.set_participant_sid(from.sid());
+  packet.set_participant_identity(from.hidden() ? "" : from.identity());
+  std::vector<std::string> to(packet.destination_identities().begin(), packet.destination_identities().end());
+  if (packet.has_user()) {
+    auto* user = packet.mutable_user();
+    user->set_participant_sid(from.sid());
+    user->set_participant_identity(packet.participant_identity());
+    if (to.empty()) {
+      to.assign(user->destination_identities().begin(), user->destination_identities().end());
+      for (const auto& id : to) packet.add_destination_identities(id);
+    }
+  }
+  if (packet.has_metrics() || packet.has_transcription()) return;  // not forwarded from clients
+  for (auto& [identity, p] : participants_) {
+    if (p.get() == &from) continue;
+    if (!to.empty() && std::find(to.begin(), to.end(), identity) == to.end()) continue;
+    p->send_data(packet, reliable);
+  }
 }
 
-void Room::send_data(const livekit::DataPacket&, const std::vector<std::string>&, bool) {}
+void Room::send_data(const livekit::DataPacket& packet, const std::vector<std::string>& identities, bool reliable) {
+  for (auto& [identity, p] : participants_) {
+    if (!identities.empty() && std::find(identities.begin(), identities.end(), identity) == identities.end()) continue;
+    p->send_data(packet, reliable);
+  }
+}
 
 void Room::sweep(std::chrono::steady_clock::time_point now) {
   std::vector<std::string> stale;

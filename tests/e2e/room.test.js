@@ -45,17 +45,28 @@ async function expectVideoFlowing(page, who) {
   await waitFor(async () => (await page.evaluate(() => window.remoteAudioPackets())) > 20, { timeoutMs: 10000, intervalMs: 100, what: `${who} receives no audio` });
 }
 
-for (const mode of [{ name: 'single peer connection (default)', connect: {} }]) {
+for (const mode of [
+  { name: 'single peer connection (default)', room: {} },
+  { name: 'two peer connections (singlePeerConnection: false)', room: { singlePeerConnection: false } },
+]) {
   test(`two browsers see and hear each other: ${mode.name}`, async () => {
     const room = `visit-${Math.random().toString(36).slice(2, 8)}`;
     const alice = await openPage();
     const bob = await openPage();
-    await alice.evaluate(([u, t, c]) => window.join(u, t, { connect: c }), [media.url, await token('alice', room), mode.connect]);
-    const bobJoin = await bob.evaluate(([u, t, c]) => window.join(u, t, { connect: c }), [media.url, await token('bob', room), mode.connect]);
+    await alice.evaluate(([u, t, c]) => window.join(u, t, { room: c }), [media.url, await token('alice', room), mode.room]);
+    const bobJoin = await bob.evaluate(([u, t, c]) => window.join(u, t, { room: c }), [media.url, await token('bob', room), mode.room]);
     assert.equal(bobJoin.remotes, 1, 'bob sees alice in the room at join');
 
     await expectVideoFlowing(alice, 'alice');
     await expectVideoFlowing(bob, 'bob');
+
+    // A reliable data message each way.
+    await alice.evaluate(() => window.sendText('hello bob'));
+    await waitFor(async () => (await bob.evaluate(() => window.state.data)).some((d) => d.text === 'hello bob' && d.from === 'alice'),
+      { timeoutMs: 5000, intervalMs: 50, what: 'data message alice → bob' });
+    await bob.evaluate(() => window.sendText('hello alice'));
+    await waitFor(async () => (await alice.evaluate(() => window.state.data)).some((d) => d.text === 'hello alice' && d.from === 'bob'),
+      { timeoutMs: 5000, intervalMs: 50, what: 'data message bob → alice' });
 
     // Alice mutes her microphone; Bob sees the publication muted.
     const micSid = await alice.evaluate(async () => {

@@ -16,7 +16,8 @@ export const pageHtml = `<!doctype html><meta charset="utf-8"><title>room</title
 <div id="videos"></div>
 <script>
 const { Room, RoomEvent, Track } = LivekitClient;
-window.state = { remoteVideo: null, remoteAudio: false, muted: {}, disconnected: [], errors: [] };
+window.state = { remoteVideo: null, remoteAudio: false, muted: {}, disconnected: [], errors: [], data: [], speakers: [] };
+window.sendText = (text) => window.room.localParticipant.publishData(new TextEncoder().encode(text), { reliable: true });
 window.join = async (url, token, options = {}) => {
   const room = new Room(options.room || {});
   window.room = room;
@@ -37,6 +38,10 @@ window.join = async (url, token, options = {}) => {
   room.on(RoomEvent.TrackUnmuted, (pub, participant) => {
     if (participant !== room.localParticipant) window.state.muted[pub.trackSid] = false;
   });
+  room.on(RoomEvent.DataReceived, (payload, participant) => {
+    window.state.data.push({ text: new TextDecoder().decode(payload), from: participant?.identity });
+  });
+  room.on(RoomEvent.ActiveSpeakersChanged, (speakers) => window.state.speakers.push(speakers.map((s) => s.identity)));
   room.on(RoomEvent.ParticipantDisconnected, (p) => window.state.disconnected.push({ identity: p.identity, at: Date.now() }));
   await room.connect(url, token, options.connect || {});
   await room.localParticipant.enableCameraAndMicrophone();

@@ -1,0 +1,380 @@
+// Participant: offer/answer (spec §4.1–4.7).
+//  * v1 (/rtc/v1, one PC): the client offers; its sendonly sections publish, its recvonly
+//    sections carry subscriptions; we ask for re-offers with media_sections_requirement.
+//  * v0 (/rtc, two PCs, subscriber primary): the client offers on its publisher PC; we offer on
+//    the subscriber PC (data channels + one sendonly section per subscription) and it answers.
+#include <algorithm>
+#include <array>
+
+#include "common/encoding.hpp"
+#include "common/errors.hpp"
+#include "rtc/rtcp/rtcp_packet.hpp"
+#include "sfu/sdp_answer.hpp"
+#include "signal/participant.hpp"
+#include "signal/room.hpp"
+
+namespace parlor::signal {
+
+namespace {
+constexpr std::string_view kExtMid = "urn:ietf:params:rtp-hdrext:sdes:mid";
+constexpr std::string_view kExtRid = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+constexpr std::string_view kExtRepairedRid = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
+constexpr std::string_view kExtAudioLevel = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+constexpr uint32_t kRtcpSenderSsrc = 1;
+// Our payload types on the subscriber PC (v0), as LiveKit numbers them.
+constexpr int kOpusPt = 111;
+constexpr int kVp8Pt = 96;
+
+uint32_t random_ssrc() {
+  auto id = common::random_id("", 8);
+  uint32_t v = 0;
+  for (char c : id) v = v * 131 + static_cast<unsigned char>(c);
+  return v | 0x10000000u;
+}
+
+rtc::SdpCodec our_codec(bool video) {
+  rtc::SdpCodec c;
+  if (video) {
+    c.payload_type = kVp8Pt;
+    c.name = "VP8";
+    c.clock_rate = 90000;
+  } else {
+    c.payload_type = kOpusPt;
+    c.name = "opus";
+    c.clock_rate = 48000;
+    c.channels = 2;
+    c.fmtp = "minptime=10;useinbandfec=1";
+  }
+  return c;
+}
+}  // namespace
+
+void Participant::handle_offer(const livekit::SessionDescription& sd) {
+  rtc::SessionDescription offer;
+  try {
+    offer = rtc::SessionDescription::parse(sd.sdp());
+  } catch (const BadInput& e) {
+    throw BadInput(std::string("invalid SDP offer: ") + e.what());
+  }
+  const auto& worker = room_.worker();
+  auto answer = sfu::begin_answer(worker, version_);
+  std::string bundle = "BUNDLE";
+  std::map<std::string, std::string> mid_to_track;
+  std::vector<PublishedTrack*> newly_bound;
+  bool first_section = true;
+  free_slots_.clear();
+
+  for (const auto& m : offer.media) {
+    if (!remote_set_ && !m.ice_ufrag.empty()) {
+      transport_->set_remote({m.ice_ufrag, m.ice_pwd}, m.fingerprint);
+      remote_set_ = true;
+    }
+    if (m.port == 0) {
+      answer.media.push_back(sfu::rejected_section(m));
+      continue;
+    }
+    if (m.kind == "application") {
+      auto a = sfu::accepted_section(m, worker, *transport_, first_section);
+      auto sctp = sfu::add_sctp_attributes(m, a, room_.config().limit.max_data_packet_bytes);
+      if (!sctp) {
+        answer.media.push_back(sfu::rejected_section(m));
+        continue;
+      }
+      transport_->enable_sctp(sctp->remote_port, sctp->max_message_size);
+      bundle += " " + m.mid();
+      first_section = false;
+      answer.media.push_back(std::move(a));
+      continue;
+    }
+    auto codec = sfu::pick_codec(m);
+    if (!codec) {
+      answer.media.push_back(sfu::rejected_section(m));
+      continue;
+    }
+    auto a = sfu::accepted_section(m, worker, *transport_, first_section);
+    first_section = false;
+    bundle += " " + m.mid();
+    sfu::add_codec(a, *codec);
+    // Header extensions are negotiated per BUNDLE transport: accept the same ones on every
+    // section, or Chrome refuses later simulcast offers. Forwarded packets carry none.
+    for (const auto& e : m.extensions()) {
+      if (e.uri == kExtMid || e.uri == kExtRid || e.uri == kExtRepairedRid ||
+          (e.uri == kExtAudioLevel && m.kind == "audio")) {
+        a.add("extmap", std::to_string(e.id) + " " + e.uri);
+      }
+      if (e.uri == kExtMid) mid_ext_ = e.id;
+      if (e.uri == kExtRid) rid_ext_ = e.id;
+      if (e.uri == kExtAudioLevel) audio_level_ext_ = e.id;
+    }
+
+    auto dir = m.direction();
+    bool publishing = dir == rtc::SdpDirection::kSendOnly || dir == rtc::SdpDirection::kSendRecv;
+    PublishedTrack* bound = nullptr;  // the track this section published before, if any
+    for (auto& t : tracks_) {
+      if (t->mid == m.mid()) bound = t.get();
+    }
+    if (publishing) {
+      if (!bound) {
+        bound = bind_section(m);
+        if (bound) newly_bound.push_back(bound);
+      }
+      a.set_direction(rtc::SdpDirection::kRecvOnly);
+      if (bound && bound->rids.size() > 1) {
+        std::string list;
+        for (const auto& rid : bound->rids) {
+          a.add("rid", rid + " recv");
+          list += (list.empty() ? "" : ";") + rid;
+        }
+        a.add("simulcast", "recv " + list);
+      }
+      if (bound) mid_to_track[m.mid()] = bound->info.sid();
+    } else {
+      // The client stopped sending on this section: unpublish (JS sends no message for it).
+      if (bound && bound->published) room_.on_track_unpublished(*this, *bound);
+      if (bound) bound->mid.clear();
+      Subscription* sub = single_pc_ ? assign_slot(m.mid(), m.kind, *codec, *transport_) : nullptr;
+      if (sub) {
+        add_send_attributes(a, *sub);
+        mid_to_track[m.mid()] = sub->track_sid;
+      } else {
+        a.set_direction(rtc::SdpDirection::kInactive);
+        if (single_pc_) free_slots_.push_back({m.mid(), m.kind});
+      }
+    }
+    answer.media.push_back(std::move(a));
+  }
+  answer.attributes.insert(answer.attributes.begin(), {"group", bundle, true});
+
+  livekit::SignalResponse r;
+  auto* desc = r.mutable_answer();
+  desc->set_type("answer");
+  desc->set_sdp(answer.serialize());
+  desc->set_id(sd.id());
+  for (const auto& [mid, track] : mid_to_track) (*desc->mutable_mid_to_track_id())[mid] = track;
+  send(r);
+
+  for (auto* t : newly_bound) {
+    if (!t->published) {
+      t->published = true;
+      ++version_;
+      room_.on_track_published(*this, *t);
+    }
+  }
+  if (single_pc_) {
+    negotiation_requested_ = false;
+    bool waiting = std::any_of(subscriptions_.begin(), subscriptions_.end(), [](auto& s) { return s->mid.empty(); });
+    if (waiting) request_negotiation();
+  }
+}
+
+// Binds an offered sendonly section to the AddTrackRequest it carries (spec §4.5 step 4).
+PublishedTrack* Participant::bind_section(const rtc::SdpMedia& m) {
+  PublishedTrack* bound = nullptr;
+  auto [stream_id, track_id] = m.msid();
+  for (auto& t : tracks_) {
+    if (t->mid.empty() && t->cid == track_id) bound = t.get();
+  }
+  if (!bound) {
+    for (auto& t : tracks_) {
+      bool same_kind = (t->info.type() == livekit::VIDEO) == (m.kind == "video");
+      if (t->mid.empty() && !t->published && same_kind) {
+        bound = t.get();
+        break;
+      }
+    }
+  }
+  if (!bound) return nullptr;
+  bound->mid = m.mid();
+  bound->info.set_mid(m.mid());
+  bound->rids.clear();
+  for (const auto& rid : m.simulcast_send()) {
+    if (!rid.empty() && rid[0] != '~') bound->rids.push_back(rid);
+  }
+  int layers = std::max<int>(1, static_cast<int>(bound->rids.size()));
+  if (!bound->up) {
+    Participant* self = this;
+    bound->up = std::make_unique<sfu::UpTrack>(m.kind == "video", layers, [self](uint32_t ssrc) {
+      std::array<uint8_t, 16> pli{};
+      size_t n = rtc::rtcp::build_pli(pli, kRtcpSenderSsrc, ssrc);
+      self->transport_->send_rtcp({pli.data(), n});
+    });
+  }
+  for (uint32_t ssrc : m.ssrcs()) {
+    if (!by_ssrc_.count(ssrc)) by_ssrc_[ssrc] = {bound, 0};
+  }
+  for (auto [primary, rtx] : m.fid_groups()) by_ssrc_.erase(rtx);
+  pending_tracks_.erase(bound->cid);
+  return bound;
+}
+
+// A receiving section `mid` keeps its subscription or takes a waiting one of its kind.
+Subscription* Participant::assign_slot(const std::string& mid, const std::string& kind, const rtc::SdpCodec& codec,
+                                       rtc::WebRtcTransport& transport) {
+  for (auto& s : subscriptions_) {
+    if (s->mid == mid) return s.get();
+  }
+  for (auto& s : subscriptions_) {
+    bool video = s->track && s->track->info.type() == livekit::VIDEO;
+    if (!s->mid.empty() || !s->track || video != (kind == "video")) continue;
+    s->mid = mid;
+    s->payload_type = codec.payload_type;
+    s->ssrc = random_ssrc();
+    s->down = std::make_unique<sfu::DownTrack>(transport, s->ssrc, static_cast<uint8_t>(codec.payload_type), video);
+    subscription_by_ssrc_[s->ssrc] = s.get();
+    s->track->up->add(s->down.get());
+    return s.get();
+  }
+  return nullptr;
+}
+
+void Participant::add_send_attributes(rtc::SdpMedia& a, const Subscription& sub) const {
+  std::string msid = sub.publisher->sid() + "|" + sub.track_sid;
+  a.set_direction(rtc::SdpDirection::kSendOnly);
+  a.add("msid", msid + " " + sub.track_sid);
+  a.add("ssrc", std::to_string(sub.ssrc) + " cname:" + sub.publisher->sid());
+  a.add("ssrc", std::to_string(sub.ssrc) + " msid:" + msid + " " + sub.track_sid);
+}
+
+void Participant::request_negotiation() {
+  if (!single_pc_) {
+    if (started_) send_subscriber_offer();
+    return;
+  }
+  // Before the JoinResponse nothing else may be sent; the first offer picks subscriptions up.
+  if (!started_ || negotiation_requested_ || !connection_->open()) return;
+  uint32_t audio = 0, video = 0;
+  for (const auto& s : subscriptions_) {
+    if (!s->mid.empty() || !s->track) continue;
+    (s->track->info.type() == livekit::VIDEO ? video : audio)++;
+  }
+  for (const auto& slot : free_slots_) {
+    uint32_t& n = slot.kind == "video" ? video : audio;
+    if (n) --n;
+  }
+  negotiation_requested_ = true;
+  livekit::SignalResponse r;
+  r.mutable_media_sections_requirement()->set_num_audios(audio);
+  r.mutable_media_sections_requirement()->set_num_videos(video);
+  send(r);
+}
+
+// ---- v0: the subscriber peer connection --------------------------------------------------------
+
+void Participant::send_subscriber_offer() {
+  if (!sub_transport_ || !connection_->open()) return;
+  if (awaiting_answer_) {
+    offer_again_ = true;
+    return;
+  }
+  const auto& worker = room_.worker();
+  auto offer = sfu::begin_answer(worker, ++sub_version_);
+  std::string bundle = "BUNDLE";
+
+  // Sections keep their mids; a section whose subscription went away goes inactive and may be
+  // reused by a new subscription of the same kind.
+  for (auto& section : sub_sections_) {
+    bool alive = std::any_of(subscriptions_.begin(), subscriptions_.end(), [&](auto& s) { return s->mid == section.mid; });
+    if (!alive) section.used = false;
+  }
+  for (auto& s : subscriptions_) {
+    if (!s->mid.empty() || !s->track) continue;
+    bool video = s->track->info.type() == livekit::VIDEO;
+    std::string kind = video ? "video" : "audio";
+    auto free = std::find_if(sub_sections_.begin(), sub_sections_.end(), [&](auto& x) { return !x.used && x.kind == kind; });
+    if (free == sub_sections_.end()) {
+      sub_sections_.push_back({std::to_string(sub_sections_.size() + 1), kind, false});
+      free = sub_sections_.end() - 1;
+    }
+    free->used = true;
+    auto codec = our_codec(video);
+    s->mid = free->mid;
+    s->payload_type = codec.payload_type;
+    s->ssrc = random_ssrc();
+    s->down = std::make_unique<sfu::DownTrack>(*sub_transport_, s->ssrc, static_cast<uint8_t>(codec.payload_type), video);
+    subscription_by_ssrc_[s->ssrc] = s.get();
+    s->track->up->add(s->down.get());
+  }
+
+  auto actpass = [](rtc::SdpMedia& m) {
+    m.remove("setup");
+    m.add("setup", "actpass");
+  };
+  rtc::SdpMedia data_offer;  // the data section comes first, as mid "0"
+  data_offer.kind = "application";
+  data_offer.proto = "UDP/DTLS/SCTP";
+  data_offer.add("mid", "0");
+  auto data = sfu::accepted_section(data_offer, worker, *sub_transport_, true);
+  actpass(data);
+  data.formats = {"webrtc-datachannel"};
+  data.add("sctp-port", "5000");
+  data.add("max-message-size", std::to_string(room_.config().limit.max_data_packet_bytes));
+  offer.media.push_back(std::move(data));
+  bundle += " 0";
+  std::map<std::string, std::string> mid_to_track;
+  for (const auto& section : sub_sections_) {
+    rtc::SdpMedia m;
+    m.kind = section.kind;
+    m.proto = "UDP/TLS/RTP/SAVPF";
+    m.add("mid", section.mid);
+    auto a = sfu::accepted_section(m, worker, *sub_transport_, false);
+    actpass(a);
+    sfu::add_codec(a, our_codec(section.kind == "video"));
+    Subscription* sub = nullptr;
+    for (auto& s : subscriptions_) {
+      if (s->mid == section.mid) sub = s.get();
+    }
+    if (sub) {
+      add_send_attributes(a, *sub);
+      mid_to_track[section.mid] = sub->track_sid;
+    } else {
+      a.set_direction(rtc::SdpDirection::kInactive);
+    }
+    bundle += " " + section.mid;
+    offer.media.push_back(std::move(a));
+  }
+  offer.attributes.insert(offer.attributes.begin(), {"group", bundle, true});
+
+  livekit::SignalResponse r;
+  auto* desc = r.mutable_offer();
+  desc->set_type("offer");
+  desc->set_sdp(offer.serialize());
+  desc->set_id(++offer_id_);
+  for (const auto& [mid, track] : mid_to_track) (*desc->mutable_mid_to_track_id())[mid] = track;
+  awaiting_answer_ = true;
+  send(r);
+}
+
+void Participant::handle_answer(const livekit::SessionDescription& sd) {
+  if (!sub_transport_) throw BadInput("no subscriber offer is outstanding on /rtc/v1");
+  rtc::SessionDescription answer;
+  try {
+    answer = rtc::SessionDescription::parse(sd.sdp());
+  } catch (const BadInput& e) {
+    throw BadInput(std::string("invalid SDP answer: ") + e.what());
+  }
+  for (const auto& m : answer.media) {
+    if (!sub_remote_set_ && !m.ice_ufrag.empty()) {
+      sub_transport_->set_remote({m.ice_ufrag, m.ice_pwd}, m.fingerprint);
+      sub_remote_set_ = true;
+    }
+    if (m.kind == "application" && m.port != 0 && !sub_transport_->sctp_enabled()) {
+      rtc::SdpMedia ignored;
+      if (auto sctp = sfu::add_sctp_attributes(m, ignored, room_.config().limit.max_data_packet_bytes)) {
+        sub_transport_->enable_sctp(sctp->remote_port, sctp->max_message_size);
+        // Spec §3.2: the server creates the subscriber PC's channels.
+        sub_channels_.reliable = sub_transport_->open_data_channel("_reliable", {});
+        rtc::SctpAssociation::ChannelOptions lossy;
+        lossy.ordered = false;
+        lossy.max_retransmits = 0;
+        sub_channels_.lossy = sub_transport_->open_data_channel("_lossy", lossy);
+      }
+    }
+  }
+  awaiting_answer_ = false;
+  if (offer_again_) {
+    offer_again_ = false;
+    send_subscriber_offer();
+  }
+}
+
+}  // namespace parlor::signal
