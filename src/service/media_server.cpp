@@ -1,5 +1,7 @@
 #include "service/media_server.hpp"
 
+#include <algorithm>
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -155,6 +157,12 @@ void MediaServer::handle_rtc_upgrade(http::Request req, http::BeastRequest raw, 
     }
   } catch (const TwirpError& e) {
     return write_plain(stream, e.code() == "resource_exhausted" ? 503 : 400, e.what());
+  }
+  // A full room refuses new identities (a rejoin with the same identity replaces itself).
+  if (room.max_participants() && room.num_participants() >= room.max_participants()) {
+    auto infos = live_->list(room.name());
+    bool rejoin = std::any_of(infos.begin(), infos.end(), [&](auto& p) { return p.identity() == d.claims.identity; });
+    if (!rejoin) return write_plain(stream, 403, "room is full");
   }
   auto params = signal::join_params(d.claims, req, single_pc ? &join_request : nullptr);
   params.resume = single_pc ? join_request.reconnect()

@@ -59,6 +59,9 @@ for (const mode of [
 
     await expectVideoFlowing(alice, 'alice');
     await expectVideoFlowing(bob, 'bob');
+    // Connection quality reaches the other side (ConnectionQualityIndicator needs it).
+    await waitFor(async () => (await bob.evaluate(() => [...window.room.remoteParticipants.values()][0]?.connectionQuality)) !== 'unknown',
+      { timeoutMs: 8000, intervalMs: 100, what: 'connection quality of alice at bob' });
 
     // A reliable data message each way.
     await alice.evaluate(() => window.sendText('hello bob'));

@@ -96,6 +96,19 @@ test('refused upgrades are plain HTTP statuses with a reason', async () => {
   assert.match(r.body, /gzip/);
 });
 
+test('a full room refuses another participant with a clear status', async () => {
+  const { RoomServiceClient } = await import('livekit-server-sdk');
+  const rooms = new RoomServiceClient(media.httpUrl, devKey, devSecret);
+  await rooms.createRoom({ name: 'tiny', maxParticipants: 1 });
+  const first = await session('first', 'tiny');
+  await first.next('join');
+  const r = await upgradeStatus(`access_token=${await devToken('second', 'tiny')}&join_request=${joinParam()}`);
+  assert.equal(r.status, 403);
+  assert.match(r.body, /full/);
+  await first.alive();
+  first.ws.close();
+});
+
 test('malformed frames, bad SDP and forbidden or excess tracks get clear errors; the session goes on', async () => {
   const s = await session('tester', 'bad-signal');
   const join = await s.next('join');
