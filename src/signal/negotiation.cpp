@@ -216,15 +216,22 @@ Subscription* Participant::assign_slot(const std::string& mid, const std::string
   for (auto& s : subscriptions_) {
     bool video = s->track && s->track->info.type() == livekit::VIDEO;
     if (!s->mid.empty() || !s->track || video != (kind == "video")) continue;
-    s->mid = mid;
-    s->payload_type = codec.payload_type;
-    s->ssrc = random_ssrc();
-    s->down = std::make_unique<sfu::DownTrack>(transport, s->ssrc, static_cast<uint8_t>(codec.payload_type), video);
-    subscription_by_ssrc_[s->ssrc] = s.get();
-    s->track->up->add(s->down.get());
+    attach(*s, mid, codec, transport);
     return s.get();
   }
   return nullptr;
+}
+
+// The subscription starts flowing on section `mid`: its own SSRC, the section's payload type.
+void Participant::attach(Subscription& s, const std::string& mid, const rtc::SdpCodec& codec,
+                         rtc::WebRtcTransport& transport) {
+  bool video = s.track->info.type() == livekit::VIDEO;
+  s.mid = mid;
+  s.payload_type = codec.payload_type;
+  s.ssrc = random_ssrc();
+  s.down = std::make_unique<sfu::DownTrack>(transport, s.ssrc, static_cast<uint8_t>(codec.payload_type), video);
+  subscription_by_ssrc_[s.ssrc] = &s;
+  s.track->up->add(s.down.get());
 }
 
 void Participant::add_send_attributes(rtc::SdpMedia& a, const Subscription& sub) const {
@@ -286,13 +293,7 @@ void Participant::send_subscriber_offer() {
       free = sub_sections_.end() - 1;
     }
     free->used = true;
-    auto codec = our_codec(video);
-    s->mid = free->mid;
-    s->payload_type = codec.payload_type;
-    s->ssrc = random_ssrc();
-    s->down = std::make_unique<sfu::DownTrack>(*sub_transport_, s->ssrc, static_cast<uint8_t>(codec.payload_type), video);
-    subscription_by_ssrc_[s->ssrc] = s.get();
-    s->track->up->add(s->down.get());
+    attach(*s, free->mid, our_codec(video), *sub_transport_);
   }
 
   auto actpass = [](rtc::SdpMedia& m) {

@@ -133,6 +133,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   Subscription* assign_slot(const std::string& mid, const std::string& kind, const rtc::SdpCodec& codec,
                             rtc::WebRtcTransport& transport);
   void add_send_attributes(rtc::SdpMedia& section, const Subscription& sub) const;
+  void attach(Subscription& sub, const std::string& mid, const rtc::SdpCodec& codec, rtc::WebRtcTransport& transport);
   void send_subscriber_offer();
   void handle_mute(const livekit::MuteTrackRequest& request);
   void handle_subscription(const livekit::UpdateSubscription& request);

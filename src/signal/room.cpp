@@ -68,6 +68,16 @@ Participant& Room::join(JoinParams params, std::shared_ptr<WsConnection> connect
     }
   }
   ref.start(others);
+  if (!quality_.empty()) {  // the newcomer learns the current quality of everyone
+    livekit::SignalResponse q;
+    for (const auto& [sid, quality] : quality_) {
+      if (!quality_sent_.count(sid)) continue;
+      auto* info = q.mutable_connection_quality()->add_updates();
+      info->set_participant_sid(sid);
+      info->set_quality(quality);
+    }
+    if (q.has_connection_quality()) ref.send(q);
+  }
   if (!ref.hidden()) {
     auto info = ref.info();
     for (auto& [_, other] : participants_) {
@@ -103,6 +113,9 @@ void Room::remove(const std::string& identity, livekit::DisconnectReason reason,
   }
   if (notify_client) p->send_leave(reason, livekit::LeaveRequest::DISCONNECT);
   p->close_connection();
+  quality_.erase(p->sid());
+  quality_sent_.erase(p->sid());
+  speakers_.erase(p->sid());
   listener_.on_participant_left(info_, info);
   report_count();
 }

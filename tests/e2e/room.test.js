@@ -5,37 +5,26 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebhookReceiver } from 'livekit-server-sdk';
-import { startMedia, devKey, devSecret, waitFor } from '../lib/media.js';
-import { launchChromium } from '../lib/browser.js';
-import { serveLivekitPage, devToken as token } from '../lib/livekit-page.js';
+import { devKey, devSecret, waitFor } from '../lib/media.js';
+import { startRoomEnvironment, devToken as token } from '../lib/livekit-page.js';
 import { startWebhookSink } from '../lib/webhook-sink.js';
 
+let env;
 let media;
-let site;
-let browser;
 let sink;
 
 before(async () => {
   sink = await startWebhookSink();
-  media = await startMedia({ args: ['--dev', '--webhook', sink.url] });
-  site = await serveLivekitPage();
-  browser = await launchChromium();
+  env = await startRoomEnvironment(['--dev', '--webhook', sink.url]);
+  media = env.media;
 });
 
 after(async () => {
-  await browser?.close();
-  await site?.close();
-  await media?.stop();
+  await env?.stop();
   await sink?.close();
 });
 
-async function openPage() {
-  const page = await (await browser.newContext()).newPage();
-  page.on('console', (m) => { if (m.type() === 'error') console.log('page:', m.text()); });
-  page.on('pageerror', (e) => console.log('pageerror:', e.message));
-  await page.goto(site.url);
-  return page;
-}
+const openPage = () => env.openPage();
 
 async function expectVideoFlowing(page, who) {
   await waitFor(async () => (await page.evaluate(() => window.videoProgress()))?.width > 0, { timeoutMs: 20000, intervalMs: 100, what: `${who} never decoded remote video` });

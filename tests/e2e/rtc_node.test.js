@@ -7,24 +7,19 @@ import {
   Room, RoomEvent, VideoSource, VideoFrame, VideoBufferType, LocalVideoTrack, TrackPublishOptions,
   TrackSource, TrackKind, VideoStream, dispose,
 } from '@livekit/rtc-node';
-import { startMedia, waitFor } from '../lib/media.js';
-import { launchChromium } from '../lib/browser.js';
-import { serveLivekitPage, devToken } from '../lib/livekit-page.js';
+import { waitFor } from '../lib/media.js';
+import { startRoomEnvironment, devToken } from '../lib/livekit-page.js';
 
+let env;
 let media;
-let site;
-let browser;
 
 before(async () => {
-  media = await startMedia({ args: ['--dev'] });
-  site = await serveLivekitPage();
-  browser = await launchChromium();
+  env = await startRoomEnvironment();
+  media = env.media;
 });
 
 after(async () => {
-  await browser?.close();
-  await site?.close();
-  await media?.stop();
+  await env?.stop();
   await dispose();
 });
 
@@ -58,8 +53,7 @@ test('rtc-node publishes a synthetic video a browser renders, and receives the b
   }, 33);
 
   try {
-    const page = await (await browser.newContext()).newPage();
-    await page.goto(site.url);
+    const page = await env.openPage();
     await page.evaluate(([u, t]) => window.join(u, t), [media.url, await devToken('browser', roomName)]);
     await waitFor(async () => (await page.evaluate(() => window.videoProgress()))?.width > 0,
       { timeoutMs: 20000, intervalMs: 100, what: 'browser rendering the rtc-node video' });

@@ -270,10 +270,13 @@ describe('HTTP surface', () => {
     assert.equal(res.status, 401, 'never a bare 404 on /rtc/validate');
   });
 
-  test('/rtc/v1/validate answers a generic 404 so clients fall back to /rtc', async () => {
-    const res = await fetch(`${media.httpUrl}/rtc/v1/validate?access_token=x`);
-    assert.equal(res.status, 404);
-    assert.doesNotMatch(await res.text(), /requested room does not exist/);
+  test('/rtc/v1/validate checks the token like /rtc/validate (v1 is served)', async () => {
+    let res = await fetch(`${media.httpUrl}/rtc/v1/validate?access_token=x`);
+    assert.equal(res.status, 401);
+    const at = new AccessToken(devKey, devSecret, { identity: 'v1-check' });
+    at.addGrant({ roomJoin: true, room: 'v1-room' });
+    res = await fetch(`${media.httpUrl}/rtc/v1/validate?access_token=${await at.toJwt()}`);
+    assert.equal(res.status, 200);
   });
 
   test('/metrics is Prometheus text', async () => {

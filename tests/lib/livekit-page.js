@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AccessToken } from 'livekit-server-sdk';
-import { serveStatic } from './browser.js';
-import { devKey, devSecret } from './media.js';
+import { serveStatic, launchChromium } from './browser.js';
+import { devKey, devSecret, startMedia } from './media.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const livekitUmd = readFileSync(path.join(repoRoot, 'node_modules/livekit-client/dist/livekit-client.umd.js'), 'utf8');
@@ -79,4 +79,31 @@ export function devToken(identity, room, grant = {}) {
   const at = new AccessToken(devKey, devSecret, { identity, name: identity, ttl: '10m' });
   at.addGrant({ roomJoin: true, room, ...grant });
   return at.toJwt();
+}
+
+/**
+ * `parlor media` (with `mediaArgs`), the page server and Chromium, for one test file.
+ * Resolves to { media, site, browser, openPage(), stop() }.
+ */
+export async function startRoomEnvironment(mediaArgs = ['--dev']) {
+  const media = await startMedia({ args: mediaArgs });
+  const site = await serveLivekitPage();
+  const browser = await launchChromium();
+  return {
+    media,
+    site,
+    browser,
+    async openPage() {
+      const page = await (await browser.newContext()).newPage();
+      page.on('console', (m) => { if (m.type() === 'error') console.log('page:', m.text()); });
+      page.on('pageerror', (e) => console.log('pageerror:', e.message));
+      await page.goto(site.url);
+      return page;
+    },
+    async stop() {
+      await browser.close();
+      await site.close();
+      await media.stop();
+    },
+  };
 }
