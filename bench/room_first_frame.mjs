@@ -63,6 +63,7 @@ try {
   const t0 = Date.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const cpu = (cpuSeconds(media.proc.pid) - c0) / ((Date.now() - t0) / 1000);
+  const received = await second.evaluate(() => window.videoProgress());
   const metrics = await (await fetch(`${media.httpUrl}/metrics`)).text();
   const udp = (name) => Number(metrics.match(new RegExp(`^${name} (\\d+)`, 'm'))?.[1] ?? 0);
 
@@ -74,7 +75,11 @@ try {
       max: samples[samples.length - 1].toFixed(1),
       n: samples.length,
     },
-    twoBrowserCall: { serverCpuPercentOfOneCore: (cpu * 100).toFixed(1), seconds },
+    twoBrowserCall: {
+      serverCpuPercentOfOneCore: (cpu * 100).toFixed(1),
+      seconds,
+      remoteVideoAtSecond: `${received?.width}x${received?.height}`,
+    },
     udp: { received: udp('parlor_udp_received_total'), sent: udp('parlor_udp_sent_total') },
   }, null, 2));
 } finally {

@@ -23,6 +23,45 @@ bool UpTrack::Layer::active(Clock::time_point now) const {
 UpTrack::UpTrack(bool video, int layers, KeyframeRequest request_keyframe)
     : video_(video), layer_count_(std::clamp(layers, 1, kMaxLayers)), request_keyframe_(std::move(request_keyframe)) {}
 
+size_t UpTrack::report_blocks(std::span<rtc::rtcp::ReportBlock> out, Clock::time_point now) {
+  size_t n = 0;
+  for (int i = 0; i < layer_count_ && n < out.size(); ++i) {
+    auto& l = layers_[i];
+    if (!l.counting || !l.active(now)) continue;
+    uint64_t expected = l.max_seq - l.base_seq + 1;
+    int64_t lost = static_cast<int64_t>(expected) - static_cast<int64_t>(l.received);
+    uint64_t expected_interval = expected - l.expected_prior;
+    uint64_t received_interval = l.received - l.received_prior;
+    l.expected_prior = expected;
+    l.received_prior = l.received;
+    int64_t lost_interval = static_cast<int64_t>(expected_interval) - static_cast<int64_t>(received_interval);
+    rtc::rtcp::ReportBlock b;
+    b.ssrc = l.ssrc;
+    b.fraction_lost = (expected_interval == 0 || lost_interval <= 0)
+                          ? 0
+                          : static_cast<uint8_t>(std::min<int64_t>(255, (lost_interval << 8) / static_cast<int64_t>(expected_interval)));
+    b.cumulative_lost = static_cast<int32_t>(std::clamp<int64_t>(lost, -0x800000, 0x7FFFFF));
+    b.highest_sequence = static_cast<uint32_t>(l.max_seq - (l.base_seq & ~uint64_t{0xFFFF}));  // cycles from 0
+    b.jitter = 0;
+    b.last_sr = l.last_sr;
+    if (l.last_sr != 0) {
+      auto since = std::chrono::duration_cast<std::chrono::microseconds>(now - l.last_sr_arrival).count();
+      b.delay_since_last_sr = static_cast<uint32_t>(since * 65536 / 1000000);  // units of 1/65536 s
+    }
+    out[n++] = b;
+  }
+  return n;
+}
+
+void UpTrack::on_sender_report(uint32_t ssrc, uint64_t ntp_time, Clock::time_point now) {
+  for (int i = 0; i < layer_count_; ++i) {
+    if (layers_[i].ssrc == ssrc) {
+      layers_[i].last_sr = static_cast<uint32_t>(ntp_time >> 16);
+      layers_[i].last_sr_arrival = now;
+    }
+  }
+}
+
 std::optional<double> UpTrack::take_loss() {
   if (interval_expected_ == 0) return std::nullopt;
   double received = static_cast<double>(std::min(interval_received_, interval_expected_));
@@ -96,9 +135,23 @@ void UpTrack::on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time
   if (layer < 0 || layer >= layer_count_) return;
   auto& l = layers_[layer];
   if (l.ssrc != packet.ssrc() || !l.active(now)) {
+    if (l.ssrc != packet.ssrc()) {  // a new stream: its statistics start over
+      l.unwrap = {};
+      l.counting = false;
+      l.received = l.expected_prior = l.received_prior = 0;
+      l.last_sr = 0;
+    }
     l.ssrc = packet.ssrc();
     l.first_seen = now;
   }
+  uint64_t ext = l.unwrap.unwrap(packet.sequence());
+  if (!l.counting) {
+    l.counting = true;
+    l.base_seq = l.max_seq = ext;
+  } else if (ext > l.max_seq) {
+    l.max_seq = ext;
+  }
+  ++l.received;
   l.last_seen = now;
   ++packets_;
   if (layer == (current_ >= 0 ? current_ : layer)) {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <vector>
 
+#include "rtc/rtcp/rtcp_packet.hpp"
 #include "rtc/rtp/rtp_packet.hpp"
 #include "sfu/down_track.hpp"
 #include "sfu/packet_cache.hpp"
@@ -36,6 +37,12 @@ class UpTrack {
 
   // A packet of `layer` still in the retransmission cache (video only).
   std::optional<std::span<const uint8_t>> cached(int layer, uint16_t sequence) const;
+
+  // Receiver reports for the publisher (RFC 3550 §6.4.2), one block per layer heard from:
+  // cumulative and interval loss, extended highest sequence, and LSR/DLSR from its last SR.
+  // Returns the number of blocks written. This loss feedback drives the sender's estimate.
+  size_t report_blocks(std::span<rtc::rtcp::ReportBlock> out, Clock::time_point now);
+  void on_sender_report(uint32_t ssrc, uint64_t ntp_time, Clock::time_point now);
 
   void add(DownTrack* down);
   void remove(DownTrack* down);
@@ -61,6 +68,13 @@ class UpTrack {
     uint32_t ssrc = 0;
     Clock::time_point first_seen{}, last_seen{};
     bool active(Clock::time_point now) const;
+    // receive statistics for reports
+    rtc::SequenceUnwrapper unwrap;
+    bool counting = false;
+    uint64_t base_seq = 0, max_seq = 0, received = 0;
+    uint64_t expected_prior = 0, received_prior = 0;
+    uint32_t last_sr = 0;  // middle 32 bits of the last SR's NTP time
+    Clock::time_point last_sr_arrival{};
   };
   void choose_target(Clock::time_point now);
   void send_keyframe_request(int layer, Clock::time_point now);

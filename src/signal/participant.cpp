@@ -21,6 +21,7 @@ constexpr uint32_t kRtcpSenderSsrc = 1;
 // so reconnects work after the join token has expired.
 constexpr auto kRefreshInterval = std::chrono::minutes(5);
 constexpr auto kRefreshTokenTtl = std::chrono::seconds(15 * 60);
+constexpr auto kReceiverReportInterval = std::chrono::milliseconds(800);
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -218,6 +219,23 @@ void Participant::send_refresh_token() {
 
 void Participant::tick(Clock::time_point now) {
   if (started_ && now - last_refresh_ >= kRefreshInterval) send_refresh_token();
+  if (now - last_receiver_report_ >= kReceiverReportInterval) {
+    last_receiver_report_ = now;
+    send_receiver_reports(now);
+  }
+}
+
+// Loss feedback to the publisher (its loss-based bandwidth estimate needs it).
+void Participant::send_receiver_reports(Clock::time_point now) {
+  std::array<rtc::rtcp::ReportBlock, 31> blocks{};  // RFC 3550: at most 31 per packet
+  size_t n = 0;
+  for (auto& t : tracks_) {
+    if (t->published && t->up) n += t->up->report_blocks(std::span(blocks).subspan(n), now);
+  }
+  if (n == 0) return;
+  std::array<uint8_t, 8 + 31 * 24> rr{};
+  size_t len = rtc::rtcp::build_receiver_report(rr, kRtcpSenderSsrc, std::span(blocks.data(), n));
+  if (len) transport_->send_rtcp({rr.data(), len});
 }
 
 std::optional<double> Participant::take_loss() {
@@ -619,6 +637,14 @@ void Participant::on_rtp(rtc::RtpPacketView& packet) {
 void Participant::on_rtcp(std::span<const uint8_t> compound) {
   rtc::rtcp::CompoundIterator it(compound);
   while (auto h = it.next()) {
+    if (h->type == rtc::rtcp::kSenderReport) {
+      if (auto sr = rtc::rtcp::read_sender_report(*h)) {
+        if (auto t = by_ssrc_.find(sr->ssrc); t != by_ssrc_.end() && t->second.first->up) {
+          t->second.first->up->on_sender_report(sr->ssrc, sr->ntp_time, Clock::now());
+        }
+      }
+      continue;
+    }
     if (h->type == rtc::rtcp::kRtpFeedback && h->count == rtc::rtcp::kFmtNack) {
       auto ids = rtc::rtcp::read_feedback_ids(*h);
       if (!ids) continue;

@@ -141,6 +141,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   void handle_update_metadata(const livekit::UpdateParticipantMetadata& request);
   void request_negotiation();
   void send_refresh_token();
+  void send_receiver_reports(Clock::time_point now);
   bool bind_ssrc(const rtc::RtpPacketView& packet);
 
   Room& room_;
@@ -198,6 +199,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   DataChannels pub_channels_, sub_channels_;
   uint32_t last_data_sequence_ = 0;
   Clock::time_point last_refresh_{};
+  Clock::time_point last_receiver_report_{};
 };
 
 }  // namespace parlor::signal

@@ -184,5 +184,27 @@ TEST(UpTrack, MovesUpToAStableHigherLayerAtItsKeyframe) {
   up.remove(&down);
 }
 
+TEST(UpTrack, ReceiverReportsCountLossAndEchoTheSenderReport) {
+  UpTrack up(false, 1, [](uint32_t) {});
+  auto t = UpTrack::Clock::now();
+  for (uint16_t s = 65530; s != 4; ++s) {  // across the wrap, one packet (65533) lost
+    if (s == 65533) continue;
+    auto p = vp8_packet(42, s, 0, false);
+    up.on_packet(view(p), 0, t);
+  }
+  up.on_sender_report(42, 0x1122334455667788ull, t);
+  std::array<rtc::rtcp::ReportBlock, 4> blocks{};
+  ASSERT_EQ(up.report_blocks(blocks, t + 500ms), 1u);
+  EXPECT_EQ(blocks[0].ssrc, 42u);
+  EXPECT_EQ(blocks[0].cumulative_lost, 1);
+  EXPECT_EQ(blocks[0].fraction_lost, 256 / 10);
+  EXPECT_EQ(blocks[0].highest_sequence, 0x10003u);  // one cycle, then sequence 3
+  EXPECT_EQ(blocks[0].last_sr, 0x33445566u);
+  EXPECT_NEAR(blocks[0].delay_since_last_sr, 65536 / 2, 2);
+  // The next interval saw nothing new: no fresh loss.
+  ASSERT_EQ(up.report_blocks(blocks, t + 550ms), 1u);
+  EXPECT_EQ(blocks[0].fraction_lost, 0);
+}
+
 }  // namespace
 }  // namespace parlor::sfu
