@@ -49,10 +49,14 @@ void DownTrack::forward(const rtc::RtpPacketView& in, bool keyframe, bool source
     rebase_ = false;
   }
   bool first = !started_;
-  started_ = true;
   uint16_t seq = static_cast<uint16_t>(in.sequence() + seq_delta_);
   uint32_t ts = in.timestamp() + ts_delta_;
-  if (!send_mapped(in, seq, ts)) return;
+  if (!send_mapped(in, seq, ts)) {
+    // Not connected yet: a keyframe that never left does not count as the start.
+    if (first) rebase_ = true;
+    return;
+  }
+  started_ = true;
   // Only move forward; late (reordered) packets keep their mapped numbers.
   if (static_cast<int16_t>(seq - last_seq_) > 0 || first) last_seq_ = seq;
   if (static_cast<int32_t>(ts - last_ts_) > 0 || first) last_ts_ = ts;

@@ -10,6 +10,7 @@ using namespace std::chrono_literals;
 constexpr auto kLayerIdle = 600ms;            // no packets for this long: the layer stopped
 constexpr auto kLayerStable = 1500ms;         // a layer must flow this long before we move up
 constexpr auto kKeyframeRequestInterval = 300ms;
+constexpr auto kUrgentKeyframeRequestInterval = 50ms;
 constexpr auto kChoiceInterval = 200ms;
 constexpr size_t kCacheSlots = 512;  // ~1 s of 720p video per layer
 constexpr uint8_t kSpeakingDbov = 50;     // louder than -50 dBov counts as voice
@@ -99,15 +100,15 @@ void UpTrack::add(DownTrack* down) {
 
 void UpTrack::remove(DownTrack* down) { std::erase(downs_, down); }
 
-void UpTrack::send_keyframe_request(int layer, Clock::time_point now) {
+void UpTrack::send_keyframe_request(int layer, Clock::time_point now, bool urgent) {
   if (layer < 0 || layer >= layer_count_ || layers_[layer].ssrc == 0) return;
-  if (now - last_keyframe_request_ < kKeyframeRequestInterval) return;
+  if (now - last_keyframe_request_ < (urgent ? kUrgentKeyframeRequestInterval : kKeyframeRequestInterval)) return;
   last_keyframe_request_ = now;
   request_keyframe_(layers_[layer].ssrc);
 }
 
-void UpTrack::request_keyframe(Clock::time_point now) {
-  send_keyframe_request(target_ >= 0 ? target_ : current_, now);
+void UpTrack::request_keyframe(Clock::time_point now, bool new_subscriber) {
+  send_keyframe_request(target_ >= 0 ? target_ : current_, now, new_subscriber);
 }
 
 void UpTrack::choose_target(Clock::time_point now) {

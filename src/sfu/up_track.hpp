@@ -32,8 +32,9 @@ class UpTrack {
 
   // A packet of layer `layer` (0 = lowest). Forwards it if it belongs to the selected layer.
   void on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time_point now);
-  // A subscriber asked for a keyframe (PLI/FIR); throttled.
-  void request_keyframe(Clock::time_point now);
+  // A subscriber asked for a keyframe (PLI/FIR); throttled. `new_subscriber` (its transport
+  // just connected and it waits for a first picture) uses a shorter throttle.
+  void request_keyframe(Clock::time_point now, bool new_subscriber = false);
 
   // A packet of `layer` still in the retransmission cache (video only).
   std::optional<std::span<const uint8_t>> cached(int layer, uint16_t sequence) const;
@@ -77,7 +78,7 @@ class UpTrack {
     Clock::time_point last_sr_arrival{};
   };
   void choose_target(Clock::time_point now);
-  void send_keyframe_request(int layer, Clock::time_point now);
+  void send_keyframe_request(int layer, Clock::time_point now, bool urgent = false);
 
   const bool video_;
   const int layer_count_;

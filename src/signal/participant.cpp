@@ -539,7 +539,16 @@ void Participant::detach_subscribers(PublishedTrack& track) {
 
 // ---- media ----------------------------------------------------------------------------------
 
+// Subscriptions waiting for their first picture ask for it as soon as media can flow.
+void Participant::request_first_keyframes() {
+  auto now = Clock::now();
+  for (auto& s : subscriptions_) {
+    if (s->down && s->track && s->down->waiting_for_keyframe()) s->track->up->request_keyframe(now, true);
+  }
+}
+
 void Participant::on_subscriber_connected() {
+  request_first_keyframes();
   state_ = livekit::ParticipantInfo::ACTIVE;
   ++version_;
   room_.broadcast_update(*this);
@@ -547,6 +556,7 @@ void Participant::on_subscriber_connected() {
 
 void Participant::on_transport_connected() {
   if (!single_pc_) return;  // v0: the subscriber PC is primary
+  request_first_keyframes();
   state_ = livekit::ParticipantInfo::ACTIVE;
   ++version_;
   room_.broadcast_update(*this);

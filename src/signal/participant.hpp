@@ -124,6 +124,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   void on_data_message(uint16_t stream, std::span<const uint8_t> data, bool binary) override;
   void on_data_channel_closed(uint16_t stream) override;
   void on_subscriber_connected();
+  void request_first_keyframes();
 
   void handle(const livekit::SignalRequest& request);
   void handle_add_track(const livekit::AddTrackRequest& request);
