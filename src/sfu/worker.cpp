@@ -93,6 +93,12 @@ void Worker::remove(rtc::WebRtcTransport& transport) {
   std::erase_if(by_address_, [&](const auto& kv) { return kv.second == &transport; });
 }
 
+void Worker::rekey(rtc::WebRtcTransport& transport, const std::string& old_ufrag) {
+  auto it = by_ufrag_.find(old_ufrag);
+  if (it != by_ufrag_.end() && it->second == &transport) by_ufrag_.erase(it);
+  by_ufrag_[transport.local_ice().ufrag] = &transport;
+}
+
 void Worker::send_datagram(std::span<const uint8_t> data, const rtc::UdpEndpoint& to) { socket_->send(data, to); }
 
 void Worker::on_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from) {

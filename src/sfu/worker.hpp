@@ -77,6 +77,8 @@ class Worker : public rtc::DatagramSender {
   // Worker thread only.
   void add(rtc::WebRtcTransport& transport);
   void remove(rtc::WebRtcTransport& transport);
+  // The transport's local ufrag changed (ICE restart): route the new one to it.
+  void rekey(rtc::WebRtcTransport& transport, const std::string& old_ufrag);
   void send_datagram(std::span<const uint8_t> data, const rtc::UdpEndpoint& to) override;
   void flush() { socket_->flush(); }
 

@@ -68,6 +68,13 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
     if (!remote_set_ && !m.ice_ufrag.empty()) {
       transport_->set_remote({m.ice_ufrag, m.ice_pwd}, m.fingerprint);
       remote_set_ = true;
+      remote_ufrag_ = m.ice_ufrag;
+    } else if (remote_set_ && !m.ice_ufrag.empty() && m.ice_ufrag != remote_ufrag_) {
+      // ICE restart (JS does one after every resume): new credentials on both sides.
+      std::string old_ufrag = transport_->local_ice().ufrag;
+      transport_->restart_ice(rtc::generate_ice_credentials(), {m.ice_ufrag, m.ice_pwd});
+      room_.worker().rekey(*transport_, old_ufrag);
+      remote_ufrag_ = m.ice_ufrag;
     }
     if (m.port == 0) {
       answer.media.push_back(sfu::rejected_section(m));

@@ -278,10 +278,34 @@ void Participant::on_ws_message(std::string_view message) {
   }
 }
 
+// The signaling connection dropped without a leave: keep the session (media may still flow)
+// for a resume; the room removes it if none comes in time or its transport fails.
 void Participant::on_ws_closed() {
   if (leaving_) return;
-  leaving_ = true;
-  room_.defer_remove(identity(), sid_, livekit::SIGNAL_CLOSE, false);
+  signal_lost_at_ = Clock::now();
+}
+
+void Participant::resume(std::shared_ptr<WsConnection> connection, const std::vector<livekit::ParticipantInfo>& others) {
+  connection_->detach();
+  connection_ = std::move(connection);
+  connection_->set_listener(this);
+  signal_lost_at_.reset();
+  livekit::SignalResponse r;
+  auto* rr = r.mutable_reconnect();
+  auto* si = rr->mutable_server_info();
+  si->set_edition(livekit::ServerInfo::Standard);
+  si->set_version(cmd::kVersion);
+  si->set_protocol(kServerProtocol);
+  si->set_node_id(room_.config().node_name);
+  send(r);
+  if (!others.empty()) send_update(others);
+  send_update({info()});
+  negotiation_requested_ = false;
+  awaiting_answer_ = false;
+  if (!single_pc_ && offer_again_) {
+    offer_again_ = false;
+    send_subscriber_offer();
+  }
 }
 
 void Participant::handle(const livekit::SignalRequest& req) {
@@ -545,6 +569,12 @@ void Participant::request_first_keyframes() {
   for (auto& s : subscriptions_) {
     if (s->down && s->track && s->down->waiting_for_keyframe()) s->track->up->request_keyframe(now, true);
   }
+}
+
+bool Participant::media_lost(Clock::time_point now) const {
+  using S = rtc::IceLiteAgent::State;
+  if (transport_->connected() && transport_->ice_state(now) == S::kDisconnected) return true;
+  return sub_transport_ && sub_transport_->connected() && sub_transport_->ice_state(now) == S::kDisconnected;
 }
 
 void Participant::on_subscriber_connected() {

@@ -36,7 +36,8 @@ struct JoinParams {
   livekit::ClientInfo client;
   std::optional<livekit::SessionDescription> publisher_offer;
   std::vector<livekit::AddTrackRequest> add_tracks;
-  bool resume = false;  // the client asks to resume a session (not kept across signal loss yet)
+  bool resume = false;      // the client asks to resume a session (spec §3.5)
+  std::string resume_sid;   // ... this one
 };
 
 class Participant;
@@ -69,6 +70,11 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
 
   // Sends the JoinResponse and answers the offer that came with the join request.
   void start(const std::vector<livekit::ParticipantInfo>& others);
+  // A new signaling connection for this session (resume): ReconnectResponse, then the current
+  // state of the others. The client follows with an ICE-restart offer.
+  void resume(std::shared_ptr<WsConnection> connection, const std::vector<livekit::ParticipantInfo>& others);
+  // Since when the signaling connection is gone (nullopt while connected).
+  std::optional<Clock::time_point> signal_lost_at() const { return signal_lost_at_; }
 
   const std::string& sid() const { return sid_; }
   const std::string& identity() const { return claims_.identity; }
@@ -77,6 +83,8 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   bool can_publish_data() const { return claims_.video && claims_.video->effective_can_publish_data(); }
   bool auto_subscribe() const { return auto_subscribe_; }
   bool connected() const { return transport_->connected(); }
+  // ICE consent expired on one of its transports (RFC 7675): the peer is gone.
+  bool media_lost(Clock::time_point now) const;
   Clock::time_point created() const { return created_; }
   livekit::ParticipantInfo info() const;
   std::vector<PublishedTrack*> published_tracks();
@@ -163,6 +171,8 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   uint32_t version_ = 1;
   livekit::ParticipantInfo::State state_ = livekit::ParticipantInfo::JOINING;
   bool remote_set_ = false;
+  std::string remote_ufrag_;
+  std::optional<Clock::time_point> signal_lost_at_;
   bool leaving_ = false;
 
   // publishing

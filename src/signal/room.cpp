@@ -9,6 +9,9 @@ namespace parlor::signal {
 namespace {
 constexpr auto kConnectDeadline = std::chrono::seconds(30);  // never connected: give up (LiveKit: 60 s)
 constexpr auto kQualityInterval = std::chrono::seconds(5);
+// How long a session whose signaling dropped waits for a resume (JS retries for ~45 s in all,
+// trying a resume first and a full reconnect after).
+constexpr auto kResumeWindow = std::chrono::seconds(15);
 constexpr float kSpeakerLevelStep = 0.1f;  // re-announce a speaker when its level moves this much
 }
 
@@ -211,10 +214,18 @@ void Room::send_data(const livekit::DataPacket& packet, const std::vector<std::s
 
 void Room::sweep(std::chrono::steady_clock::time_point now) {
   std::vector<std::string> stale;
+  std::vector<std::string> gone;
   for (auto& [id, p] : participants_) {
     if (!p->connected() && now - p->created() > kConnectDeadline) stale.push_back(id);
+    else if (auto lost = p->signal_lost_at(); lost && (now - *lost > kResumeWindow || !p->connected())) gone.push_back(id);
   }
   for (auto& id : stale) remove(id, livekit::CONNECTION_TIMEOUT, true);
+  for (auto& id : gone) remove(id, livekit::SIGNAL_CLOSE, false);
+  std::vector<std::string> lost;
+  for (auto& [id, p] : participants_) {
+    if (p->media_lost(now)) lost.push_back(id);
+  }
+  for (auto& id : lost) remove(id, livekit::CONNECTION_TIMEOUT, true);
 }
 
 void Room::tick(std::chrono::steady_clock::time_point now) {

@@ -40,6 +40,7 @@ JoinParams join_params(const auth::ClaimGrants& claims, const http::Request& req
     p.adaptive_stream = v1->connection_settings().adaptive_stream();
     if (v1->has_publisher_offer()) p.publisher_offer = v1->publisher_offer();
     p.add_tracks.assign(v1->add_track_requests().begin(), v1->add_track_requests().end());
+    p.resume_sid = v1->participant_sid();
     if (!v1->metadata().empty() && claims.video && claims.video->can_update_own_metadata) {
       p.claims.metadata = v1->metadata();
     }
@@ -49,6 +50,7 @@ JoinParams join_params(const auth::ClaimGrants& claims, const http::Request& req
   p.auto_subscribe = !req.has_query("auto_subscribe") || truthy(req.query_param("auto_subscribe"));
   p.adaptive_stream = truthy(req.query_param("adaptive_stream"));
   p.client.set_version(req.query_param("version"));
+  p.resume_sid = req.query_param("sid");
   try {
     p.client.set_protocol(std::stoi(req.query_param("protocol")));
     p.client.set_client_protocol(std::stoi(req.query_param("client_protocol")));
@@ -96,7 +98,16 @@ void SignalServer::accept(JoinParams params, livekit::Room room, WsConnection::U
   worker_.post([this, connection, shared_params, room = std::move(room), raw = std::move(raw)]() mutable {
     connection->accept(std::move(raw), [this, connection, shared_params, room = std::move(room)] {
       if (shared_params->resume) {
-        // Sessions do not survive a lost signal connection yet: tell the client to rejoin.
+        auto* existing = find_room(room.name());
+        auto* p = existing ? existing->find(shared_params->claims.identity) : nullptr;
+        if (p && p->sid() == shared_params->resume_sid) {
+          auto others = existing->participant_infos(false);
+          std::erase_if(others, [&](auto& o) { return o.sid() == p->sid(); });
+          p->resume(connection, others);
+          worker_.flush();
+          return;
+        }
+        // The session is gone (timed out or replaced): tell the client to rejoin.
         livekit::SignalResponse r;
         r.mutable_leave()->set_can_reconnect(true);
         r.mutable_leave()->set_reason(livekit::STATE_MISMATCH);

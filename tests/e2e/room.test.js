@@ -60,6 +60,23 @@ for (const mode of [
     await waitFor(async () => (await alice.evaluate(() => window.state.data)).some((d) => d.text === 'hello alice' && d.from === 'bob'),
       { timeoutMs: 5000, intervalMs: 50, what: 'data message bob → alice' });
 
+    // Alice's signaling connection drops: she resumes the same session (ReconnectResponse,
+    // ICE restart), Bob never sees her leave, and media and data keep flowing.
+    const aliceSid = await alice.evaluate(() => window.room.localParticipant.sid);
+    await alice.evaluate(() => new Promise((resolve, reject) => {
+      window.room.once('reconnected', resolve);
+      window.room.once('disconnected', () => reject(new Error('disconnected instead of resuming')));
+      window.room.simulateScenario('signal-reconnect');
+    }));
+    assert.equal(await alice.evaluate(() => window.room.localParticipant.sid), aliceSid, 'same session after resume');
+    assert.equal(await bob.evaluate(() => window.state.disconnected.length), 0, 'bob never saw alice leave');
+    const beforeFrames = (await bob.evaluate(() => window.videoProgress())).frames;
+    await waitFor(async () => (await bob.evaluate(() => window.videoProgress())).frames > beforeFrames + 15,
+      { timeoutMs: 10000, intervalMs: 100, what: 'video from alice after her resume' });
+    await alice.evaluate(() => window.sendText('after resume'));
+    await waitFor(async () => (await bob.evaluate(() => window.state.data)).some((d) => d.text === 'after resume'),
+      { timeoutMs: 5000, intervalMs: 50, what: 'data after resume' });
+
     // Alice mutes her microphone; Bob sees the publication muted.
     const micSid = await alice.evaluate(async () => {
       const pub = [...window.room.localParticipant.audioTrackPublications.values()][0];

@@ -43,6 +43,11 @@ void WebRtcTransport::set_remote(const IceCredentials& remote, const std::string
   dtls_->start();
 }
 
+void WebRtcTransport::restart_ice(IceCredentials new_local, const IceCredentials& remote) {
+  ice_.restart(std::move(new_local));
+  ice_.set_remote(remote);
+}
+
 bool WebRtcTransport::knows(const UdpEndpoint& from) const { return ice_.is_validated(to_stun(from)); }
 
 std::optional<UdpEndpoint> WebRtcTransport::destination() const {

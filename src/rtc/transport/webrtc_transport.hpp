@@ -64,6 +64,9 @@ class WebRtcTransport : public RtpSink, private DtlsTransport::Listener, private
   // From the peer's SDP (we answer a=setup:passive, so the peer is the DTLS client).
   void set_remote(const IceCredentials& remote, const std::string& fingerprint);
   const IceCredentials& local_ice() const { return ice_.local(); }
+  // ICE restart (the peer offered new credentials): new local credentials too; DTLS and SRTP
+  // carry on. Media continues to the last validated address until new checks arrive.
+  void restart_ice(IceCredentials new_local, const IceCredentials& remote);
 
   // A datagram routed to this transport (by ufrag or by a validated address).
   void on_datagram(std::span<uint8_t> data, const UdpEndpoint& from, IceLiteAgent::Clock::time_point now);
