@@ -31,6 +31,16 @@ class DownTrack {
   bool video() const { return video_; }
   bool waiting_for_keyframe() const { return video_ && !started_; }
   void set_paused(bool paused) { paused_ = paused; if (paused) started_ = false; }
+  bool paused() const { return paused_; }
+
+  // Simulcast layer state, driven by the UpTrack: the layer being forwarded (-1 none yet), the
+  // layer to switch to at its next keyframe (-1 none), and the highest layer this subscriber
+  // wants (from its track settings).
+  int current_layer() const { return started_ ? layer_ : -1; }
+  int target_layer() const { return target_layer_; }
+  void set_target_layer(int layer) { target_layer_ = layer; }
+  int max_layer() const { return max_layer_; }
+  void set_max_layer(int layer) { max_layer_ = layer; }
   uint64_t packets() const { return packets_; }
   uint64_t retransmitted() const { return retransmitted_; }
 
@@ -50,6 +60,8 @@ class DownTrack {
   uint32_t last_ts_ = 0;
   uint16_t first_mapped_seq_ = 0;  // first sequence number sent under the current mapping
   int layer_ = 0;                  // source layer of the current mapping
+  int target_layer_ = -1;
+  int max_layer_ = 2;
   uint64_t packets_ = 0;
   uint64_t retransmitted_ = 0;
   std::array<uint8_t, rtc::UdpSocket::kMaxDatagram> retransmit_scratch_{};

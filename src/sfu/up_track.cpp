@@ -95,41 +95,64 @@ std::optional<std::span<const uint8_t>> UpTrack::cached(int layer, uint16_t sequ
 
 void UpTrack::add(DownTrack* down) {
   downs_.push_back(down);
-  if (video_) send_keyframe_request(current_ >= 0 ? current_ : 0, Clock::now());
+  choose_now_ = true;
 }
 
 void UpTrack::remove(DownTrack* down) { std::erase(downs_, down); }
 
+int UpTrack::selected_layer() const {
+  int best = -1;
+  for (const auto* d : downs_) best = std::max(best, d->current_layer());
+  return best;
+}
+
 void UpTrack::send_keyframe_request(int layer, Clock::time_point now, bool urgent) {
   if (layer < 0 || layer >= layer_count_ || layers_[layer].ssrc == 0) return;
-  if (now - last_keyframe_request_ < (urgent ? kUrgentKeyframeRequestInterval : kKeyframeRequestInterval)) return;
-  last_keyframe_request_ = now;
+  auto& last = last_keyframe_request_[layer];
+  if (now - last < (urgent ? kUrgentKeyframeRequestInterval : kKeyframeRequestInterval)) return;
+  last = now;
   request_keyframe_(layers_[layer].ssrc);
 }
 
-void UpTrack::request_keyframe(Clock::time_point now, bool new_subscriber) {
-  send_keyframe_request(target_ >= 0 ? target_ : current_, now, new_subscriber);
+void UpTrack::request_keyframe(const DownTrack& down, Clock::time_point now, bool urgent) {
+  int layer = down.target_layer() >= 0 ? down.target_layer() : down.current_layer();
+  if (layer < 0) layer = desired_layer(down, now);
+  send_keyframe_request(layer, now, urgent);
 }
 
-void UpTrack::choose_target(Clock::time_point now) {
-  last_choice_ = now;
-  int best = -1;
-  for (int l = layer_count_ - 1; l >= 0; --l) {
-    const auto& layer = layers_[l];
-    if (layer.active(now) && (l <= current_ || now - layer.first_seen >= kLayerStable || current_ < 0)) {
-      best = l;
+// The layer this subscriber should receive now: nothing yet → the lowest flowing layer; else
+// the highest flowing layer within its max that is either not above what it has or has flowed
+// steadily; if nothing within its max flows, the lowest flowing layer.
+int UpTrack::desired_layer(const DownTrack& d, Clock::time_point now) const {
+  int lowest = -1;
+  for (int l = 0; l < layer_count_; ++l) {
+    if (layers_[l].active(now)) {
+      lowest = l;
       break;
     }
   }
-  if (best < 0 || best == current_) {
-    target_ = -1;
-    return;
+  int current = d.current_layer();
+  if (current < 0 || lowest < 0) return lowest;
+  for (int l = std::min(d.max_layer(), layer_count_ - 1); l >= 0; --l) {
+    const auto& layer = layers_[l];
+    if (layer.active(now) && (l <= current || now - layer.first_seen >= kLayerStable)) return l;
   }
-  if (target_ != best) {
-    target_ = best;
-    last_keyframe_request_ = {};
+  return lowest;
+}
+
+void UpTrack::choose_targets(Clock::time_point now) {
+  last_choice_ = now;
+  choose_now_ = false;
+  for (auto* d : downs_) {
+    if (d->paused()) continue;
+    int want = desired_layer(*d, now);
+    if (want < 0 || want == d->current_layer()) {
+      d->set_target_layer(-1);
+      continue;
+    }
+    d->set_target_layer(want);
+    send_keyframe_request(want, now);
   }
-  send_keyframe_request(target_, now);
 }
 
 void UpTrack::on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time_point now) {
@@ -144,6 +167,7 @@ void UpTrack::on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time
     }
     l.ssrc = packet.ssrc();
     l.first_seen = now;
+    choose_now_ = true;  // a layer (re)appeared
   }
   uint64_t ext = l.unwrap.unwrap(packet.sequence());
   if (!l.counting) {
@@ -155,7 +179,7 @@ void UpTrack::on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time
   ++l.received;
   l.last_seen = now;
   ++packets_;
-  if (layer == (current_ >= 0 ? current_ : layer)) {
+  if (layer == 0) {  // the base layer always flows: quality is judged on it
     uint16_t seq = packet.sequence();
     if (!loss_started_ || packet.ssrc() != loss_ssrc_) {
       loss_started_ = true;
@@ -174,26 +198,21 @@ void UpTrack::on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time
   }
 
   if (!video_) {  // audio has one layer and needs no keyframe
-    if (current_ < 0) current_ = layer;
-    if (layer != current_) return;
+    if (audio_layer_ < 0) audio_layer_ = layer;
+    if (layer != audio_layer_) return;
     for (auto* d : downs_) d->forward(packet, false, false, layer);
     return;
   }
-  if (now - last_choice_ >= kChoiceInterval || current_ < 0) choose_target(now);
+  if (choose_now_ || now - last_choice_ >= kChoiceInterval) choose_targets(now);
   bool keyframe = vp8_starts_keyframe(packet.payload());
-  bool switched = false;
-  if (layer == target_ && keyframe) {
-    current_ = target_;
-    target_ = -1;
-    switched = true;
-  }
-  if (layer != current_) return;
   for (auto* d : downs_) {
-    if (d->waiting_for_keyframe() && !keyframe) continue;
-    d->forward(packet, keyframe, switched, layer);
+    if (keyframe && d->target_layer() == layer) {
+      d->set_target_layer(-1);
+      d->forward(packet, true, true, layer);  // switch (or start) here
+    } else if (d->current_layer() == layer) {
+      d->forward(packet, keyframe, false, layer);
+    }
   }
-  bool anyone_waiting = std::any_of(downs_.begin(), downs_.end(), [](auto* d) { return d->waiting_for_keyframe(); });
-  if (anyone_waiting) send_keyframe_request(current_, now);
 }
 
 }  // namespace parlor::sfu

@@ -1,8 +1,9 @@
 #pragma once
 // The receiving side of one published track: its layers (one per simulcast rid, or a single
-// layer), the subscribers' DownTracks, and the choice of which layer to forward. While
-// per-subscriber layer selection is not built, every subscriber gets the same layer: the
-// highest one that is flowing, switched at a keyframe of the target layer.
+// layer), the subscribers' DownTracks, and for each subscriber the choice of layer: a new
+// subscriber starts on the lowest flowing layer (its keyframe is small, so the first picture
+// comes fast), then moves to the highest layer that has flowed steadily and that it asked for
+// (its max layer), always switching at a keyframe of the target layer.
 //
 // Threading: worker thread only. DownTracks are owned by the subscriber side and must be
 // removed before they are destroyed.
@@ -32,9 +33,10 @@ class UpTrack {
 
   // A packet of layer `layer` (0 = lowest). Forwards it if it belongs to the selected layer.
   void on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time_point now);
-  // A subscriber asked for a keyframe (PLI/FIR); throttled. `new_subscriber` (its transport
-  // just connected and it waits for a first picture) uses a shorter throttle.
-  void request_keyframe(Clock::time_point now, bool new_subscriber = false);
+  // A subscriber asked for a keyframe (PLI/FIR) on what it receives; throttled per layer.
+  // `urgent` (its transport just connected and it waits for a first picture) uses a shorter
+  // throttle.
+  void request_keyframe(const DownTrack& down, Clock::time_point now, bool urgent = false);
 
   // A packet of `layer` still in the retransmission cache (video only).
   std::optional<std::span<const uint8_t>> cached(int layer, uint16_t sequence) const;
@@ -48,7 +50,8 @@ class UpTrack {
   void add(DownTrack* down);
   void remove(DownTrack* down);
   bool video() const { return video_; }
-  int selected_layer() const { return current_; }
+  // The highest layer any subscriber currently receives (-1 none).
+  int selected_layer() const;
   size_t subscribers() const { return downs_.size(); }
   uint64_t packets() const { return packets_; }
 
@@ -77,7 +80,8 @@ class UpTrack {
     uint32_t last_sr = 0;  // middle 32 bits of the last SR's NTP time
     Clock::time_point last_sr_arrival{};
   };
-  void choose_target(Clock::time_point now);
+  void choose_targets(Clock::time_point now);
+  int desired_layer(const DownTrack& down, Clock::time_point now) const;
   void send_keyframe_request(int layer, Clock::time_point now, bool urgent = false);
 
   const bool video_;
@@ -86,9 +90,9 @@ class UpTrack {
   std::array<Layer, kMaxLayers> layers_{};
   // Per-layer NACK caches, allocated when a layer first appears (not per packet).
   std::array<std::unique_ptr<PacketCache>, kMaxLayers> caches_;
-  int current_ = -1;   // layer being forwarded
-  int target_ = -1;    // layer to switch to at its next keyframe
-  Clock::time_point last_keyframe_request_{};
+  int audio_layer_ = -1;  // audio: the one layer forwarded
+  bool choose_now_ = false;  // a subscriber or a layer appeared: choose before forwarding
+  std::array<Clock::time_point, kMaxLayers> last_keyframe_request_{};
   Clock::time_point last_choice_{};
   std::vector<DownTrack*> downs_;
   uint64_t packets_ = 0;

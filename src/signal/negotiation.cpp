@@ -237,6 +237,8 @@ void Participant::attach(Subscription& s, const std::string& mid, const rtc::Sdp
   s.payload_type = codec.payload_type;
   s.ssrc = random_ssrc();
   s.down = std::make_unique<sfu::DownTrack>(transport, s.ssrc, static_cast<uint8_t>(codec.payload_type), video);
+  // Spec §4.8: before any track settings, HIGH (LOW with adaptive stream, which then asks).
+  s.down->set_max_layer(adaptive_stream_ ? 0 : 2);
   subscription_by_ssrc_[s.ssrc] = &s;
   s.track->up->add(s.down.get());
 }

@@ -82,6 +82,7 @@ Participant::Participant(Room& room, JoinParams params, std::shared_ptr<WsConnec
       sid_(common::random_id("PA_")),
       single_pc_(params.single_pc),
       auto_subscribe_(params.auto_subscribe),
+      adaptive_stream_(params.adaptive_stream),
       client_(std::move(params.client)),
       initial_offer_(std::move(params.publisher_offer)),
       connection_(std::move(connection)),
@@ -458,14 +459,32 @@ void Participant::handle_subscription(const livekit::UpdateSubscription& req) {
   }
 }
 
+// Spec §4.8: disabled pauses; otherwise the size (preferred) or quality caps the layer.
 void Participant::handle_track_settings(const livekit::UpdateTrackSettings& req) {
   for (const auto& sid : req.track_sids()) {
     for (auto& s : subscriptions_) {
-      if (s->track_sid != sid || !s->down) continue;
-      bool was_paused = s->down->waiting_for_keyframe();
+      if (s->track_sid != sid || !s->down || !s->track) continue;
+      bool was_paused = s->down->paused();
       s->down->set_paused(req.disabled());
-      if (!req.disabled() && was_paused && s->track) s->track->up->request_keyframe(Clock::now());
+      s->down->set_max_layer(max_layer_for(s->track->info, req));
+      if (!req.disabled() && was_paused) s->track->up->request_keyframe(*s->down, Clock::now(), true);
     }
+  }
+}
+
+int Participant::max_layer_for(const livekit::TrackInfo& track, const livekit::UpdateTrackSettings& req) {
+  int layers = std::max(1, track.layers_size());
+  if (req.width() > 0 || req.height() > 0) {
+    for (int i = 0; i < track.layers_size(); ++i) {
+      const auto& l = track.layers(i);
+      if (l.width() >= req.width() && l.height() >= req.height()) return i;
+    }
+    return layers - 1;
+  }
+  switch (req.quality()) {
+    case livekit::LOW: return 0;
+    case livekit::MEDIUM: return std::min(1, layers - 1);
+    default: return layers - 1;
   }
 }
 
@@ -567,7 +586,7 @@ void Participant::detach_subscribers(PublishedTrack& track) {
 void Participant::request_first_keyframes() {
   auto now = Clock::now();
   for (auto& s : subscriptions_) {
-    if (s->down && s->track && s->down->waiting_for_keyframe()) s->track->up->request_keyframe(now, true);
+    if (s->down && s->track && s->down->waiting_for_keyframe()) s->track->up->request_keyframe(*s->down, now, true);
   }
 }
 
@@ -699,11 +718,13 @@ void Participant::on_rtcp(std::span<const uint8_t> compound) {
       auto ids = rtc::rtcp::read_feedback_ids(*h);
       if (!ids) continue;
       auto s = subscription_by_ssrc_.find(ids->media_ssrc);
-      if (s != subscription_by_ssrc_.end() && s->second->track) s->second->track->up->request_keyframe(Clock::now());
+      if (s != subscription_by_ssrc_.end() && s->second->track) s->second->track->up->request_keyframe(*s->second->down, Clock::now());
     } else if (h->count == rtc::rtcp::kFmtFir) {
       rtc::rtcp::for_each_fir(*h, [&](uint32_t media_ssrc, uint8_t) {
         auto s = subscription_by_ssrc_.find(media_ssrc);
-        if (s != subscription_by_ssrc_.end() && s->second->track) s->second->track->up->request_keyframe(Clock::now());
+        if (s != subscription_by_ssrc_.end() && s->second->track) {
+          s->second->track->up->request_keyframe(*s->second->down, Clock::now());
+        }
       });
     }
   }

@@ -147,6 +147,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   void handle_mute(const livekit::MuteTrackRequest& request);
   void handle_subscription(const livekit::UpdateSubscription& request);
   void handle_track_settings(const livekit::UpdateTrackSettings& request);
+  static int max_layer_for(const livekit::TrackInfo& track, const livekit::UpdateTrackSettings& request);
   void handle_update_metadata(const livekit::UpdateParticipantMetadata& request);
   void request_negotiation();
   void send_refresh_token();
@@ -158,6 +159,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   std::string sid_;
   bool single_pc_;
   bool auto_subscribe_;
+  bool adaptive_stream_;
   livekit::ClientInfo client_;
   std::optional<livekit::SessionDescription> initial_offer_;
   std::shared_ptr<WsConnection> connection_;

@@ -184,6 +184,44 @@ TEST(UpTrack, MovesUpToAStableHigherLayerAtItsKeyframe) {
   up.remove(&down);
 }
 
+TEST(UpTrack, EachSubscriberGetsItsOwnLayerAndNewOnesStartLow) {
+  CapturingSink small_sink, big_sink, late_sink;
+  std::vector<uint32_t> requests;
+  UpTrack up(true, 2, [&](uint32_t ssrc) { requests.push_back(ssrc); });
+  DownTrack small(small_sink, 1, 96, true), big(big_sink, 2, 96, true), late(late_sink, 3, 96, true);
+  small.set_max_layer(0);  // e.g. a thumbnail: UpdateTrackSettings asked for LOW
+  up.add(&small);
+  up.add(&big);
+  auto t = UpTrack::Clock::now();
+  uint16_t s0 = 0, s1 = 0;
+  uint32_t ts = 0;
+  auto step = [&](bool key_low, bool key_high) {
+    auto low = vp8_packet(100, s0++, ts, key_low);
+    up.on_packet(view(low), 0, t);
+    auto high = vp8_packet(200, s1++, ts, key_high);
+    up.on_packet(view(high), 1, t);
+    t += 33ms;
+    ts += 3000;
+  };
+  step(true, true);
+  // Both start on the lowest layer (its keyframe is the small one).
+  EXPECT_EQ(small.current_layer(), 0);
+  EXPECT_EQ(big.current_layer(), 0);
+  // After the high layer has flowed steadily, `big` moves up at a high keyframe; `small` stays.
+  for (int i = 0; i < 60; ++i) step(false, i % 10 == 9);
+  EXPECT_EQ(small.current_layer(), 0);
+  EXPECT_EQ(big.current_layer(), 1);
+  EXPECT_TRUE(std::find(requests.begin(), requests.end(), 200u) != requests.end());
+  // A late subscriber starts low (fast first picture) while `big` stays high.
+  up.add(&late);
+  step(true, false);
+  EXPECT_EQ(late.current_layer(), 0);
+  EXPECT_EQ(big.current_layer(), 1);
+  for (auto* d : {&small, &big, &late}) up.remove(d);
+  EXPECT_GT(small_sink.sent.size(), 50u);
+  EXPECT_GT(big_sink.sent.size(), 50u);
+}
+
 TEST(UpTrack, ReceiverReportsCountLossAndEchoTheSenderReport) {
   UpTrack up(false, 1, [](uint32_t) {});
   auto t = UpTrack::Clock::now();
