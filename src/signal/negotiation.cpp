@@ -5,6 +5,7 @@
 //    the subscriber PC (data channels + one sendonly section per subscription) and it answers.
 #include <algorithm>
 #include <array>
+#include <map>
 
 #include "common/encoding.hpp"
 #include "common/errors.hpp"
@@ -30,6 +31,16 @@ uint32_t random_ssrc() {
   uint32_t v = 0;
   for (char c : id) v = v * 131 + static_cast<unsigned char>(c);
   return v | 0x10000000u;
+}
+
+// A SessionDescription message: the SDP with its BUNDLE group, the offer id, mid → track sid.
+void fill_description(livekit::SessionDescription& desc, const char* type, rtc::SessionDescription& sdp,
+                      const std::string& bundle, uint32_t id, const std::map<std::string, std::string>& mid_to_track) {
+  sdp.attributes.insert(sdp.attributes.begin(), {"group", bundle, true});
+  desc.set_type(type);
+  desc.set_sdp(sdp.serialize());
+  desc.set_id(id);
+  for (const auto& [mid, track] : mid_to_track) (*desc.mutable_mid_to_track_id())[mid] = track;
 }
 
 rtc::SdpCodec our_codec(bool video) {
@@ -150,14 +161,8 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
     }
     answer.media.push_back(std::move(a));
   }
-  answer.attributes.insert(answer.attributes.begin(), {"group", bundle, true});
-
   livekit::SignalResponse r;
-  auto* desc = r.mutable_answer();
-  desc->set_type("answer");
-  desc->set_sdp(answer.serialize());
-  desc->set_id(sd.id());
-  for (const auto& [mid, track] : mid_to_track) (*desc->mutable_mid_to_track_id())[mid] = track;
+  fill_description(*r.mutable_answer(), "answer", answer, bundle, sd.id(), mid_to_track);
   send(r);
 
   for (auto* t : newly_bound) {
@@ -342,14 +347,8 @@ void Participant::send_subscriber_offer() {
     bundle += " " + section.mid;
     offer.media.push_back(std::move(a));
   }
-  offer.attributes.insert(offer.attributes.begin(), {"group", bundle, true});
-
   livekit::SignalResponse r;
-  auto* desc = r.mutable_offer();
-  desc->set_type("offer");
-  desc->set_sdp(offer.serialize());
-  desc->set_id(++offer_id_);
-  for (const auto& [mid, track] : mid_to_track) (*desc->mutable_mid_to_track_id())[mid] = track;
+  fill_description(*r.mutable_offer(), "offer", offer, bundle, ++offer_id_, mid_to_track);
   awaiting_answer_ = true;
   send(r);
 }
