@@ -48,6 +48,9 @@ for (const mode of [
 
     await expectVideoFlowing(alice, 'alice');
     await expectVideoFlowing(bob, 'bob');
+    // Active speakers (from the audio-level header extension of the fake microphone's tone).
+    await waitFor(async () => (await bob.evaluate(() => window.state.speakers)).some((s) => s.includes('alice')),
+      { timeoutMs: 8000, intervalMs: 100, what: 'alice reported as an active speaker at bob' });
     // Connection quality reaches the other side (ConnectionQualityIndicator needs it).
     await waitFor(async () => (await bob.evaluate(() => [...window.room.remoteParticipants.values()][0]?.connectionQuality)) !== 'unknown',
       { timeoutMs: 8000, intervalMs: 100, what: 'connection quality of alice at bob' });
