@@ -104,7 +104,7 @@ void Worker::send_datagram(std::span<const uint8_t> data, const rtc::UdpEndpoint
 void Worker::on_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from) {
   auto now = rtc::IceLiteAgent::Clock::now();
   if (!data.empty() && data[0] < 4) {  // STUN (RFC 7983)
-    auto it = by_ufrag_.find(std::string(rtc::stun_local_ufrag(data)));
+    auto it = by_ufrag_.find(rtc::stun_local_ufrag(data));
     if (it == by_ufrag_.end()) {
       ++counters_.unknown_ufrag;
       return;

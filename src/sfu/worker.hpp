@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
@@ -42,6 +43,12 @@ struct WorkerCounters {
 
 struct EndpointHash {
   size_t operator()(const rtc::UdpEndpoint& e) const;
+};
+
+// Lets the ufrag table be searched with the string_view taken from a STUN message (no copy).
+struct UfragHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
 class Worker : public rtc::DatagramSender {
@@ -98,7 +105,7 @@ class Worker : public rtc::DatagramSender {
   std::shared_ptr<rtc::DtlsCertificate> certificate_;
   boost::asio::io_context io_;
   std::unique_ptr<rtc::UdpSocket> socket_;
-  std::unordered_map<std::string, rtc::WebRtcTransport*> by_ufrag_;
+  std::unordered_map<std::string, rtc::WebRtcTransport*, UfragHash, std::equal_to<>> by_ufrag_;
   std::unordered_map<rtc::UdpEndpoint, rtc::WebRtcTransport*, EndpointHash> by_address_;
   WorkerCounters counters_;  // socket-level, plus transports already removed
   boost::asio::steady_timer timer_{io_};
