@@ -12,28 +12,6 @@ constexpr uint32_t kVideoFrameTicks = 3000;  // one frame at 30 fps on the 90 kH
 constexpr uint32_t kAudioFrameTicks = 960;   // 20 ms of Opus at 48 kHz
 }  // namespace
 
-bool vp8_starts_keyframe(std::span<const uint8_t> p) {
-  if (p.empty()) return false;
-  size_t i = 0;
-  uint8_t first = p[i++];
-  bool extended = first & 0x80;
-  bool start = first & 0x10;
-  uint8_t partition = first & 0x07;
-  if (!start || partition != 0) return false;
-  if (extended) {
-    if (i >= p.size()) return false;
-    uint8_t x = p[i++];
-    if (x & 0x80) {  // I: picture id, 7 or 15 bits
-      if (i >= p.size()) return false;
-      i += (p[i] & 0x80) ? 2 : 1;
-    }
-    if (x & 0x40) ++i;           // L: TL0PICIDX
-    if (x & 0x30) ++i;           // T or K: TID/Y/KEYIDX
-  }
-  if (i >= p.size()) return false;
-  return (p[i] & 0x01) == 0;  // VP8 payload header P bit: 0 = key frame
-}
-
 void DownTrack::forward(const rtc::RtpPacketView& in, bool keyframe, bool source_changed, int layer) {
   if (paused_) return;
   if (source_changed) rebase_ = true;

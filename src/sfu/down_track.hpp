@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 
+#include "rtc/codecs/codecs.hpp"
 #include "rtc/rtp/rtp_packet.hpp"
 #include "rtc/transport/webrtc_transport.hpp"
 
@@ -68,7 +69,6 @@ class DownTrack {
   std::array<uint8_t, rtc::UdpSocket::kMaxDatagram> scratch_{};
 };
 
-// RFC 7741 §4.2/§4.3: true when the packet starts a VP8 keyframe.
-bool vp8_starts_keyframe(std::span<const uint8_t> payload);
+using rtc::vp8_starts_keyframe;
 
 }  // namespace parlor::sfu
