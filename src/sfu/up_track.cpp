@@ -100,6 +100,16 @@ void UpTrack::add(DownTrack* down) {
 
 void UpTrack::remove(DownTrack* down) { std::erase(downs_, down); }
 
+uint32_t UpTrack::wanted_layers() const {
+  uint32_t mask = 1;
+  for (const auto* d : downs_) {
+    if (d->paused()) continue;
+    int top = std::min(d->max_layer(), layer_count_ - 1);
+    for (int l = 0; l <= top; ++l) mask |= 1u << l;
+  }
+  return mask;
+}
+
 int UpTrack::selected_layer() const {
   int best = -1;
   for (const auto* d : downs_) best = std::max(best, d->current_layer());

@@ -47,6 +47,10 @@ class UpTrack {
   size_t report_blocks(std::span<rtc::rtcp::ReportBlock> out, Clock::time_point now);
   void on_sender_report(uint32_t ssrc, uint64_t ntp_time, Clock::time_point now);
 
+  // Dynacast: the layers some subscriber may receive (bit i = layer i). The lowest layer is
+  // always kept, so a new subscriber's first picture never waits for an encoder to restart.
+  uint32_t wanted_layers() const;
+
   void add(DownTrack* down);
   void remove(DownTrack* down);
   bool video() const { return video_; }

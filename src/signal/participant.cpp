@@ -224,6 +224,37 @@ void Participant::tick(Clock::time_point now) {
     last_receiver_report_ = now;
     send_receiver_reports(now);
   }
+  send_subscribed_qualities();
+}
+
+// Dynacast (spec §4.8): tell the publisher which simulcast layers anyone may receive, so the
+// others are not encoded or sent (clients apply it only with `dynacast: true`). Sent on change.
+void Participant::send_subscribed_qualities() {
+  for (auto& t : tracks_) {
+    if (!t->published || !t->up || !t->up->video() || t->rids.size() < 2) continue;
+    uint32_t mask = t->up->wanted_layers();
+    if (mask == t->announced_layers) continue;
+    t->announced_layers = mask;
+    livekit::SignalResponse r;
+    auto* update = r.mutable_subscribed_quality_update();
+    update->set_track_sid(t->info.sid());
+    auto* codec = update->add_subscribed_codecs();
+    codec->set_codec("vp8");
+    for (size_t i = 0; i < t->rids.size(); ++i) {
+      // JS matches encodings by rid (q LOW, h MEDIUM, f HIGH); other rids go by position.
+      const auto& rid = t->rids[i];
+      auto quality = rid == "q" ? livekit::LOW
+                     : rid == "h" ? livekit::MEDIUM
+                     : rid == "f" ? livekit::HIGH
+                                  : static_cast<livekit::VideoQuality>(std::min<size_t>(i, livekit::HIGH));
+      bool enabled = mask & (1u << i);
+      auto* q = codec->add_qualities();
+      q->set_quality(quality);
+      q->set_enabled(enabled);
+      *update->add_subscribed_qualities() = *q;
+    }
+    send(r);
+  }
 }
 
 // Loss feedback to the publisher (its loss-based bandwidth estimate needs it).

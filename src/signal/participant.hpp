@@ -49,6 +49,7 @@ struct PublishedTrack {
   std::vector<std::string> rids;  // simulcast rids in layer order (lowest first)
   std::unique_ptr<sfu::UpTrack> up;
   bool published = false;         // announced to the room
+  uint32_t announced_layers = 0;  // dynacast: the layer mask last sent to the publisher
 };
 
 struct Subscription {
@@ -152,6 +153,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   void request_negotiation();
   void send_refresh_token();
   void send_receiver_reports(Clock::time_point now);
+  void send_subscribed_qualities();
   bool bind_ssrc(const rtc::RtpPacketView& packet);
 
   Room& room_;

@@ -37,6 +37,7 @@ async function expectVideoFlowing(page, who) {
 for (const mode of [
   { name: 'single peer connection (default)', room: {} },
   { name: 'two peer connections (singlePeerConnection: false)', room: { singlePeerConnection: false } },
+  { name: 'adaptive stream and dynacast', room: { adaptiveStream: true, dynacast: true } },
 ]) {
   test(`two browsers see and hear each other: ${mode.name}`, async () => {
     const room = `visit-${Math.random().toString(36).slice(2, 8)}`;
@@ -48,6 +49,16 @@ for (const mode of [
 
     await expectVideoFlowing(alice, 'alice');
     await expectVideoFlowing(bob, 'bob');
+    if (mode.room.dynacast) {
+      // Bob shows Alice in a small element, so only her low layer is wanted: the top one stops.
+      await waitFor(async () => {
+        const active = await alice.evaluate(() => {
+          const pub = [...window.room.localParticipant.videoTrackPublications.values()][0];
+          return pub.track.sender.getParameters().encodings.map((e) => e.active);
+        });
+        return active.length > 1 && active[0] && !active[active.length - 1];
+      }, { timeoutMs: 8000, intervalMs: 100, what: 'dynacast turning off the layers nobody watches' });
+    }
     // Active speakers (from the audio-level header extension of the fake microphone's tone).
     await waitFor(async () => (await bob.evaluate(() => window.state.speakers)).some((s) => s.includes('alice')),
       { timeoutMs: 8000, intervalMs: 100, what: 'alice reported as an active speaker at bob' });

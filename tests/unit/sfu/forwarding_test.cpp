@@ -222,6 +222,26 @@ TEST(UpTrack, EachSubscriberGetsItsOwnLayerAndNewOnesStartLow) {
   EXPECT_GT(big_sink.sent.size(), 50u);
 }
 
+TEST(UpTrack, DynacastWantsOnlyWhatSubscribersMayReceive) {
+  CapturingSink sink;
+  UpTrack up(true, 3, [](uint32_t) {});
+  EXPECT_EQ(up.wanted_layers(), 0b001u);  // nobody: the low layer stays on for newcomers
+  DownTrack thumb(sink, 1, 96, true), full(sink, 2, 96, true);
+  thumb.set_max_layer(0);
+  up.add(&thumb);
+  EXPECT_EQ(up.wanted_layers(), 0b001u);
+  full.set_max_layer(2);
+  up.add(&full);
+  EXPECT_EQ(up.wanted_layers(), 0b111u);
+  full.set_paused(true);  // its tile went off screen
+  EXPECT_EQ(up.wanted_layers(), 0b001u);
+  full.set_paused(false);
+  full.set_max_layer(1);
+  EXPECT_EQ(up.wanted_layers(), 0b011u);
+  up.remove(&thumb);
+  up.remove(&full);
+}
+
 TEST(UpTrack, ReceiverReportsCountLossAndEchoTheSenderReport) {
   UpTrack up(false, 1, [](uint32_t) {});
   auto t = UpTrack::Clock::now();
