@@ -67,21 +67,9 @@ livekit::ParticipantInfo LiveRooms::update(const livekit::UpdateParticipantReque
 void LiveRooms::update_subscriptions(const livekit::UpdateSubscriptionsRequest& req) {
   on_worker<bool>([this, req] {
     auto& p = participant_or_throw(req.room(), req.identity());
-    auto* room = signal_->find_room(req.room());
     std::vector<std::string> sids(req.track_sids().begin(), req.track_sids().end());
     for (const auto& pt : req.participant_tracks()) sids.insert(sids.end(), pt.track_sids().begin(), pt.track_sids().end());
-    for (const auto& sid : sids) {
-      if (!req.subscribe()) {
-        room->unsubscribe(p, sid);
-        continue;
-      }
-      for (const auto& info : room->participant_infos(true)) {
-        auto* pub = room->find(info.identity());
-        if (pub && pub != &p) {
-          if (auto* t = pub->track(sid); t && t->published) room->subscribe(p, *pub, *t);
-        }
-      }
-    }
+    signal_->find_room(req.room())->update_subscription(p, sids, req.subscribe());
     return true;
   });
 }

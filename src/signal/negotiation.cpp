@@ -215,7 +215,6 @@ PublishedTrack* Participant::bind_section(const rtc::SdpMedia& m) {
     if (!by_ssrc_.count(ssrc)) by_ssrc_[ssrc] = {bound, 0};
   }
   for (auto [primary, rtx] : m.fid_groups()) by_ssrc_.erase(rtx);
-  pending_tracks_.erase(bound->cid);
   return bound;
 }
 

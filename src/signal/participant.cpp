@@ -66,11 +66,7 @@ class Participant::SubscriberEvents : public rtc::WebRtcTransport::Listener {
   void on_transport_closed(const std::string& reason) override { p_.on_transport_closed(reason); }
   void on_rtp(rtc::RtpPacketView&) override {}  // nothing is published on it
   void on_rtcp(std::span<const uint8_t> compound) override { p_.on_rtcp(compound); }
-  void on_data_message(uint16_t, std::span<const uint8_t> data, bool binary) override {
-    p_.on_data_message(kFromSubscriber, data, binary);
-  }
-
-  static constexpr uint16_t kFromSubscriber = 0xFFFF;  // clients send on their publisher PC
+  // Clients send data on their publisher PC; the subscriber PC's channels only carry ours.
 
  private:
   Participant& p_;
@@ -434,7 +430,6 @@ void Participant::handle_add_track(const livekit::AddTrackRequest& req) {
   codec->set_mime_type(mime);
   codec->set_cid(req.cid());
   for (const auto& l : info.layers()) *codec->add_layers() = l;
-  pending_tracks_[req.cid()] = req;
 
   livekit::SignalResponse r;
   r.mutable_track_published()->set_cid(req.cid());
@@ -466,27 +461,11 @@ livekit::TrackInfo Participant::set_track_muted(const std::string& track_sid, bo
 void Participant::handle_subscription(const livekit::UpdateSubscription& req) {
   std::vector<std::string> sids(req.track_sids().begin(), req.track_sids().end());
   for (const auto& pt : req.participant_tracks()) sids.insert(sids.end(), pt.track_sids().begin(), pt.track_sids().end());
-  for (const auto& sid : sids) {
-    if (!req.subscribe()) {
-      room_.unsubscribe(*this, sid);
-      continue;
-    }
-    bool found = false;
-    for (const auto& info : room_.participant_infos(true)) {
-      auto* pub = room_.find(info.identity());
-      if (!pub || pub == this) continue;
-      if (auto* t = pub->track(sid); t && t->published) {
-        room_.subscribe(*this, *pub, *t);
-        found = true;
-        break;
-      }
-    }
-    if (!found) {
-      livekit::SignalResponse r;
-      r.mutable_subscription_response()->set_track_sid(sid);
-      r.mutable_subscription_response()->set_err(livekit::SE_TRACK_NOTFOUND);
-      send(r);
-    }
+  for (const auto& sid : room_.update_subscription(*this, sids, req.subscribe())) {
+    livekit::SignalResponse r;
+    r.mutable_subscription_response()->set_track_sid(sid);
+    r.mutable_subscription_response()->set_err(livekit::SE_TRACK_NOTFOUND);
+    send(r);
   }
 }
 
@@ -607,10 +586,6 @@ void Participant::drop_all_subscriptions() {
   subscription_by_ssrc_.clear();
 }
 
-void Participant::detach_subscribers(PublishedTrack& track) {
-  (void)track;  // subscribers hold the DownTracks; the room asks each to remove its subscription
-}
-
 // ---- media ----------------------------------------------------------------------------------
 
 // Subscriptions waiting for their first picture ask for it as soon as media can flow.
@@ -662,7 +637,6 @@ void Participant::on_data_channel_closed(uint16_t stream) {
 }
 
 void Participant::on_data_message(uint16_t stream, std::span<const uint8_t> data, bool) {
-  if (stream == SubscriberEvents::kFromSubscriber) return;
   if (data.size() > room_.config().limit.max_data_packet_bytes) return;  // SCTP enforces it too
   livekit::DataPacket packet;
   if (!packet.ParseFromArray(data.data(), static_cast<int>(data.size()))) return;

@@ -111,8 +111,6 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   void remove_subscription(const std::string& track_sid);
   bool subscribed_to(const std::string& track_sid) const;
   void drop_all_subscriptions();
-  // Publishing side: a track is going away (participant leaving or track unpublished).
-  void detach_subscribers(PublishedTrack& track);
 
   // Moderation (RoomService).
   livekit::TrackInfo set_track_muted(const std::string& track_sid, bool muted, bool from_server);
@@ -180,7 +178,6 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   bool leaving_ = false;
 
   // publishing
-  std::map<std::string, livekit::AddTrackRequest> pending_tracks_;        // by cid
   std::vector<std::unique_ptr<PublishedTrack>> tracks_;
   std::unordered_map<uint32_t, std::pair<PublishedTrack*, int>> by_ssrc_;  // → (track, layer)
   int mid_ext_ = 0, rid_ext_ = 0, audio_level_ext_ = 0;

@@ -182,6 +182,28 @@ void Room::unsubscribe(Participant& subscriber, const std::string& track_sid) {
 
 // Spec §4.10: stamp the sender, pick destinations (the outer list, else the user packet's),
 // never echo to the sender, and send on the same kind of channel it arrived on.
+std::vector<std::string> Room::update_subscription(Participant& subscriber, const std::vector<std::string>& track_sids,
+                                                  bool subscribe_to) {
+  std::vector<std::string> unknown;
+  for (const auto& sid : track_sids) {
+    if (!subscribe_to) {
+      unsubscribe(subscriber, sid);
+      continue;
+    }
+    bool found = false;
+    for (auto& [_, publisher] : participants_) {
+      if (publisher.get() == &subscriber) continue;
+      if (auto* t = publisher->track(sid); t && t->published) {
+        subscribe(subscriber, *publisher, *t);
+        found = true;
+        break;
+      }
+    }
+    if (!found) unknown.push_back(sid);
+  }
+  return unknown;
+}
+
 void Room::route_data(Participant& from, livekit::DataPacket packet, bool reliable) {
   if (!from.can_publish_data()) return;
   packet.set_kind(reliable ? livekit::DataPacket::RELIABLE : livekit::DataPacket::LOSSY);

@@ -65,6 +65,10 @@ class Room {
   void on_track_unpublished(Participant& publisher, PublishedTrack& track);
   bool subscribe(Participant& subscriber, Participant& publisher, PublishedTrack& track);
   void unsubscribe(Participant& subscriber, const std::string& track_sid);
+  // UpdateSubscription (client or RoomService): (un)subscribes `subscriber` to the published
+  // tracks with these sids. Returns the sids no other participant publishes.
+  std::vector<std::string> update_subscription(Participant& subscriber, const std::vector<std::string>& track_sids,
+                                               bool subscribe);
   void route_data(Participant& from, livekit::DataPacket packet, bool reliable);
   void send_data(const livekit::DataPacket& packet, const std::vector<std::string>& identities, bool reliable);
   void sweep(std::chrono::steady_clock::time_point now);

@@ -109,6 +109,24 @@ test('a full room refuses another participant with a clear status', async () => 
   first.ws.close();
 });
 
+test('a second join with the same identity replaces the first session (a page reload)', async () => {
+  const { RoomServiceClient } = await import('livekit-server-sdk');
+  const { DisconnectReason } = await import('@livekit/protocol');
+  const rooms = new RoomServiceClient(media.httpUrl, devKey, devSecret);
+  const first = await session('reloader', 'reload-room');
+  const firstSid = (await first.next('join')).participant.sid;
+  const second = await session('reloader', 'reload-room');
+  const secondSid = (await second.next('join')).participant.sid;
+  assert.notEqual(secondSid, firstSid);
+  const leave = await first.next('leave');
+  assert.equal(leave.reason, DisconnectReason.DUPLICATE_IDENTITY);
+  const listed = await rooms.listParticipants('reload-room');
+  assert.deepEqual(listed.map((p) => p.sid), [secondSid]);
+  await second.alive();
+  first.ws.close();
+  second.ws.close();
+});
+
 test('malformed frames, bad SDP and forbidden or excess tracks get clear errors; the session goes on', async () => {
   const s = await session('tester', 'bad-signal');
   const join = await s.next('join');
