@@ -7,7 +7,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 
-#include "main/commands.hpp"
+#include "common/version.hpp"
 #include "service/twirp.hpp"
 #include "common/errors.hpp"
 #include <boost/beast/http/write.hpp>
@@ -105,7 +105,7 @@ void MediaServer::start() {
   opts.port = config_.port;
   opts.body_limit = config_.limit.max_request_body_bytes;
   opts.timeout = std::chrono::seconds(config_.limit.http_timeout_seconds);
-  opts.server_header = std::string("parlor/") + cmd::kVersion;
+  opts.server_header = std::string(version::kProduct) + "/" + version::kParlor;
   http_ = std::make_unique<http::Server>(io_, router_, opts);
   http_->start();
   schedule_sweep();

@@ -10,7 +10,49 @@ namespace parlor::sfu {
 namespace {
 constexpr uint32_t kVideoFrameTicks = 3000;  // one frame at 30 fps on the 90 kHz clock
 constexpr uint32_t kAudioFrameTicks = 960;   // 20 ms of Opus at 48 kHz
+// A switch timestamp derived from sender reports must land ahead of the last one sent and not
+// absurdly far: beyond this, the reports are stale or inconsistent and the fixed step is safer.
+constexpr auto kMaxSwitchGap = std::chrono::seconds(2);
+
+// Nanoseconds in 32.32 fixed-point NTP units and back (RFC 5905 §6).
+int64_t ntp_from_ns(int64_t ns) { return static_cast<int64_t>((static_cast<__int128>(ns) << 32) / 1'000'000'000); }
+int64_t ticks_from_ntp(int64_t ntp_delta, uint32_t rate) {
+  return static_cast<int64_t>((static_cast<__int128>(ntp_delta) * rate) >> 32);
+}
 }  // namespace
+
+std::optional<rtc::rtcp::SenderInfo> DownTrack::sender_report(std::chrono::steady_clock::time_point now) const {
+  if (!started_ || !source_) return std::nullopt;
+  const auto* clock = source_->sender_clock(layer_);
+  if (!clock) return std::nullopt;
+  int64_t elapsed_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - clock->arrival).count();
+  rtc::rtcp::SenderInfo info;
+  info.ssrc = ssrc_;
+  info.ntp_time = clock->ntp + static_cast<uint64_t>(ntp_from_ns(elapsed_ns));
+  int64_t ticks = elapsed_ns * static_cast<int64_t>(source_->clock_rate()) / 1'000'000'000;
+  info.rtp_time = clock->rtp + static_cast<uint32_t>(ticks) + ts_delta_;
+  info.packet_count = static_cast<uint32_t>(packets_ + retransmitted_);
+  info.octet_count = static_cast<uint32_t>(octets_);
+  return info;
+}
+
+std::optional<uint32_t> DownTrack::switch_timestamp(const rtc::RtpPacketView& in, int layer) const {
+  if (!source_ || layer == layer_) return std::nullopt;
+  const auto* from = source_->sender_clock(layer_);
+  const auto* to = source_->sender_clock(layer);
+  if (!from || !to) return std::nullopt;
+  const uint32_t rate = source_->clock_rate();
+  // The new packet's capture time on the publisher's NTP clock, then the old layer's timestamp
+  // for that instant, then our numbering.
+  int64_t ticks_after_to = static_cast<int32_t>(in.timestamp() - to->rtp);
+  int64_t ntp_at_packet = static_cast<int64_t>(to->ntp) + (ticks_after_to << 32) / rate;
+  int64_t ticks_from_old = ticks_from_ntp(ntp_at_packet - static_cast<int64_t>(from->ntp), rate);
+  uint32_t ts = from->rtp + static_cast<uint32_t>(ticks_from_old) + ts_delta_;
+  int64_t ahead = static_cast<int32_t>(ts - last_ts_);
+  int64_t max_ahead = std::chrono::duration_cast<std::chrono::milliseconds>(kMaxSwitchGap).count() * rate / 1000;
+  if (ahead <= 0 || ahead > max_ahead) return std::nullopt;
+  return ts;
+}
 
 void DownTrack::forward(const rtc::RtpPacketView& in, bool keyframe, bool source_changed, int layer) {
   if (paused_) return;
@@ -19,7 +61,11 @@ void DownTrack::forward(const rtc::RtpPacketView& in, bool keyframe, bool source
   if (video_ && rebase_ && !keyframe) return;  // switch only at a keyframe of the new source
   if (rebase_) {
     uint16_t next_seq = started_ ? static_cast<uint16_t>(last_seq_ + 1) : in.sequence();
-    uint32_t next_ts = started_ ? last_ts_ + (video_ ? kVideoFrameTicks : kAudioFrameTicks) : in.timestamp();
+    uint32_t next_ts = in.timestamp();
+    if (started_) {
+      auto synced = switch_timestamp(in, layer);
+      next_ts = synced ? *synced : last_ts_ + (video_ ? kVideoFrameTicks : kAudioFrameTicks);
+    }
     seq_delta_ = static_cast<uint16_t>(next_seq - in.sequence());
     ts_delta_ = next_ts - in.timestamp();
     first_mapped_seq_ = next_seq;
@@ -73,7 +119,9 @@ bool DownTrack::send_mapped(const rtc::RtpPacketView& in, uint16_t seq, uint32_t
   out->set_payload_type(payload_type_);
   out->set_sequence(seq);
   out->set_timestamp(ts);
-  return transport_.send_rtp(out->bytes());
+  if (!transport_.send_rtp(out->bytes())) return false;
+  octets_ += body - in.padding_size();
+  return true;
 }
 
 }  // namespace parlor::sfu

@@ -6,9 +6,12 @@
 //
 // Threading: worker thread only. No allocation per packet.
 #include <array>
+#include <chrono>
 #include <cstdint>
+#include <optional>
 
 #include "rtc/codecs/codecs.hpp"
+#include "rtc/rtcp/rtcp_packet.hpp"
 #include "rtc/rtp/rtp_packet.hpp"
 #include "rtc/transport/webrtc_transport.hpp"
 
@@ -28,6 +31,16 @@ class DownTrack {
   // to the current mapping and is still cached. False if it could not be served.
   bool retransmit(uint16_t sequence, const UpTrack& source);
 
+  // The publisher's track this one receives from (set by UpTrack::add/remove; null when none).
+  void set_source(const UpTrack* source) { source_ = source; }
+
+  // A sender report for this subscriber's stream (RFC 3550 §6.4.1): the publisher's NTP time
+  // now, carried over from its last report on the layer being forwarded, with the RTP timestamp
+  // that corresponds to it in this subscriber's numbering. Receivers pair these across a
+  // participant's audio and video to keep lips in sync. Nullopt until media has been sent and
+  // the publisher has reported on that layer.
+  std::optional<rtc::rtcp::SenderInfo> sender_report(std::chrono::steady_clock::time_point now) const;
+
   uint32_t ssrc() const { return ssrc_; }
   bool video() const { return video_; }
   bool waiting_for_keyframe() const { return video_ && !started_; }
@@ -44,11 +57,17 @@ class DownTrack {
   void set_max_layer(int layer) { max_layer_ = layer; }
   uint64_t packets() const { return packets_; }
   uint64_t retransmitted() const { return retransmitted_; }
+  uint64_t octets() const { return octets_; }
 
  private:
   bool send_mapped(const rtc::RtpPacketView& in, uint16_t seq, uint32_t ts);
+  // The timestamp for the first packet after a switch to `layer`: where the old mapping puts
+  // that packet's capture time, from both layers' sender reports; nullopt when either layer has
+  // not reported yet (then one frame after the last timestamp sent is used).
+  std::optional<uint32_t> switch_timestamp(const rtc::RtpPacketView& in, int layer) const;
 
   rtc::RtpSink& transport_;
+  const UpTrack* source_ = nullptr;
   const uint32_t ssrc_;
   const uint8_t payload_type_;
   const bool video_;
@@ -65,6 +84,7 @@ class DownTrack {
   int max_layer_ = 2;
   uint64_t packets_ = 0;
   uint64_t retransmitted_ = 0;
+  uint64_t octets_ = 0;  // payload octets sent (for sender reports)
   std::array<uint8_t, rtc::UdpSocket::kMaxDatagram> retransmit_scratch_{};
   std::array<uint8_t, rtc::UdpSocket::kMaxDatagram> scratch_{};
 };

@@ -74,7 +74,7 @@ std::optional<rtc::SdpCodec> pick_codec(const rtc::SdpMedia& offered) {
   return std::nullopt;
 }
 
-void add_codec(rtc::SdpMedia& a, const rtc::SdpCodec& codec) {
+void add_codec(rtc::SdpMedia& a, const rtc::SdpCodec& codec, bool transport_cc) {
   std::string pt = std::to_string(codec.payload_type);
   a.formats = {pt};
   std::string rtpmap = pt + " " + codec.name + "/" + std::to_string(codec.clock_rate);
@@ -84,6 +84,7 @@ void add_codec(rtc::SdpMedia& a, const rtc::SdpCodec& codec) {
   if (a.kind == "video") {
     for (const char* fb : {"nack", "nack pli", "ccm fir"}) a.add("rtcp-fb", pt + " " + fb);
   }
+  if (transport_cc) a.add("rtcp-fb", pt + " transport-cc");
 }
 
 std::optional<SctpParams> add_sctp_attributes(const rtc::SdpMedia& offered, rtc::SdpMedia& answer,

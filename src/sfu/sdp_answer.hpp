@@ -27,7 +27,9 @@ rtc::SdpMedia accepted_section(const rtc::SdpMedia& offered, const Worker& worke
 // payload type; nullopt if the offer has neither.
 std::optional<rtc::SdpCodec> pick_codec(const rtc::SdpMedia& offered);
 // Writes the payload type, rtpmap, fmtp and (video) NACK/PLI/FIR feedback lines.
-void add_codec(rtc::SdpMedia& answer, const rtc::SdpCodec& codec);
+// `transport_cc`: we send transport-wide congestion control feedback for what arrives in this
+// section (the publisher then runs its delay-based estimator on it).
+void add_codec(rtc::SdpMedia& answer, const rtc::SdpCodec& codec, bool transport_cc = false);
 
 // The data channel section: SCTP port and max-message-size. Returns the peer's SCTP port and
 // the message size both sides accept, for WebRtcTransport::enable_sctp.

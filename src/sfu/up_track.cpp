@@ -15,7 +15,22 @@ constexpr auto kChoiceInterval = 200ms;
 constexpr size_t kCacheSlots = 512;  // ~1 s of 720p video per layer
 constexpr uint8_t kSpeakingDbov = 50;     // louder than -50 dBov counts as voice
 constexpr uint32_t kSpeakingPercent = 30; // of the packets in an interval
+// Sequence numbers asked for in one NACK: 64 fit an RTCP packet of 268 bytes even when no two
+// share a PID/BLP pair; the rest stay due and go with the next packet.
+constexpr size_t kMaxNacksPerPacket = 64;
 }  // namespace
+
+uint64_t UpTrack::nacks_requested() const {
+  uint64_t n = 0;
+  for (const auto& l : layers_) n += l.nacks.requested();
+  return n;
+}
+
+uint64_t UpTrack::nacks_recovered() const {
+  uint64_t n = 0;
+  for (const auto& l : layers_) n += l.nacks.recovered();
+  return n;
+}
 
 bool UpTrack::Layer::active(Clock::time_point now) const {
   return ssrc != 0 && now - last_seen < kLayerIdle;
@@ -54,13 +69,19 @@ size_t UpTrack::report_blocks(std::span<rtc::rtcp::ReportBlock> out, Clock::time
   return n;
 }
 
-void UpTrack::on_sender_report(uint32_t ssrc, uint64_t ntp_time, Clock::time_point now) {
+void UpTrack::on_sender_report(uint32_t ssrc, uint64_t ntp_time, uint32_t rtp_time, Clock::time_point now) {
   for (int i = 0; i < layer_count_; ++i) {
     if (layers_[i].ssrc == ssrc) {
       layers_[i].last_sr = static_cast<uint32_t>(ntp_time >> 16);
       layers_[i].last_sr_arrival = now;
+      layers_[i].clock = SenderClock{ntp_time, rtp_time, now};
     }
   }
+}
+
+const UpTrack::SenderClock* UpTrack::sender_clock(int layer) const {
+  if (layer < 0 || layer >= layer_count_ || !layers_[layer].clock) return nullptr;
+  return &*layers_[layer].clock;
 }
 
 std::optional<double> UpTrack::take_loss() {
@@ -93,12 +114,19 @@ std::optional<std::span<const uint8_t>> UpTrack::cached(int layer, uint16_t sequ
   return caches_[layer]->get(sequence);
 }
 
+UpTrack::~UpTrack() {
+  for (auto* d : downs_) d->set_source(nullptr);
+}
+
 void UpTrack::add(DownTrack* down) {
   downs_.push_back(down);
+  down->set_source(this);
   choose_now_ = true;
 }
 
-void UpTrack::remove(DownTrack* down) { std::erase(downs_, down); }
+void UpTrack::remove(DownTrack* down) {
+  if (std::erase(downs_, down) > 0) down->set_source(nullptr);
+}
 
 uint32_t UpTrack::wanted_layers() const {
   uint32_t mask = 1;
@@ -174,6 +202,8 @@ void UpTrack::on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time
       l.counting = false;
       l.received = l.expected_prior = l.received_prior = 0;
       l.last_sr = 0;
+      l.clock.reset();
+      l.nacks.reset();
     }
     l.ssrc = packet.ssrc();
     l.first_seen = now;
@@ -188,6 +218,10 @@ void UpTrack::on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time
   }
   ++l.received;
   l.last_seen = now;
+  if (video_ && request_nack_) {
+    std::array<uint16_t, kMaxNacksPerPacket> lost{};
+    if (size_t n = l.nacks.on_packet(packet.sequence(), now, lost)) request_nack_(l.ssrc, std::span(lost.data(), n));
+  }
   ++packets_;
   if (layer == 0) {  // the base layer always flows: quality is judged on it
     uint16_t seq = packet.sequence();

@@ -18,6 +18,7 @@
 #include "rtc/rtcp/rtcp_packet.hpp"
 #include "rtc/rtp/rtp_packet.hpp"
 #include "sfu/down_track.hpp"
+#include "sfu/nack_generator.hpp"
 #include "sfu/packet_cache.hpp"
 
 namespace parlor::sfu {
@@ -29,7 +30,15 @@ class UpTrack {
   // Asks the publisher for a keyframe on the given layer's SSRC.
   using KeyframeRequest = std::function<void(uint32_t ssrc)>;
 
+  // Asks the publisher to resend these packets of one layer's SSRC (an RTCP generic NACK).
+  using NackRequest = std::function<void(uint32_t ssrc, std::span<const uint16_t> sequences)>;
+
   UpTrack(bool video, int layers, KeyframeRequest request_keyframe);
+  // Video only: gaps in what the publisher sends are asked for again (RFC 4585 §6.2.1).
+  void set_nack_request(NackRequest request) { request_nack_ = std::move(request); }
+  // Upstream repair totals over all layers: sequence numbers asked for, and recovered.
+  uint64_t nacks_requested() const;
+  uint64_t nacks_recovered() const;
 
   // A packet of layer `layer` (0 = lowest). Forwards it if it belongs to the selected layer.
   void on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time_point now);
@@ -45,14 +54,33 @@ class UpTrack {
   // cumulative and interval loss, extended highest sequence, and LSR/DLSR from its last SR.
   // Returns the number of blocks written. This loss feedback drives the sender's estimate.
   size_t report_blocks(std::span<rtc::rtcp::ReportBlock> out, Clock::time_point now);
-  void on_sender_report(uint32_t ssrc, uint64_t ntp_time, Clock::time_point now);
+  void on_sender_report(uint32_t ssrc, uint64_t ntp_time, uint32_t rtp_time, Clock::time_point now);
+
+  // The publisher's clock for one layer, from its last sender report (RFC 3550 §6.4.1): the NTP
+  // wall-clock time that corresponds to an RTP timestamp, and when that report arrived. Every
+  // layer and every track of one publisher share the NTP clock, which is what lets a receiver
+  // line audio up with video and map one simulcast layer's timestamps onto another's.
+  struct SenderClock {
+    uint64_t ntp = 0;  // 32.32 fixed point seconds
+    uint32_t rtp = 0;
+    Clock::time_point arrival{};
+  };
+  const SenderClock* sender_clock(int layer) const;
+  uint32_t clock_rate() const { return video_ ? kVideoClockRate : kAudioClockRate; }
+  static constexpr uint32_t kVideoClockRate = 90000;  // RFC 7741 (VP8), RFC 6184 (H.264)
+  static constexpr uint32_t kAudioClockRate = 48000;  // RFC 7587 (Opus)
 
   // Dynacast: the layers some subscriber may receive (bit i = layer i). The lowest layer is
   // always kept, so a new subscriber's first picture never waits for an encoder to restart.
   uint32_t wanted_layers() const;
 
+  // A subscriber's DownTrack starts or stops receiving from this track; add() makes this its
+  // source (for retransmissions and sender reports), remove() and the destructor undo that.
   void add(DownTrack* down);
   void remove(DownTrack* down);
+  ~UpTrack();
+  UpTrack(const UpTrack&) = delete;
+  UpTrack& operator=(const UpTrack&) = delete;
   bool video() const { return video_; }
   // The highest layer any subscriber currently receives (-1 none).
   int selected_layer() const;
@@ -83,6 +111,8 @@ class UpTrack {
     uint64_t expected_prior = 0, received_prior = 0;
     uint32_t last_sr = 0;  // middle 32 bits of the last SR's NTP time
     Clock::time_point last_sr_arrival{};
+    std::optional<SenderClock> clock;  // from the last SR
+    NackGenerator nacks;
   };
   void choose_targets(Clock::time_point now);
   int desired_layer(const DownTrack& down, Clock::time_point now) const;
@@ -91,6 +121,7 @@ class UpTrack {
   const bool video_;
   const int layer_count_;
   KeyframeRequest request_keyframe_;
+  NackRequest request_nack_;
   std::array<Layer, kMaxLayers> layers_{};
   // Per-layer NACK caches, allocated when a layer first appears (not per packet).
   std::array<std::unique_ptr<PacketCache>, kMaxLayers> caches_;

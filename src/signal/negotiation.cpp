@@ -21,6 +21,7 @@ constexpr std::string_view kExtMid = "urn:ietf:params:rtp-hdrext:sdes:mid";
 constexpr std::string_view kExtRid = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
 constexpr std::string_view kExtRepairedRid = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
 constexpr std::string_view kExtAudioLevel = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+constexpr std::string_view kExtTransportCc = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
 constexpr uint32_t kRtcpSenderSsrc = 1;
 // Our payload types on the subscriber PC (v0), as LiveKit numbers them.
 constexpr int kOpusPt = 111;
@@ -112,17 +113,20 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
     auto a = sfu::accepted_section(m, worker, *transport_, first_section);
     first_section = false;
     bundle += " " + m.mid();
-    sfu::add_codec(a, *codec);
+    const auto& extensions = m.extensions();
+    bool transport_cc = std::any_of(extensions.begin(), extensions.end(), [](const auto& e) { return e.uri == kExtTransportCc; });
+    sfu::add_codec(a, *codec, transport_cc);
     // Header extensions are negotiated per BUNDLE transport: accept the same ones on every
     // section, or Chrome refuses later simulcast offers. Forwarded packets carry none.
-    for (const auto& e : m.extensions()) {
-      if (e.uri == kExtMid || e.uri == kExtRid || e.uri == kExtRepairedRid ||
+    for (const auto& e : extensions) {
+      if (e.uri == kExtMid || e.uri == kExtRid || e.uri == kExtRepairedRid || e.uri == kExtTransportCc ||
           (e.uri == kExtAudioLevel && m.kind == "audio")) {
         a.add("extmap", std::to_string(e.id) + " " + e.uri);
       }
       if (e.uri == kExtMid) mid_ext_ = e.id;
       if (e.uri == kExtRid) rid_ext_ = e.id;
       if (e.uri == kExtAudioLevel) audio_level_ext_ = e.id;
+      if (e.uri == kExtTransportCc) twcc_ext_ = e.id;
     }
 
     auto dir = m.direction();
@@ -209,6 +213,12 @@ PublishedTrack* Participant::bind_section(const rtc::SdpMedia& m) {
       std::array<uint8_t, 16> pli{};
       size_t n = rtc::rtcp::build_pli(pli, kRtcpSenderSsrc, ssrc);
       self->transport_->send_rtcp({pli.data(), n});
+    });
+    bound->up->set_nack_request([self](uint32_t ssrc, std::span<const uint16_t> sequences) {
+      std::array<uint8_t, 12 + 4 * 64> nack{};  // header + one PID/BLP pair per sequence at worst
+      if (size_t n = rtc::rtcp::build_nack(nack, kRtcpSenderSsrc, ssrc, sequences.first(std::min<size_t>(sequences.size(), 64)))) {
+        self->transport_->send_rtcp({nack.data(), n});
+      }
     });
   }
   for (uint32_t ssrc : m.ssrcs()) {

@@ -6,7 +6,7 @@
 
 #include "common/encoding.hpp"
 #include "common/errors.hpp"
-#include "main/commands.hpp"
+#include "common/version.hpp"
 #include "rtc/rtcp/rtcp_packet.hpp"
 #include "signal/room.hpp"
 
@@ -15,7 +15,6 @@ namespace parlor::signal {
 namespace {
 constexpr int32_t kPingIntervalSeconds = 5;   // LiveKit's values (spec §3.1)
 constexpr int32_t kPingTimeoutSeconds = 15;
-constexpr int32_t kServerProtocol = 16;
 constexpr uint32_t kRtcpSenderSsrc = 1;
 // Spec §4.9: a fresh token right after join and every 5 minutes, valid for at least 10 minutes,
 // so reconnects work after the join token has expired.
@@ -175,18 +174,24 @@ void Participant::close_connection() {
   connection_->close();
 }
 
+// The same ServerInfo in JoinResponse and ReconnectResponse: the LiveKit version clients gate
+// features on, and Parlor's own version where no client reads it (common/version.hpp).
+void Participant::fill_server_info(livekit::ServerInfo& info) const {
+  info.set_edition(livekit::ServerInfo::Standard);
+  info.set_version(version::kLiveKitCompatible);
+  info.set_protocol(version::kSignalProtocol);
+  info.set_node_id(room_.config().node_name);
+  info.set_debug_info(std::string(version::kProduct) + " " + version::kParlor);
+}
+
 void Participant::start(const std::vector<livekit::ParticipantInfo>& others) {
   livekit::SignalResponse r;
   auto* join = r.mutable_join();
   *join->mutable_room() = room_.info();
   *join->mutable_participant() = info();
   for (const auto& o : others) *join->add_other_participants() = o;
-  join->set_server_version(cmd::kVersion);
-  auto* si = join->mutable_server_info();
-  si->set_edition(livekit::ServerInfo::Standard);
-  si->set_version(cmd::kVersion);
-  si->set_protocol(kServerProtocol);
-  si->set_node_id(room_.config().node_name);
+  join->set_server_version(version::kLiveKitCompatible);
+  fill_server_info(*join->mutable_server_info());
   join->set_subscriber_primary(!single_pc_);
   join->set_ping_interval(kPingIntervalSeconds);
   join->set_ping_timeout(kPingTimeoutSeconds);
@@ -219,6 +224,7 @@ void Participant::tick(Clock::time_point now) {
   if (now - last_receiver_report_ >= kReceiverReportInterval) {
     last_receiver_report_ = now;
     send_receiver_reports(now);
+    send_sender_reports(now);
   }
   send_subscribed_qualities();
 }
@@ -264,6 +270,27 @@ void Participant::send_receiver_reports(Clock::time_point now) {
   std::array<uint8_t, 8 + 31 * 24> rr{};
   size_t len = rtc::rtcp::build_receiver_report(rr, kRtcpSenderSsrc, std::span(blocks.data(), n));
   if (len) transport_->send_rtcp({rr.data(), len});
+}
+
+// Sender reports for every stream this participant receives, in its own numbering (RFC 3550
+// §6.4.1): without them a browser cannot synchronise audio with video (no remote-outbound-rtp).
+// Several SRs share one compound datagram.
+void Participant::send_sender_reports(Clock::time_point now) {
+  rtc::WebRtcTransport& transport = sub_transport_ ? *sub_transport_ : *transport_;
+  constexpr size_t kSenderReportBytes = 28;  // header + sender info, no report blocks
+  std::array<uint8_t, 1200> compound{};
+  size_t used = 0;
+  for (auto& sub : subscriptions_) {
+    if (!sub->down) continue;
+    auto info = sub->down->sender_report(now);
+    if (!info) continue;
+    if (used + kSenderReportBytes > compound.size()) {
+      transport.send_rtcp({compound.data(), used});
+      used = 0;
+    }
+    used += rtc::rtcp::build_sender_report(std::span(compound).subspan(used), *info, {});
+  }
+  if (used) transport.send_rtcp({compound.data(), used});
 }
 
 std::optional<double> Participant::take_loss() {
@@ -320,11 +347,7 @@ void Participant::resume(std::shared_ptr<WsConnection> connection, const std::ve
   signal_lost_at_.reset();
   livekit::SignalResponse r;
   auto* rr = r.mutable_reconnect();
-  auto* si = rr->mutable_server_info();
-  si->set_edition(livekit::ServerInfo::Standard);
-  si->set_version(cmd::kVersion);
-  si->set_protocol(kServerProtocol);
-  si->set_node_id(room_.config().node_name);
+  fill_server_info(*rr->mutable_server_info());
   send(r);
   if (!others.empty()) send_update(others);
   send_update({info()});
@@ -683,6 +706,7 @@ bool Participant::bind_ssrc(const rtc::RtpPacketView& p) {
 }
 
 void Participant::on_rtp(rtc::RtpPacketView& packet) {
+  if (twcc_ext_) record_transport_sequence(packet);
   auto it = by_ssrc_.find(packet.ssrc());
   if (it == by_ssrc_.end()) {
     if (!bind_ssrc(packet)) return;
@@ -698,13 +722,24 @@ void Participant::on_rtp(rtc::RtpPacketView& packet) {
   track->up->on_packet(packet, layer, Clock::now());
 }
 
+// Transport-wide CC: every packet carrying the extension counts, whichever stream it is on.
+void Participant::record_transport_sequence(const rtc::RtpPacketView& packet) {
+  auto value = packet.extension(static_cast<uint8_t>(twcc_ext_));
+  if (!value || value->size() < 2) return;
+  auto now = Clock::now();
+  twcc_.on_packet(static_cast<uint16_t>(((*value)[0] << 8) | (*value)[1]), packet.ssrc(), now);
+  if (!twcc_.due(now)) return;
+  std::array<uint8_t, rtc::rtcp::TwccFeedbackBuilder::kMaxSize> feedback{};
+  if (size_t n = twcc_.build_feedback(feedback, kRtcpSenderSsrc, now)) transport_->send_rtcp({feedback.data(), n});
+}
+
 void Participant::on_rtcp(std::span<const uint8_t> compound) {
   rtc::rtcp::CompoundIterator it(compound);
   while (auto h = it.next()) {
     if (h->type == rtc::rtcp::kSenderReport) {
       if (auto sr = rtc::rtcp::read_sender_report(*h)) {
         if (auto t = by_ssrc_.find(sr->ssrc); t != by_ssrc_.end() && t->second.first->up) {
-          t->second.first->up->on_sender_report(sr->ssrc, sr->ntp_time, Clock::now());
+          t->second.first->up->on_sender_report(sr->ssrc, sr->ntp_time, sr->rtp_time, Clock::now());
         }
       }
       continue;

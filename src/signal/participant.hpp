@@ -21,6 +21,7 @@
 #include "rtc/sdp/session_description.hpp"
 #include "rtc/transport/webrtc_transport.hpp"
 #include "sfu/down_track.hpp"
+#include "sfu/twcc_recorder.hpp"
 #include "sfu/up_track.hpp"
 #include "signal/ws_connection.hpp"
 
@@ -150,7 +151,10 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   void handle_update_metadata(const livekit::UpdateParticipantMetadata& request);
   void request_negotiation();
   void send_refresh_token();
+  void fill_server_info(livekit::ServerInfo& info) const;
   void send_receiver_reports(Clock::time_point now);
+  void send_sender_reports(Clock::time_point now);
+  void record_transport_sequence(const rtc::RtpPacketView& packet);
   void send_subscribed_qualities();
   bool bind_ssrc(const rtc::RtpPacketView& packet);
 
@@ -180,7 +184,8 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   // publishing
   std::vector<std::unique_ptr<PublishedTrack>> tracks_;
   std::unordered_map<uint32_t, std::pair<PublishedTrack*, int>> by_ssrc_;  // → (track, layer)
-  int mid_ext_ = 0, rid_ext_ = 0, audio_level_ext_ = 0;
+  int mid_ext_ = 0, rid_ext_ = 0, audio_level_ext_ = 0, twcc_ext_ = 0;
+  sfu::TwccRecorder twcc_;  // transport-cc feedback for what the client publishes
 
   // receiving
   std::vector<std::unique_ptr<Subscription>> subscriptions_;

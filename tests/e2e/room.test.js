@@ -49,6 +49,23 @@ for (const mode of [
 
     await expectVideoFlowing(alice, 'alice');
     await expectVideoFlowing(bob, 'bob');
+    if (!mode.room.dynacast) {
+      // With transport-cc feedback the publisher's estimate ramps fast: every simulcast layer,
+      // the full-resolution one included, is soon being sent (the time is logged, not asserted).
+      await waitFor(async () => {
+        const layers = await alice.evaluate(() => window.publisherLayers());
+        return layers.length >= 3 && layers.every((l) => l.bytes > 0 && l.width > 0);
+      }, { timeoutMs: 15000, intervalMs: 100, what: 'all simulcast layers flowing at the publisher' });
+      const took = await alice.evaluate(() => Date.now() - window.state.joinStarted);
+      console.log(`all simulcast layers flowing ${took} ms after join (${mode.name})`);
+    }
+    // Sender reports reach subscribers for audio and video (lip sync needs both).
+    for (const page of [alice, bob]) {
+      await waitFor(async () => {
+        const kinds = await page.evaluate(() => window.remoteSenderReports());
+        return kinds.includes('audio') && kinds.includes('video');
+      }, { timeoutMs: 8000, intervalMs: 200, what: 'remote-outbound-rtp (sender reports) for audio and video' });
+    }
     if (mode.room.dynacast) {
       // Bob shows Alice in a small element, so only her low layer is wanted: the top one stops.
       await waitFor(async () => {

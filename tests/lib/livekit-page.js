@@ -19,6 +19,7 @@ const { Room, RoomEvent, Track } = LivekitClient;
 window.state = { remoteVideo: null, remoteAudio: false, muted: {}, disconnected: [], errors: [], data: [], speakers: [] };
 window.sendText = (text) => window.room.localParticipant.publishData(new TextEncoder().encode(text), { reliable: true });
 window.join = async (url, token, options = {}) => {
+  window.state.joinStarted = Date.now();
   const room = new Room(options.room || {});
   window.room = room;
   room.on(RoomEvent.TrackSubscribed, (track, pub, participant) => {
@@ -62,6 +63,29 @@ window.remoteAudioPackets = async () => {
     }
   }
   return packets;
+};
+// The publisher's own simulcast layers as Chromium sends them: rid, resolution, bytes sent.
+window.publisherLayers = async () => {
+  const layers = [];
+  for (const pub of window.room.localParticipant.videoTrackPublications.values()) {
+    const stats = await pub.track?.sender?.getStats();
+    stats?.forEach((s) => {
+      if (s.type === 'outbound-rtp') layers.push({ rid: s.rid, width: s.frameWidth || 0, bytes: s.bytesSent, active: s.active !== false, limitation: s.qualityLimitationReason });
+    });
+  }
+  return layers;
+};
+// Kinds of remote tracks for which the browser holds a remote-outbound-rtp entry, i.e. has
+// received RTCP sender reports (what it needs to keep audio and video in sync).
+window.remoteSenderReports = async () => {
+  const kinds = [];
+  for (const p of window.room.remoteParticipants.values()) {
+    for (const pub of p.trackPublications.values()) {
+      const stats = await pub.track?.receiver?.getStats();
+      stats?.forEach((s) => { if (s.type === 'remote-outbound-rtp' && s.reportsSent > 0) kinds.push(pub.kind); });
+    }
+  }
+  return kinds;
 };
 </script>`;
 

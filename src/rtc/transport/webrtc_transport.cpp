@@ -50,10 +50,10 @@ void WebRtcTransport::restart_ice(IceCredentials new_local, const IceCredentials
 
 bool WebRtcTransport::knows(const UdpEndpoint& from) const { return ice_.is_validated(to_stun(from)); }
 
+// Media and DTLS go to the pair the client nominated (USE-CANDIDATE); before a nomination, and
+// if the nominated address was never seen as a socket endpoint, to the last validated one.
 std::optional<UdpEndpoint> WebRtcTransport::destination() const {
-  if (auto sel = ice_.selected()) {
-    if (last_validated_ && to_stun(*last_validated_) == *sel) return last_validated_;
-  }
+  if (auto sel = ice_.selected(); sel && nominated_ && to_stun(*nominated_) == *sel) return nominated_;
   return last_validated_;
 }
 
@@ -65,6 +65,7 @@ void WebRtcTransport::on_datagram(std::span<uint8_t> data, const UdpEndpoint& fr
     size_t n = ice_.handle(data, to_stun(from), now, out_);
     if (n) sender_.send_datagram({out_.data(), n}, from);
     if (ice_.is_validated(to_stun(from))) last_validated_ = from;
+    if (auto sel = ice_.selected(); sel && to_stun(from) == *sel) nominated_ = from;
     return;
   }
   // Everything else is accepted only from an address that passed an ICE check, so a forged

@@ -85,6 +85,9 @@ class WebRtcTransport : public RtpSink, private DtlsTransport::Listener, private
   // Retransmissions of the DTLS handshake; call from the worker's timer.
   void on_timer();
   bool knows(const UdpEndpoint& from) const;
+  // Where media and DTLS go: the socket address of the pair the client nominated, or before a
+  // nomination the last address an ICE check validated.
+  std::optional<UdpEndpoint> destination() const;
   IceLiteAgent::State ice_state(IceLiteAgent::Clock::time_point now) const { return ice_.state(now); }
   const Counters& counters() const { return counters_; }
   const IceLiteAgent::Counters& ice_counters() const { return ice_.counters(); }
@@ -104,8 +107,6 @@ class WebRtcTransport : public RtpSink, private DtlsTransport::Listener, private
   void on_channel_message(uint16_t stream, std::span<const uint8_t> data, bool binary) override;
   void on_channel_closed(uint16_t stream) override;
 
-  std::optional<UdpEndpoint> destination() const;
-
   const DtlsCertificate& certificate_;
   DatagramSender& sender_;
   Listener& listener_;
@@ -114,6 +115,7 @@ class WebRtcTransport : public RtpSink, private DtlsTransport::Listener, private
   std::unique_ptr<SrtpSession> srtp_send_, srtp_recv_;
   std::unique_ptr<SctpAssociation> sctp_;
   std::optional<UdpEndpoint> last_validated_;
+  std::optional<UdpEndpoint> nominated_;  // the socket address of ICE's selected pair
   std::array<uint8_t, UdpSocket::kMaxDatagram + 64> out_{};
   Counters counters_;
 };

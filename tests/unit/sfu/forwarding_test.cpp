@@ -119,6 +119,66 @@ TEST(DownTrack, SequenceContinuesAcrossASourceSwitch) {
   EXPECT_GT(static_cast<int32_t>(sink.sent[2].ts - sink.sent[1].ts), 0);
 }
 
+// A layer's timestamps and the publisher's NTP clock, as its sender reports state them: the
+// RTP timestamp `rtp` was sampled at `ntp_seconds` (32.32 fixed point).
+constexpr uint64_t ntp(uint64_t seconds, uint64_t ms = 0) { return (seconds << 32) + (ms << 32) / 1000; }
+
+TEST(DownTrack, SenderReportCarriesThePublishersClockInTheSubscribersNumbering) {
+  CapturingSink sink;
+  UpTrack up(true, 1, [](uint32_t) {});
+  DownTrack down(sink, 0xABCD, 96, true);
+  up.add(&down);
+  auto t = UpTrack::Clock::now();
+  EXPECT_FALSE(down.sender_report(t));  // nothing sent yet
+  auto k = vp8_packet(7, 100, 50000, true);
+  up.on_packet(view(k), 0, t);
+  ASSERT_EQ(sink.sent.size(), 1u);
+  EXPECT_FALSE(down.sender_report(t));  // the publisher has not reported its clock yet
+  up.on_sender_report(7, ntp(1000), 50000, t);
+  auto sr = down.sender_report(t + 1s);
+  ASSERT_TRUE(sr);
+  EXPECT_EQ(sr->ssrc, 0xABCDu);
+  EXPECT_EQ(sr->ntp_time, ntp(1001));
+  EXPECT_EQ(sr->rtp_time, sink.sent[0].ts + 90000u);  // one second later on the 90 kHz clock
+  EXPECT_EQ(sr->packet_count, 1u);
+  EXPECT_EQ(sr->octet_count, 7u);  // payload only: descriptor and VP8 bytes
+  up.remove(&down);
+  EXPECT_FALSE(down.sender_report(t + 1s));  // no source, no clock
+}
+
+TEST(DownTrack, LayerSwitchKeepsCaptureTimeFromTheSenderReports) {
+  CapturingSink sink;
+  UpTrack up(true, 2, [](uint32_t) {});
+  auto t = UpTrack::Clock::now();
+  // Two layers with unrelated timestamp bases (seen once each), and reports naming one instant.
+  auto seen0 = vp8_packet(7, 1, 10000, false);
+  auto seen1 = vp8_packet(8, 50, 900000, false);
+  up.on_packet(view(seen0), 0, t);
+  up.on_packet(view(seen1), 1, t);
+  up.on_sender_report(7, ntp(500), 10000, t);
+  up.on_sender_report(8, ntp(500), 900000, t);
+  DownTrack down(sink, 1, 96, true);
+  up.add(&down);
+  auto k = vp8_packet(7, 2, 10000, true);
+  down.forward(view(k), true, false, 0);
+  // Layer 1's keyframe was captured 100 ms after that instant: 9000 ticks after its base. On
+  // the old layer's numbering the same instant is 9000 ticks after the first packet sent.
+  auto key1 = vp8_packet(8, 51, 909000, true);
+  down.forward(view(key1), true, true, 1);
+  ASSERT_EQ(sink.sent.size(), 2u);
+  EXPECT_EQ(sink.sent[1].ts - sink.sent[0].ts, 9000u);
+  // Without reports for the new layer the fixed frame step is used instead.
+  UpTrack bare(true, 2, [](uint32_t) {});
+  DownTrack plain(sink, 2, 96, true);
+  bare.add(&plain);
+  plain.forward(view(k), true, false, 0);
+  plain.forward(view(key1), true, true, 1);
+  ASSERT_EQ(sink.sent.size(), 4u);
+  EXPECT_EQ(sink.sent[3].ts - sink.sent[2].ts, 3000u);
+  bare.remove(&plain);
+  up.remove(&down);
+}
+
 TEST(DownTrack, RetransmitsFromThePublishersCacheUnderTheSameNumbers) {
   CapturingSink sink;
   std::vector<uint32_t> keyframe_requests;
@@ -250,7 +310,7 @@ TEST(UpTrack, ReceiverReportsCountLossAndEchoTheSenderReport) {
     auto p = vp8_packet(42, s, 0, false);
     up.on_packet(view(p), 0, t);
   }
-  up.on_sender_report(42, 0x1122334455667788ull, t);
+  up.on_sender_report(42, 0x1122334455667788ull, 0, t);
   std::array<rtc::rtcp::ReportBlock, 4> blocks{};
   ASSERT_EQ(up.report_blocks(blocks, t + 500ms), 1u);
   EXPECT_EQ(blocks[0].ssrc, 42u);
@@ -262,6 +322,41 @@ TEST(UpTrack, ReceiverReportsCountLossAndEchoTheSenderReport) {
   // The next interval saw nothing new: no fresh loss.
   ASSERT_EQ(up.report_blocks(blocks, t + 550ms), 1u);
   EXPECT_EQ(blocks[0].fraction_lost, 0);
+}
+
+}  // namespace
+}  // namespace parlor::sfu
+
+namespace parlor::sfu {
+namespace {
+
+TEST(UpTrack, AsksThePublisherForWhatGotLostUpstream) {
+  UpTrack up(true, 1, [](uint32_t) {});
+  std::vector<std::pair<uint32_t, std::vector<uint16_t>>> nacks;
+  up.set_nack_request([&](uint32_t ssrc, std::span<const uint16_t> seqs) {
+    nacks.emplace_back(ssrc, std::vector<uint16_t>(seqs.begin(), seqs.end()));
+  });
+  auto t = UpTrack::Clock::now();
+  for (uint16_t s : {10, 11, 14}) {
+    auto p = vp8_packet(42, s, 0, false);
+    up.on_packet(view(p), 0, t);
+  }
+  ASSERT_EQ(nacks.size(), 1u);
+  EXPECT_EQ(nacks[0].first, 42u);
+  std::sort(nacks[0].second.begin(), nacks[0].second.end());
+  EXPECT_EQ(nacks[0].second, (std::vector<uint16_t>{12, 13}));
+  for (uint16_t s : {12, 13}) {  // the retransmissions arrive
+    auto p = vp8_packet(42, s, 0, false);
+    up.on_packet(view(p), 0, t + 30ms);
+  }
+  EXPECT_EQ(up.nacks_requested(), 2u);
+  EXPECT_EQ(up.nacks_recovered(), 2u);
+  UpTrack audio(false, 1, [](uint32_t) {});
+  audio.set_nack_request([&](uint32_t, std::span<const uint16_t>) { FAIL() << "no NACK for audio"; });
+  for (uint16_t s : {1, 5}) {
+    auto p = vp8_packet(43, s, 0, false);
+    audio.on_packet(view(p), 0, t);
+  }
 }
 
 }  // namespace

@@ -1,0 +1,73 @@
+// WebRtcTransport's choice of destination: media goes to the pair the client nominated, not to
+// whichever validated address sent the latest check (RFC 8445 §8.1.1: the nominated pair is the
+// one used; a consent check on another pair must not move media).
+#include "rtc/transport/webrtc_transport.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <vector>
+
+namespace parlor::rtc {
+namespace {
+
+class NullSender : public DatagramSender {
+ public:
+  void send_datagram(std::span<const uint8_t>, const UdpEndpoint&) override { ++sent; }
+  int sent = 0;
+};
+
+class NullListener : public WebRtcTransport::Listener {
+ public:
+  void on_transport_connected() override {}
+  void on_transport_closed(const std::string&) override {}
+  void on_rtp(RtpPacketView&) override {}
+  void on_rtcp(std::span<const uint8_t>) override {}
+};
+
+// A browser's connectivity check, as in ice_lite_agent_test.cpp.
+std::vector<uint8_t> check(const std::string& username, const std::string& pwd, bool nominate, uint8_t seed) {
+  std::array<uint8_t, 12> tid{};
+  tid.fill(seed);
+  std::vector<uint8_t> buf(256);
+  StunMessageBuilder b(buf, kStunBindingMethod, StunClass::kRequest, tid);
+  b.add_string(stun_attr::kUsername, username);
+  b.add_u32(stun_attr::kPriority, 1845501695);
+  b.add_u64(stun_attr::kIceControlling, 42);
+  if (nominate) b.add_attribute(stun_attr::kUseCandidate, {});
+  b.add_integrity(pwd);
+  b.add_fingerprint();
+  buf.resize(b.size());
+  return buf;
+}
+
+TEST(WebRtcTransport, MediaGoesToTheNominatedPairNotTheLatestCheck) {
+  auto cert = DtlsCertificate::generate();
+  NullSender sender;
+  NullListener listener;
+  const IceCredentials local{"srvufrag", "server-password-0123456789"};
+  WebRtcTransport t(*cert, local, {}, sender, listener);
+  t.set_remote({"cli", "client-password"}, cert->fingerprint());
+  EXPECT_FALSE(t.destination());
+
+  auto now = IceLiteAgent::Clock::now();
+  auto a = UdpEndpoint::from("127.0.0.1", 40001);
+  auto b = UdpEndpoint::from("127.0.0.2", 40002);
+  auto plain_a = check("srvufrag:cli", local.pwd, false, 1);
+  t.on_datagram(plain_a, a, now);
+  ASSERT_TRUE(t.destination());
+  EXPECT_EQ(*t.destination(), a);  // validated, nothing nominated yet
+
+  auto nominate_b = check("srvufrag:cli", local.pwd, true, 2);
+  t.on_datagram(nominate_b, b, now);
+  EXPECT_EQ(*t.destination(), b);
+
+  // A later check on the other (validated, not nominated) pair leaves media where it was.
+  auto again_a = check("srvufrag:cli", local.pwd, false, 3);
+  t.on_datagram(again_a, a, now);
+  EXPECT_EQ(*t.destination(), b);
+  EXPECT_EQ(sender.sent, 3);  // each check was answered, at its own source
+}
+
+}  // namespace
+}  // namespace parlor::rtc
