@@ -16,8 +16,8 @@ constexpr auto kMaxSwitchGap = std::chrono::seconds(2);
 
 // Nanoseconds in 32.32 fixed-point NTP units and back (RFC 5905 §6).
 int64_t ntp_from_ns(int64_t ns) { return static_cast<int64_t>((static_cast<__int128>(ns) << 32) / 1'000'000'000); }
-int64_t ticks_from_ntp(int64_t ntp_delta, uint32_t rate) {
-  return static_cast<int64_t>((static_cast<__int128>(ntp_delta) * rate) >> 32);
+int64_t ticks_from_ntp(int64_t ntp_delta, uint32_t rate) {  // rounded to the nearest tick
+  return static_cast<int64_t>((static_cast<__int128>(ntp_delta) * rate + (int64_t{1} << 31)) >> 32);
 }
 }  // namespace
 

@@ -62,10 +62,10 @@ TEST(TwccRecorder, ABacklogDrainsInSeveralFeedbacksAndAJumpIsBounded) {
   }
   EXPECT_EQ(total, 600u);
   // A sender jumping far ahead does not make the recorder report (or store) the whole gap.
-  r.on_packet(60000, 1, t + 2s);
+  r.on_packet(20000, 1, t + 2s);
   auto st = feedback(r, t + 3s);
   ASSERT_EQ(st.size(), 1u);
-  EXPECT_EQ(st[0].sequence, 60000);
+  EXPECT_EQ(st[0].sequence, 20000);
   EXPECT_TRUE(st[0].received);
 }
 
