@@ -17,9 +17,13 @@ import {
   ClientInfo, ClientInfo_SDK, ConnectionSettings, AddTrackRequest, TrackType, TrackSource as ProtoSource,
   RequestResponse_Reason,
 } from '@livekit/protocol';
+import { createRequire } from 'node:module';
 import { startMedia, devKey, devSecret, waitFor } from '../lib/media.js';
 import { startWebhookSink } from '../lib/webhook-sink.js';
 import { devToken } from '../lib/livekit-page.js';
+
+// The FFI message class from the very module instance rtc-node itself loads.
+const { LocalTrackMuteRequest } = createRequire(import.meta.url)('@livekit/rtc-ffi-bindings');
 
 let media;
 let rooms;
@@ -113,12 +117,16 @@ async function waitAdvancing(read, what, by = 10, timeoutMs = 15000) {
   await waitFor(() => read() >= start + by, { timeoutMs, intervalMs: 50, what: `${what} advancing` });
 }
 
-// The publisher's own SDK unmuting its local track (rtc-node 1.x has no JS wrapper for it; this
-// is the SDK's FFI request, which sends MuteTrackRequest{muted:false} to the server).
+// The publisher's own SDK muting or unmuting its local track (rtc-node 1.x has no JS wrapper for
+// it; this is the SDK's FFI request, which sends MuteTrackRequest to the server).
+function setLocalMute(track, mute) {
+  const value = new LocalTrackMuteRequest({ trackHandle: track.ffi_handle.handle, mute });
+  globalThis._ffiClientInstance.request({ message: { case: 'localTrackMute', value } });
+}
+// Muted first, so the unmute is a change the SDK signals whatever it made of the server's mute.
 function unmuteLocally(track) {
-  globalThis._ffiClientInstance.request({
-    message: { case: 'localTrackMute', value: { trackHandle: track.ffi_handle.handle, mute: false } },
-  });
+  setLocalMute(track, true);
+  setLocalMute(track, false);
 }
 
 test('a RoomService mute stops the media at the server until RoomService unmutes it', async () => {
@@ -164,8 +172,8 @@ test('a RoomService mute stops the media at the server until RoomService unmutes
       const info = await rooms.mutePublishedTrack(roomName, 'visitor', p.sid, false);
       assert.equal(info.muted, false);
     }
-    unmuteLocally(pub.audio);
-    unmuteLocally(pub.video);
+    setLocalMute(pub.audio, false);
+    setLocalMute(pub.video, false);
     await waitAdvancing(() => counts.loudAudio, 'the tone after the RoomService unmute');
     await waitAdvancing(() => counts.videoFrames, 'video after the RoomService unmute');
     await waitFor(() => seenMuted.get(pub.audioPub.sid) === false, { timeoutMs: 5000, what: 'the resident sees the unmute' });
@@ -284,6 +292,7 @@ test('a hidden monitor is invisible to every other client and still receives the
   await visitor.connect(media.url, await devToken('visitor', roomName), { autoSubscribe: true, dynacast: true });
   const pub = await publishMedia(visitor);
   let hiddenRaw;
+  let probe;
   try {
     await monitor.connect(media.url, await devToken('staff-monitor', roomName, {
       hidden: true, canPublish: false, canPublishData: false, canSubscribe: true,
@@ -301,32 +310,38 @@ test('a hidden monitor is invisible to every other client and still receives the
       { timeoutMs: 5000, what: 'the hidden AddTrackRequest answered' });
     assert.equal(refused.reason, RequestResponse_Reason.NOT_ALLOWED);
 
+    // A visible probe joins after the monitors: once the observer has the probe's first
+    // connection quality, the room's quality round has covered the monitors too.
+    probe = await rawSession('probe', roomName);
+    const probeSid = await waitFor(() => probe.find('join')[0]?.participant.sid, { what: 'the probe joined' });
+    await waitFor(() => observer.find('connectionQuality').some((q) => q.updates.some((u) => u.participantSid === probeSid)),
+      { timeoutMs: 15000, intervalMs: 100, what: "the probe's connection quality at the observer" });
+
     // Room updates and the count the server reports leave the monitors out.
     await rooms.updateRoomMetadata(roomName, 'checked');
     await waitFor(() => observer.find('roomUpdate').length > 0, { timeoutMs: 5000, what: 'a room update' });
     const [listedRoom] = await rooms.listRooms([roomName]);
-    assert.equal(listedRoom.numParticipants, 2, 'ListRooms counts the observer and the visitor only');
-    // Long enough for a connection-quality round (5 s) and speaker updates to have gone out.
-    const qualityRounds = observer.find('connectionQuality').length;
-    await waitFor(() => observer.find('connectionQuality').length >= qualityRounds + 2,
-      { timeoutMs: 15000, intervalMs: 100, what: 'two connection-quality rounds at the observer' });
+    assert.equal(listedRoom.numParticipants, 3, 'ListRooms counts the observer, the visitor and the probe');
+    assert.equal(observer.find('join')[0].room.numParticipants, 1);
+    for (const u of observer.find('roomUpdate')) assert.equal(u.room.numParticipants, 3);
 
-    const identities = ['staff-monitor', 'staff-monitor-2'].map((s) => Buffer.from(s));
-    const sids = [monitorSid].map((s) => Buffer.from(s));
-    for (const { bytes, message } of observer.messages) {
-      for (const needle of [...identities, ...sids]) {
-        assert.equal(Buffer.from(bytes).indexOf(needle), -1, `${message.case} mentions ${needle}`);
+    const hiddenSid = hiddenRaw.find('join')[0].participant.sid;
+    const needles = ['staff-monitor', 'staff-monitor-2', monitorSid, hiddenSid].map((s) => Buffer.from(s));
+    for (const session of [observer, probe]) {
+      for (const { bytes, message } of session.messages) {
+        for (const needle of needles) {
+          assert.equal(Buffer.from(bytes).indexOf(needle), -1, `${message.case} mentions ${needle}`);
+        }
       }
     }
-    const join = observer.find('join')[0];
-    assert.equal(join.room.numParticipants, 1);
-    for (const u of observer.find('roomUpdate')) assert.equal(u.room.numParticipants, 2);
-    assert.ok(observer.find('update').length > 0, 'the observer did get participant updates (the visitor)');
-    // The SDK participant sees only the observer.
-    assert.deepEqual([...visitor.remoteParticipants.values()].map((p) => p.identity), ['observer']);
+    assert.ok(observer.find('update').length > 0, 'the observer did get participant updates (visitor, probe)');
+    assert.ok(observer.find('connectionQuality').length > 0);
+    // The SDK participant sees only the observer and the probe.
+    assert.deepEqual([...visitor.remoteParticipants.values()].map((p) => p.identity).sort(), ['observer', 'probe']);
   } finally {
     pub.stop();
     hiddenRaw?.close();
+    probe?.close();
     observer.close();
     await monitor.disconnect();
     await visitor.disconnect();
