@@ -15,7 +15,7 @@ import { RoomServiceClient, WebhookReceiver } from 'livekit-server-sdk';
 import {
   SignalRequest, SignalResponse, JoinRequest, WrappedJoinRequest, WrappedJoinRequest_Compression,
   ClientInfo, ClientInfo_SDK, ConnectionSettings, AddTrackRequest, TrackType, TrackSource as ProtoSource,
-  RequestResponse_Reason,
+  RequestResponse_Reason, ParticipantInfo_State,
 } from '@livekit/protocol';
 import { createRequire } from 'node:module';
 import { startMedia, devKey, devSecret, waitFor } from '../lib/media.js';
@@ -338,6 +338,16 @@ test('a hidden monitor is invisible to every other client and still receives the
     assert.ok(observer.find('connectionQuality').length > 0);
     // The SDK participant sees only the observer and the probe.
     assert.deepEqual([...visitor.remoteParticipants.values()].map((p) => p.identity).sort(), ['observer', 'probe']);
+
+    // UpdateParticipant can reveal a hidden participant and hide it again: the others see it
+    // arrive, then leave, and the count follows.
+    const seen = (state) => observer.find('update').some((u) => u.participants.some((p) => p.identity === 'staff-monitor-2' && p.state === state));
+    await rooms.updateParticipant(roomName, 'staff-monitor-2', { permission: { hidden: false, canSubscribe: true } });
+    await waitFor(() => seen(ParticipantInfo_State.JOINED), { timeoutMs: 5000, what: 'the revealed participant seen' });
+    assert.equal((await rooms.listRooms([roomName]))[0].numParticipants, 4);
+    await rooms.updateParticipant(roomName, 'staff-monitor-2', { permission: { hidden: true, canSubscribe: true } });
+    await waitFor(() => seen(ParticipantInfo_State.DISCONNECTED), { timeoutMs: 5000, what: 'the hidden-again participant gone' });
+    assert.equal((await rooms.listRooms([roomName]))[0].numParticipants, 3);
   } finally {
     pub.stop();
     hiddenRaw?.close();
