@@ -123,8 +123,9 @@ void LiveRooms::on_track_unpublished(const livekit::Room& room, const livekit::P
                                      const livekit::TrackInfo& track) {
   webhook("track_unpublished", room, &p, &track);
 }
-void LiveRooms::on_participant_count(const std::string& room, uint32_t participants, uint32_t publishers) {
-  rooms_.participant_count_changed(room, participants, publishers);
+void LiveRooms::on_participant_count(const std::string& room, uint32_t participants,
+                                     uint32_t publishers, uint32_t present) {
+  rooms_.participant_count_changed(room, participants, publishers, present);
 }
 
 }  // namespace parlor::service

@@ -39,7 +39,8 @@ class LiveRooms : public ParticipantDirectory, public signal::RoomListener {
                           const livekit::TrackInfo& track) override;
   void on_track_unpublished(const livekit::Room& room, const livekit::ParticipantInfo& p,
                             const livekit::TrackInfo& track) override;
-  void on_participant_count(const std::string& room, uint32_t participants, uint32_t publishers) override;
+  void on_participant_count(const std::string& room, uint32_t participants, uint32_t publishers,
+                            uint32_t present) override;
 
  private:
   template <typename T>

@@ -124,14 +124,15 @@ livekit::Room RoomManager::update_metadata(const std::string& name, const std::s
 }
 
 void RoomManager::participant_count_changed(const std::string& name, uint32_t participants,
-                                            uint32_t publishers) {
+                                            uint32_t publishers, uint32_t present) {
   std::lock_guard lock(mutex_);
   auto it = rooms_.find(name);
   if (it == rooms_.end()) return;
   auto& e = it->second;
   e.room.set_num_participants(participants);
   e.room.set_num_publishers(publishers);
-  if (participants > 0) {
+  e.present = present;
+  if (present > 0) {
     e.ever_joined = true;
     e.emptied.reset();
   } else if (!e.emptied) {
@@ -144,7 +145,7 @@ void RoomManager::sweep(Clock::time_point now) {
   {
     std::lock_guard lock(mutex_);
     for (const auto& [name, e] : rooms_) {
-      if (e.room.num_participants() > 0) continue;
+      if (e.present > 0) continue;
       if (!e.ever_joined) {
         if (now - e.created >= std::chrono::seconds(e.room.empty_timeout())) expired.push_back(name);
       } else if (e.emptied &&

@@ -66,9 +66,10 @@ class RoomManager {
               livekit::DisconnectReason reason = livekit::ROOM_DELETED);
   livekit::Room update_metadata(const std::string& name, const std::string& metadata);
 
-  // Called by the signaling layer when participants come and go.
+  // Called by the signaling layer when participants come and go: `participants` is what the
+  // room reports (hidden ones left out), `present` everyone there (it keeps the room open).
   void participant_count_changed(const std::string& name, uint32_t participants,
-                                 uint32_t publishers);
+                                 uint32_t publishers, uint32_t present);
 
   // Closes rooms whose empty or departure timeout has passed. Call about once a second.
   void sweep(Clock::time_point now = Clock::now());
@@ -82,6 +83,7 @@ class RoomManager {
     Clock::time_point created;
     std::optional<Clock::time_point> emptied;  // when the last participant left
     bool ever_joined = false;
+    uint32_t present = 0;  // participants connected, hidden ones included
   };
 
   const config::MediaConfig& config_;

@@ -46,6 +46,12 @@ class DownTrack {
   bool waiting_for_keyframe() const { return video_ && !started_; }
   void set_paused(bool paused) { paused_ = paused; if (paused) started_ = false; }
   bool paused() const { return paused_; }
+  // The source was gated (server mute) and resumes: the next packet sent continues our numbering
+  // (video: from a keyframe), so the gap is neither NACKed nor mistaken for loss.
+  void resync() { rebase_ = true; }
+  // Its subscriber is hidden: it must not change what the publisher is asked to send (dynacast).
+  void set_hidden(bool hidden) { hidden_ = hidden; }
+  bool hidden() const { return hidden_; }
 
   // Simulcast layer state, driven by the UpTrack: the layer being forwarded (-1 none yet), the
   // layer to switch to at its next keyframe (-1 none), and the highest layer this subscriber
@@ -73,6 +79,7 @@ class DownTrack {
   const bool video_;
   bool started_ = false;
   bool paused_ = false;
+  bool hidden_ = false;
   bool rebase_ = true;
   uint16_t seq_delta_ = 0;
   uint32_t ts_delta_ = 0;

@@ -110,6 +110,7 @@ UpTrack::Level UpTrack::take_level() {
 }
 
 std::optional<std::span<const uint8_t>> UpTrack::cached(int layer, uint16_t sequence) const {
+  if (server_muted_) return std::nullopt;
   if (layer < 0 || layer >= kMaxLayers || !caches_[layer]) return std::nullopt;
   return caches_[layer]->get(sequence);
 }
@@ -131,7 +132,7 @@ void UpTrack::remove(DownTrack* down) {
 uint32_t UpTrack::wanted_layers() const {
   uint32_t mask = 1;
   for (const auto* d : downs_) {
-    if (d->paused()) continue;
+    if (d->paused() || d->hidden()) continue;
     int top = std::min(d->max_layer(), layer_count_ - 1);
     for (int l = 0; l <= top; ++l) mask |= 1u << l;
   }
@@ -144,7 +145,18 @@ int UpTrack::selected_layer() const {
   return best;
 }
 
+void UpTrack::set_server_muted(bool muted, Clock::time_point now) {
+  if (muted == server_muted_) return;
+  server_muted_ = muted;
+  if (muted) return;
+  for (auto* d : downs_) {
+    d->resync();
+    if (video_) request_keyframe(*d, now, true);
+  }
+}
+
 void UpTrack::send_keyframe_request(int layer, Clock::time_point now, bool urgent) {
+  if (server_muted_) return;
   if (layer < 0 || layer >= layer_count_ || layers_[layer].ssrc == 0) return;
   auto& last = last_keyframe_request_[layer];
   if (now - last < (urgent ? kUrgentKeyframeRequestInterval : kKeyframeRequestInterval)) return;
@@ -235,6 +247,10 @@ void UpTrack::on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time
       highest_seq_ = seq;
     }
     ++interval_received_;
+  }
+  if (server_muted_) {  // the gate: after the statistics, before the cache and every subscriber
+    ++muted_drops_;
+    return;
   }
   if (video_) {
     if (!caches_[layer]) caches_[layer] = std::make_unique<PacketCache>(kCacheSlots);

@@ -99,6 +99,17 @@ class UpTrack {
   void note_audio_level(uint8_t dbov, bool voice);
   Level take_level();
 
+  // Server mute (RoomService MutePublishedTrack): while set, nothing of this track reaches a
+  // subscriber, whatever the publisher sends: no packet is forwarded or kept for retransmission,
+  // no NACK is served and no keyframe is requested. Receive statistics go on (the publisher's
+  // congestion control still gets its reports). Lifting it resumes every subscriber at the next
+  // packet (video: at a keyframe, asked for at once) with numbering continuous across the gap.
+  // Hidden subscribers (DownTrack::hidden) do not count in wanted_layers(): what the publisher
+  // is told must not reveal them.
+  void set_server_muted(bool muted, Clock::time_point now);
+  bool server_muted() const { return server_muted_; }
+  uint64_t muted_drops() const { return muted_drops_; }
+
  private:
   struct Layer {
     uint32_t ssrc = 0;
@@ -131,6 +142,8 @@ class UpTrack {
   Clock::time_point last_choice_{};
   std::vector<DownTrack*> downs_;
   uint64_t packets_ = 0;
+  bool server_muted_ = false;  // checked per packet; set on the worker thread
+  uint64_t muted_drops_ = 0;
   // loss accounting (per interval)
   uint32_t loss_ssrc_ = 0;
   bool loss_started_ = false;

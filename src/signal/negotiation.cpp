@@ -220,6 +220,7 @@ PublishedTrack* Participant::bind_section(const rtc::SdpMedia& m) {
         self->transport_->send_rtcp({nack.data(), n});
       }
     });
+    if (bound->server_muted) bound->up->set_server_muted(true, Clock::now());
   }
   for (uint32_t ssrc : m.ssrcs()) {
     if (!by_ssrc_.count(ssrc)) by_ssrc_[ssrc] = {bound, 0};
@@ -253,6 +254,7 @@ void Participant::attach(Subscription& s, const std::string& mid, const rtc::Sdp
   s.down = std::make_unique<sfu::DownTrack>(transport, s.ssrc, static_cast<uint8_t>(codec.payload_type), video);
   // Spec §4.8: before any track settings, HIGH (LOW with adaptive stream, which then asks).
   s.down->set_max_layer(adaptive_stream_ ? 0 : 2);
+  s.down->set_hidden(hidden());
   subscription_by_ssrc_[s.ssrc] = &s;
   s.track->up->add(s.down.get());
 }

@@ -55,6 +55,14 @@ livekit::ParticipantPermission permission_from(const auth::ClaimGrants& claims) 
   p.set_can_subscribe_metrics(v.can_subscribe_metrics);
   return p;
 }
+
+// LiveKit's GetCanPublishSource: canPublish, then the source list (empty = every source).
+bool may_publish_source(const livekit::ParticipantPermission& p, livekit::TrackSource source) {
+  if (!p.can_publish()) return false;
+  return p.can_publish_sources_size() == 0 ||
+         std::find(p.can_publish_sources().begin(), p.can_publish_sources().end(), source) !=
+             p.can_publish_sources().end();
+}
 }  // namespace
 
 // Events of the v0 subscriber PC, told apart from the publisher PC's.
@@ -402,6 +410,10 @@ void Participant::handle_add_track(const livekit::AddTrackRequest& req) {
     send(r);
   };
   const auto perm = permission_from(claims_);
+  // Hidden participants stay undetectable, so they publish nothing (a monitor only watches).
+  if (hidden()) {
+    return reject(livekit::RequestResponse::NOT_ALLOWED, "hidden participants cannot publish");
+  }
   if (!perm.can_publish()) return reject(livekit::RequestResponse::NOT_ALLOWED, "no permission to publish");
   if (perm.can_publish_sources_size() > 0 &&
       std::find(perm.can_publish_sources().begin(), perm.can_publish_sources().end(), req.source()) ==
@@ -454,24 +466,49 @@ void Participant::handle_add_track(const livekit::AddTrackRequest& req) {
   codec->set_cid(req.cid());
   for (const auto& l : info.layers()) *codec->add_layers() = l;
 
+  const bool locked = server_muted_sources_.count(req.source()) > 0;
+  if (locked) {
+    t->server_muted = true;
+    info.set_muted(true);
+  }
   livekit::SignalResponse r;
   r.mutable_track_published()->set_cid(req.cid());
   *r.mutable_track_published()->mutable_track() = info;
   tracks_.push_back(std::move(t));
   send(r);
+  if (locked) {  // the client mutes its new local track too
+    livekit::SignalResponse m;
+    m.mutable_mute()->set_sid(info.sid());
+    m.mutable_mute()->set_muted(true);
+    send(m);
+  }
 }
 
 void Participant::handle_mute(const livekit::MuteTrackRequest& req) { set_track_muted(req.sid(), req.muted(), false); }
 
+// A RoomService mute is enforced here, not only asked of the client: the track's UpTrack drops
+// its media until RoomService unmutes, and the client's own unmute is refused meanwhile.
 livekit::TrackInfo Participant::set_track_muted(const std::string& track_sid, bool muted, bool from_server) {
   auto* t = track(track_sid);
   if (!t) throw BadInput("track " + track_sid + " not found");
-  if (from_server) {
-    // Ask the client to mute its local track; it confirms with its own mute request.
+  auto tell_client = [&](bool m) {  // the client mutes (or unmutes) its local track and confirms
     livekit::SignalResponse r;
     r.mutable_mute()->set_sid(track_sid);
-    r.mutable_mute()->set_muted(muted);
+    r.mutable_mute()->set_muted(m);
     send(r);
+  };
+  if (from_server) {
+    t->server_muted = muted;
+    if (t->up) t->up->set_server_muted(muted, Clock::now());
+    if (muted) server_muted_sources_.insert(t->info.source());
+    else server_muted_sources_.erase(t->info.source());
+    // LiveKit asks the client to unmute only with room.enable_remote_unmute; without it the
+    // lock is lifted and the participant may unmute itself.
+    if (!muted && !room_.config().room.enable_remote_unmute) return t->info;
+    tell_client(muted);
+  } else if (!muted && t->server_muted) {
+    tell_client(true);  // refused: muted for everyone until RoomService unmutes
+    return t->info;
   }
   if (t->info.muted() != muted) {
     t->info.set_muted(muted);
@@ -551,6 +588,8 @@ void Participant::handle_update_metadata(const livekit::UpdateParticipantMetadat
 }
 
 void Participant::update_from_server(const livekit::UpdateParticipantRequest& req) {
+  const bool could_subscribe = can_subscribe();
+  const bool was_hidden = hidden();
   if (!req.name().empty()) claims_.name = req.name();
   if (!req.metadata().empty()) claims_.metadata = req.metadata();
   for (const auto& [k, v] : req.attributes()) {
@@ -573,7 +612,39 @@ void Participant::update_from_server(const livekit::UpdateParticipantRequest& re
     }
   }
   ++version_;
-  room_.broadcast_update(*this);
+  if (hidden() != was_hidden) room_.visibility_changed(*this);
+  if (req.has_permission()) apply_permission(could_subscribe);
+  room_.broadcast_update(*this);  // the participant itself learns its new permission
+}
+
+// A narrowed permission takes effect at once, as LiveKit's SetPermission does: tracks it no
+// longer allows are unpublished, subscriptions go with canSubscribe (and come back with it for
+// auto-subscribers), and data is checked per packet (Room::route_data).
+void Participant::apply_permission(bool could_subscribe) {
+  const auto perm = permission_from(claims_);
+  std::vector<PublishedTrack*> revoked;
+  for (auto& t : tracks_) {
+    if (hidden() || !may_publish_source(perm, t->info.source())) revoked.push_back(t.get());
+  }
+  for (auto* t : revoked) unpublish_revoked(*t);
+  if (!can_subscribe()) {
+    std::vector<std::string> sids;
+    for (const auto& s : subscriptions_) sids.push_back(s->track_sid);
+    for (const auto& sid : sids) remove_subscription(sid);
+  } else if (!could_subscribe && auto_subscribe_) {
+    room_.subscribe_all(*this);
+  }
+}
+
+// The track leaves the room (subscribers, the others' view, the track_unpublished webhook) and
+// this participant (its media finds no track any more); the publisher is told to stop it.
+void Participant::unpublish_revoked(PublishedTrack& track) {
+  if (track.published) room_.on_track_unpublished(*this, track);
+  livekit::SignalResponse r;
+  r.mutable_track_unpublished()->set_track_sid(track.info.sid());
+  send(r);
+  std::erase_if(by_ssrc_, [&](const auto& entry) { return entry.second.first == &track; });
+  std::erase_if(tracks_, [&](const auto& t) { return t.get() == &track; });
 }
 
 // ---- subscriptions --------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -50,6 +51,7 @@ struct PublishedTrack {
   std::vector<std::string> rids;  // simulcast rids in layer order (lowest first)
   std::unique_ptr<sfu::UpTrack> up;
   bool published = false;         // announced to the room
+  bool server_muted = false;      // muted through RoomService: the client cannot unmute it
   uint32_t announced_layers = 0;  // dynacast: the layer mask last sent to the publisher
 };
 
@@ -82,7 +84,10 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   const std::string& identity() const { return claims_.identity; }
   bool hidden() const { return claims_.video && claims_.video->hidden; }
   bool can_subscribe() const { return claims_.video && claims_.video->effective_can_subscribe(); }
-  bool can_publish_data() const { return claims_.video && claims_.video->effective_can_publish_data(); }
+  // A hidden participant publishes nothing (its data would carry its sid to the others).
+  bool can_publish_data() const {
+    return claims_.video && claims_.video->effective_can_publish_data() && !hidden();
+  }
   bool auto_subscribe() const { return auto_subscribe_; }
   bool connected() const { return transport_->connected(); }
   // ICE consent expired on one of its transports (RFC 7675): the peer is gone.
@@ -115,6 +120,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
 
   // Moderation (RoomService).
   livekit::TrackInfo set_track_muted(const std::string& track_sid, bool muted, bool from_server);
+  // Applies RoomService UpdateParticipant; a changed permission takes effect at once.
   void update_from_server(const livekit::UpdateParticipantRequest& request);
   void bump_version() { ++version_; }
   livekit::ParticipantInfo::State state() const { return state_; }
@@ -149,6 +155,8 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   void handle_track_settings(const livekit::UpdateTrackSettings& request);
   static int max_layer_for(const livekit::TrackInfo& track, const livekit::UpdateTrackSettings& request);
   void handle_update_metadata(const livekit::UpdateParticipantMetadata& request);
+  void apply_permission(bool could_subscribe);
+  void unpublish_revoked(PublishedTrack& track);
   void request_negotiation();
   void send_refresh_token();
   void fill_server_info(livekit::ServerInfo& info) const;
@@ -184,6 +192,9 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   // publishing
   std::vector<std::unique_ptr<PublishedTrack>> tracks_;
   std::unordered_map<uint32_t, std::pair<PublishedTrack*, int>> by_ssrc_;  // → (track, layer)
+  // Sources with a RoomService mute in force: a track republished for one starts server-muted,
+  // so unpublishing and publishing again does not get around the mute.
+  std::set<int> server_muted_sources_;
   int mid_ext_ = 0, rid_ext_ = 0, audio_level_ext_ = 0, twcc_ext_ = 0;
   sfu::TwccRecorder twcc_;  // transport-cc feedback for what the client publishes
 

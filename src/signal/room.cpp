@@ -60,7 +60,7 @@ Participant& Room::join(JoinParams params, std::shared_ptr<WsConnection> connect
   auto p = std::make_unique<Participant>(*this, std::move(params), std::move(connection));
   Participant& ref = *p;
   participants_[identity] = std::move(p);
-  info_.set_num_participants(static_cast<uint32_t>(participants_.size()));
+  info_.set_num_participants(visible_count());
 
   // Subscriptions to what is already published are created before the first answer, so the
   // client's initial receiving sections carry them without another negotiation round.
@@ -97,7 +97,7 @@ void Room::remove(const std::string& identity, livekit::DisconnectReason reason,
   if (it == participants_.end()) return;
   std::unique_ptr<Participant> p = std::move(it->second);
   participants_.erase(it);
-  info_.set_num_participants(static_cast<uint32_t>(participants_.size()));
+  info_.set_num_participants(visible_count());
 
   // What it published disappears from everyone's subscriptions (its tracks die with it).
   for (auto* t : p->published_tracks()) {
@@ -174,6 +174,29 @@ bool Room::subscribe(Participant& subscriber, Participant& publisher, PublishedT
   s->track_sid = track.info.sid();
   subscriber.add_subscription(std::move(s));
   return true;
+}
+
+void Room::subscribe_all(Participant& subscriber) {
+  for (auto& [_, other] : participants_) {
+    if (other.get() == &subscriber) continue;
+    for (auto* t : other->published_tracks()) subscribe(subscriber, *other, *t);
+  }
+}
+
+void Room::visibility_changed(Participant& changed) {
+  info_.set_num_participants(visible_count());
+  if (changed.hidden()) {  // to the others it left; nothing about it reaches them from now on
+    auto info = changed.info();
+    info.set_state(livekit::ParticipantInfo::DISCONNECTED);
+    info.clear_tracks();
+    for (auto& [_, p] : participants_) {
+      if (p.get() != &changed) p->send_update({info});
+    }
+    speakers_.erase(changed.sid());
+    quality_.erase(changed.sid());
+    quality_sent_.erase(changed.sid());
+  }
+  report_count();
 }
 
 void Room::unsubscribe(Participant& subscriber, const std::string& track_sid) {
@@ -282,6 +305,7 @@ void Room::tick(std::chrono::steady_clock::time_point now) {
   livekit::SignalResponse quality;
   for (auto& [_, p] : participants_) {
     auto loss = p->take_loss();
+    if (p->hidden()) continue;  // nobody learns of a hidden participant, not even its quality
     livekit::ConnectionQuality q = livekit::EXCELLENT;
     if (!p->connected()) q = livekit::LOST;
     else if (loss && *loss > 0.10) q = livekit::POOR;
@@ -307,7 +331,13 @@ void Room::report_count() {
     if (p->publisher_track_count() > 0) ++publishers;
   }
   info_.set_num_publishers(publishers);
-  listener_.on_participant_count(info_.name(), static_cast<uint32_t>(participants_.size()), publishers);
+  listener_.on_participant_count(info_.name(), visible_count(), publishers,
+                                 static_cast<uint32_t>(participants_.size()));
+}
+
+uint32_t Room::visible_count() const {
+  return static_cast<uint32_t>(std::count_if(participants_.begin(), participants_.end(),
+                                             [](const auto& e) { return !e.second->hidden(); }));
 }
 
 }  // namespace parlor::signal

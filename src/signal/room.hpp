@@ -33,7 +33,10 @@ class RoomListener {
                                   const livekit::TrackInfo& track) = 0;
   virtual void on_track_unpublished(const livekit::Room& room, const livekit::ParticipantInfo& p,
                                     const livekit::TrackInfo& track) = 0;
-  virtual void on_participant_count(const std::string& room, uint32_t participants, uint32_t publishers) = 0;
+  // `participants` leaves hidden ones out (it is the room's num_participants); `present` counts
+  // everyone connected, hidden monitors too (the room stays open while anyone is there).
+  virtual void on_participant_count(const std::string& room, uint32_t participants,
+                                    uint32_t publishers, uint32_t present) = 0;
 };
 
 class Room {
@@ -64,6 +67,10 @@ class Room {
   void on_track_published(Participant& publisher, PublishedTrack& track);
   void on_track_unpublished(Participant& publisher, PublishedTrack& track);
   bool subscribe(Participant& subscriber, Participant& publisher, PublishedTrack& track);
+  // Subscribes to everything the others publish (canSubscribe granted again).
+  void subscribe_all(Participant& subscriber);
+  // The participant's hidden flag changed (UpdateParticipant): the others see it leave or arrive.
+  void visibility_changed(Participant& changed);
   void unsubscribe(Participant& subscriber, const std::string& track_sid);
   // UpdateSubscription (client or RoomService): (un)subscribes `subscriber` to the published
   // tracks with these sids. Returns the sids no other participant publishes.
@@ -82,6 +89,7 @@ class Room {
 
  private:
   void report_count();
+  uint32_t visible_count() const;  // num_participants: hidden participants are not counted
 
   livekit::Room info_;
   const config::MediaConfig& config_;

@@ -130,6 +130,7 @@ void apply_yaml(MediaConfig& c, const std::string& yaml_text) {
     r.read("empty_timeout", c.room.empty_timeout);
     r.read("departure_timeout", c.room.departure_timeout);
     r.read("max_participants", c.room.max_participants);
+    r.read("enable_remote_unmute", c.room.enable_remote_unmute);
   });
   s.section("webhook", [&](Section& w) {
     w.read("api_key", c.webhook.api_key);

@@ -26,6 +26,9 @@ struct RoomConfig {
   uint32_t empty_timeout = 300;      // seconds a created room waits for its first participant
   uint32_t departure_timeout = 20;   // seconds after the last participant leaves
   uint32_t max_participants = 0;     // 0 = unlimited
+  // RoomService MutePublishedTrack{muted:false} also asks the client to unmute (LiveKit's key);
+  // off, it only lifts the server mute and the participant unmutes itself.
+  bool enable_remote_unmute = false;
 };
 
 struct WebhookConfig {

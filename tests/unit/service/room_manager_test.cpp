@@ -42,11 +42,16 @@ TEST(RoomManager, EmptyAndDepartureTimeouts) {
   auto t0 = RoomManager::Clock::now();
   rooms.create(named("never-joined", 10));
   rooms.create(named("joined", 10));
-  rooms.participant_count_changed("joined", 1, 0);
+  rooms.participant_count_changed("joined", 1, 0, 1);
   rooms.sweep(t0 + std::chrono::seconds(11));
   EXPECT_FALSE(rooms.find("never-joined"));
   EXPECT_TRUE(rooms.find("joined"));  // occupied rooms never time out
-  rooms.participant_count_changed("joined", 0, 0);
+  // Only a hidden monitor left: the room reports nobody but stays open while it watches.
+  rooms.participant_count_changed("joined", 0, 0, 1);
+  EXPECT_EQ(rooms.find("joined")->num_participants(), 0u);
+  rooms.sweep(RoomManager::Clock::now() + std::chrono::seconds(6));
+  EXPECT_TRUE(rooms.find("joined"));
+  rooms.participant_count_changed("joined", 0, 0, 0);
   rooms.sweep(RoomManager::Clock::now() + std::chrono::seconds(2));
   EXPECT_TRUE(rooms.find("joined"));
   rooms.sweep(RoomManager::Clock::now() + std::chrono::seconds(6));
