@@ -231,7 +231,7 @@ void UpTrack::on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time
   ++l.received;
   l.last_seen = now;
   if (video_ && request_nack_) {
-    std::array<uint16_t, kMaxNacksPerPacket> lost{};
+    std::array<uint16_t, kMaxNacksPerPacket> lost;  // only the first n are read
     if (size_t n = l.nacks.on_packet(packet.sequence(), now, lost)) request_nack_(l.ssrc, std::span(lost.data(), n));
   }
   ++packets_;
