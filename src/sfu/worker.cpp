@@ -67,10 +67,11 @@ void Worker::schedule_timer() {
       note_caught("worker_timer");
       log_->error("worker timer: sctp timers threw: {}", caught->message);
     }
-    for (auto& [ufrag, t] : by_ufrag_) {
-      if (auto caught = guarded([&] { t->on_timer(); })) {
+    for (auto& entry : by_ufrag_) {
+      rtc::WebRtcTransport* t = entry.second;
+      if (auto caught = guarded([t] { t->on_timer(); })) {
         note_caught("worker_timer");
-        log_->error("worker timer: transport ufrag={} threw: {}", ufrag, caught->message);
+        log_->error("worker timer: transport ufrag={} threw: {}", entry.first, caught->message);
       }
     }
     socket_->flush();

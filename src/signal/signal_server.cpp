@@ -76,10 +76,11 @@ void SignalServer::schedule_tick() {
   tick_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     auto now = std::chrono::steady_clock::now();
-    for (auto& [name, room] : rooms_) {
-      if (auto caught = guarded([&] { room->tick(now); })) {
+    for (auto& entry : rooms_) {
+      Room* room = entry.second.get();
+      if (auto caught = guarded([room, now] { room->tick(now); })) {
         worker_.note_caught("room_timer");
-        worker_.log().error("room tick threw room={}: {}", name, caught->message);
+        worker_.log().error("room tick threw room={}: {}", entry.first, caught->message);
       }
     }
     worker_.flush();
@@ -191,10 +192,11 @@ Room* SignalServer::find_room(const std::string& name) {
 
 void SignalServer::sweep() {
   auto now = std::chrono::steady_clock::now();
-  for (auto& [name, room] : rooms_) {
-    if (auto caught = guarded([&] { room->sweep(now); })) {
+  for (auto& entry : rooms_) {
+    Room* room = entry.second.get();
+    if (auto caught = guarded([room, now] { room->sweep(now); })) {
       worker_.note_caught("room_timer");
-      worker_.log().error("room sweep threw room={}: {}", name, caught->message);
+      worker_.log().error("room sweep threw room={}: {}", entry.first, caught->message);
     }
   }
 }
