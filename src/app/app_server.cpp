@@ -5,6 +5,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/boundary.hpp"
 #include "common/errors.hpp"
 
 namespace parlor::app {
@@ -149,10 +150,9 @@ void AppServer::schedule_jobs() {
   jobs_timer_.expires_after(config_.jobs_interval);
   jobs_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
-    try {
-      api_->run_jobs(time(nullptr));
-    } catch (const std::exception& e) {
-      std::cerr << "parlor app: jobs: " << e.what() << "\n";
+    // The timer's boundary: a failed run is logged and the next one comes as usual.
+    if (auto caught = guarded([this] { api_->run_jobs(time(nullptr)); })) {
+      std::cerr << "parlor app: jobs: " << caught->message << "\n";
     }
     schedule_jobs();
   });

@@ -9,6 +9,7 @@
 
 #include "common/version.hpp"
 #include "service/twirp.hpp"
+#include "common/boundary.hpp"
 #include "common/errors.hpp"
 #include <boost/beast/http/write.hpp>
 
@@ -32,6 +33,20 @@ MediaServer::MediaServer(config::MediaConfig config)
       http_requests_(metrics_.counter("parlor_http_requests_total", "HTTP requests routed")) {
   log_->set_level(spdlog::level::from_str(config_.logging.level));
   add_routes();
+  // Control-thread boundaries: a handler's exception is already a 4xx/5xx; log and count it.
+  router_.set_caught_handler(
+      [this](const char* boundary, const http::Request& req, const Caught& caught) {
+        metrics_.caught(boundary)++;
+        log_->error("{}: {} {} threw (answered with an error): {}", boundary, req.method, req.path,
+                    caught.message);
+      });
+  room_service_.set_caught_handler([this](const http::Request& req, const Caught& caught) {
+    metrics_.caught("twirp")++;
+    log_->error("twirp: {} threw (answered internal): {}", req.path, caught.message);
+  });
+  webhooks_.set_caught_handler([this](const Caught& caught) {
+    log_->error("webhook delivery threw (event dropped): {}", caught.message);
+  });
 }
 
 MediaServer::~MediaServer() { stop(); }
@@ -95,8 +110,8 @@ void MediaServer::add_routes() {
 
 void MediaServer::start() {
   const std::string& bind = config_.bind_addresses.front();
-  worker_ = std::make_unique<sfu::Worker>(bind, config_.rtc.udp_port,
-                                          config_.rtc.node_ip.empty() ? bind : config_.rtc.node_ip);
+  worker_ = std::make_unique<sfu::Worker>(
+      bind, config_.rtc.udp_port, config_.rtc.node_ip.empty() ? bind : config_.rtc.node_ip, log_);
   echo_ = std::make_unique<EchoService>(*worker_, metrics_);
   live_ = std::make_unique<LiveRooms>(config_, rooms_, webhooks_, *worker_);
   rooms_.set_directory(live_.get());
@@ -110,7 +125,13 @@ void MediaServer::start() {
   http_->start();
   schedule_sweep();
   for (unsigned i = 0; i < kControlThreads; ++i) {
-    threads_.emplace_back([this] { io_.run(); });
+    threads_.emplace_back([this] {
+      // Last resort: a completion handler that is not guarded threw. asio lets run() go on.
+      while (auto caught = guarded([this] { io_.run(); })) {
+        metrics_.caught("control_thread")++;
+        log_->error("control thread: a handler threw: {}", caught->message);
+      }
+    });
   }
   log_->info("listening http={}:{} udp={}", opts.address, http_->port(), worker_->udp_port());
 }
@@ -193,14 +214,20 @@ void MediaServer::publish_worker_metrics() {
   set("parlor_udp_send_errors_total", "UDP datagrams the kernel refused", c->udp_send_errors);
   set("parlor_udp_truncated_total", "UDP datagrams larger than the receive buffer (dropped)", c->udp_truncated);
   metrics_.gauge("parlor_transports", "WebRTC transports on the media worker") = static_cast<int64_t>(c->transports);
+  for (const auto& [boundary, n] : c->caught) metrics_.caught(boundary) = n;
 }
 
 void MediaServer::schedule_sweep() {
   sweep_timer_.expires_after(kSweepInterval);
   sweep_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
-    rooms_.sweep();
-    if (live_) live_->signal_sweep();
+    if (auto caught = guarded([this] {
+          rooms_.sweep();
+          if (live_) live_->signal_sweep();
+        })) {
+      metrics_.caught("control_timer")++;
+      log_->error("room sweep threw: {}", caught->message);
+    }
     schedule_sweep();
   });
 }

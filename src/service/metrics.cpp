@@ -24,12 +24,26 @@ std::atomic<int64_t>& Metrics::gauge(const std::string& name, const std::string&
   return *e.gauge;
 }
 
+std::atomic<uint64_t>& Metrics::caught(const std::string& boundary) {
+  return counter(
+      "parlor_exceptions_caught_total{boundary=\"" + boundary + "\"}",
+      "Exceptions caught at a thread or protocol boundary (the session or request failed, the "
+      "process went on), by boundary");
+}
+
 std::string Metrics::render() const {
   std::lock_guard lock(mutex_);
   std::string out;
+  std::string_view last_family;
   for (const auto& [name, e] : entries_) {
-    out += "# HELP " + name + " " + e.help + "\n";
-    out += "# TYPE " + name + (e.is_counter ? " counter\n" : " gauge\n");
+    // A labelled series ("name{label=\"v\"}") shares its family's HELP and TYPE lines; the map
+    // keeps a family's series together.
+    std::string_view family = std::string_view(name).substr(0, name.find('{'));
+    if (family != last_family) {
+      out += "# HELP " + std::string(family) + " " + e.help + "\n";
+      out += "# TYPE " + std::string(family) + (e.is_counter ? " counter\n" : " gauge\n");
+      last_family = family;
+    }
     out += name + " " +
            (e.is_counter ? std::to_string(e.counter->load()) : std::to_string(e.gauge->load())) +
            "\n";

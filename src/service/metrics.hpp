@@ -13,9 +13,13 @@ namespace parlor::service {
 
 class Metrics {
  public:
+  // `name` may carry labels: `parlor_x_total{boundary="http"}`; series of one family share the
+  // help text given first.
   std::atomic<uint64_t>& counter(const std::string& name, const std::string& help);
   std::atomic<int64_t>& gauge(const std::string& name, const std::string& help);
   std::string render() const;
+  // The counter of exceptions caught at one boundary (parlor_exceptions_caught_total{boundary}).
+  std::atomic<uint64_t>& caught(const std::string& boundary);
 
  private:
   struct Entry {

@@ -47,6 +47,10 @@ http::Response RoomService::handle(const http::Request& req) {
   } catch (const Unauthenticated& e) {
     // LiveKit's auth middleware rejects bad tokens before Twirp, as plain text.
     return http::Response::text(401, e.what());
+  } catch (...) {
+    return twirp_error_from_current_exception([&](const Caught& caught) {
+      if (on_caught_) on_caught_(req, caught);
+    });
   }
   try {
     TwirpEncoding enc = twirp_encoding(req);
@@ -145,12 +149,10 @@ http::Response RoomService::handle(const http::Request& req) {
       throw TwirpError("unimplemented", method + " is not supported by this server");
     }
     throw TwirpError("bad_route", "no such method: livekit.RoomService/" + method);
-  } catch (const TwirpError& e) {
-    return twirp_error_response(e.code(), e.what());
-  } catch (const BadInput& e) {
-    return twirp_error_response("invalid_argument", e.what());
-  } catch (const std::exception& e) {
-    return twirp_error_response("internal", "internal error");
+  } catch (...) {
+    return twirp_error_from_current_exception([&](const Caught& caught) {
+      if (on_caught_) on_caught_(req, caught);
+    });
   }
 }
 

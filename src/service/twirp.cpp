@@ -5,6 +5,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "common/errors.hpp"
+
 namespace parlor::service {
 
 int twirp_http_status(const std::string& code) {
@@ -21,8 +23,25 @@ int twirp_http_status(const std::string& code) {
 
 http::Response twirp_error_response(const std::string& code, const std::string& msg) {
   nlohmann::json body = {{"code", code}, {"msg", msg}};
-  // Node's client parses error JSON only when the type is exactly application/json.
-  return http::Response::json(twirp_http_status(code), body.dump());
+  // Node's client parses error JSON only when the type is exactly application/json. The message
+  // may quote the request (a path, a header) in any bytes: replace what is not UTF-8 rather
+  // than throw.
+  return http::Response::json(twirp_http_status(code),
+                              body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+http::Response twirp_error_from_current_exception(
+    const std::function<void(const Caught&)>& on_unexpected) {
+  try {
+    throw;
+  } catch (const TwirpError& e) {
+    return twirp_error_response(e.code(), e.what());
+  } catch (const BadInput& e) {
+    return twirp_error_response("invalid_argument", e.what());
+  } catch (...) {
+    if (on_unexpected) guarded([&] { on_unexpected(describe_current_exception()); });
+    return twirp_error_response("internal", "internal error");
+  }
 }
 
 TwirpEncoding twirp_encoding(const http::Request& request) {

@@ -3,8 +3,10 @@
 // protobuf bodies, answered in the request's encoding, and Twirp error bodies.
 #include <google/protobuf/message.h>
 
+#include <functional>
 #include <string>
 
+#include "common/boundary.hpp"
 #include "common/http/http_types.hpp"
 
 namespace parlor::service {
@@ -27,7 +29,13 @@ TwirpEncoding twirp_encoding(const http::Request& request);
 // Fills `message` from the body; throws TwirpError(malformed) with the parser's reason.
 void decode_twirp(const http::Request& request, TwirpEncoding enc, google::protobuf::Message& message);
 http::Response encode_twirp(const google::protobuf::Message& message, TwirpEncoding enc);
+// Never throws (bytes that are not UTF-8 in `msg` are replaced).
 http::Response twirp_error_response(const std::string& code, const std::string& msg);
+// The Twirp boundary, for use inside a catch block: the exception being handled as a Twirp
+// error. TwirpError keeps its code, BadInput is invalid_argument; anything else is `internal`
+// (500, no detail to the caller) and is reported to `on_unexpected` (log and count it).
+http::Response twirp_error_from_current_exception(
+    const std::function<void(const Caught&)>& on_unexpected);
 int twirp_http_status(const std::string& code);
 
 // proto3 JSON as LiveKit's Go protojson writes it: lowerCamelCase, defaults omitted, int64 as

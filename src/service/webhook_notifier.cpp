@@ -21,7 +21,8 @@ WebhookNotifier::WebhookNotifier(const config::MediaConfig& config, Metrics& met
       failed_(metrics.counter("parlor_webhooks_failed_total",
                               "Webhook deliveries abandoned after all retries")),
       dropped_(metrics.counter("parlor_webhooks_dropped_total",
-                               "Webhook events dropped because the queue was full")) {
+                               "Webhook events dropped because the queue was full")),
+      caught_(metrics.caught("webhook")) {
   if (enabled()) thread_ = std::thread([this] { run(); });
 }
 
@@ -71,6 +72,11 @@ void WebhookNotifier::flush(std::chrono::milliseconds timeout) {
   cv_.wait_for(lock, timeout, [this] { return queue_.empty() && !busy_; });
 }
 
+void WebhookNotifier::set_caught_handler(std::function<void(const Caught&)> handler) {
+  std::lock_guard lock(mutex_);
+  on_caught_ = std::move(handler);
+}
+
 void WebhookNotifier::run() {
   for (;;) {
     std::string body;
@@ -82,10 +88,16 @@ void WebhookNotifier::run() {
       queue_.pop_front();
       busy_ = true;
     }
-    deliver(body);
+    auto caught = guarded([&] { deliver(body); });
+    std::function<void(const Caught&)> report;
     {
       std::lock_guard lock(mutex_);
       busy_ = false;
+      if (caught) report = on_caught_;
+    }
+    if (caught) {
+      caught_++;
+      if (report) guarded([&] { report(*caught); });
     }
     cv_.notify_all();
   }

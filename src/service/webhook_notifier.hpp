@@ -9,10 +9,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
 
+#include "common/boundary.hpp"
 #include "common/config/media_config.hpp"
 #include "livekit_webhook.pb.h"
 #include "service/metrics.hpp"
@@ -30,6 +32,9 @@ class WebhookNotifier {
   void notify(livekit::WebhookEvent event);
   // Waits (up to `timeout`) until the queue has drained; used at shutdown.
   void flush(std::chrono::milliseconds timeout);
+  // Told (on the delivery thread) about an exception one delivery threw; that event is dropped,
+  // counted as parlor_exceptions_caught_total{boundary="webhook"}, and the thread goes on.
+  void set_caught_handler(std::function<void(const Caught&)> handler);
 
   bool enabled() const { return !config_.webhook.urls.empty(); }
 
@@ -45,6 +50,8 @@ class WebhookNotifier {
   std::atomic<uint64_t>& sent_;
   std::atomic<uint64_t>& failed_;
   std::atomic<uint64_t>& dropped_;
+  std::atomic<uint64_t>& caught_;
+  std::function<void(const Caught&)> on_caught_;  // guarded by mutex_
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<std::string> queue_;

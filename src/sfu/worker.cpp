@@ -1,10 +1,15 @@
 #include "sfu/worker.hpp"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <bit>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <cstring>
 #include <string_view>
 
+#include "common/boundary.hpp"
 #include "rtc/ice/ice_lite_agent.hpp"
 
 namespace parlor::sfu {
@@ -18,16 +23,25 @@ size_t EndpointHash::operator()(const rtc::UdpEndpoint& e) const {
       std::string_view(reinterpret_cast<const char*>(&e.addr), static_cast<size_t>(e.len)));
 }
 
-Worker::Worker(const std::string& bind_address, uint16_t udp_port, std::string advertised_ip)
-    : advertised_ip_(std::move(advertised_ip)), certificate_(rtc::DtlsCertificate::generate()) {
+Worker::Worker(const std::string& bind_address, uint16_t udp_port, std::string advertised_ip,
+               std::shared_ptr<spdlog::logger> log)
+    : advertised_ip_(std::move(advertised_ip)),
+      log_(log ? std::move(log)
+               : std::make_shared<spdlog::logger>(
+                     "worker", std::make_shared<spdlog::sinks::stderr_color_sink_mt>())),
+      certificate_(rtc::DtlsCertificate::generate()) {
   socket_ = std::make_unique<rtc::UdpSocket>(
       io_, bind_address, udp_port,
-      [this](std::span<uint8_t> d, const rtc::UdpEndpoint& from) { on_datagram(d, from); });
+      [this](std::span<uint8_t> d, const rtc::UdpEndpoint& from) { dispatch_datagram(d, from); });
   last_timer_ = std::chrono::steady_clock::now();
   schedule_timer();
   thread_ = std::thread([this] {
     auto guard = boost::asio::make_work_guard(io_);
-    io_.run();
+    // Last resort: a completion handler that is not guarded threw. asio lets run() go on.
+    while (auto caught = guarded([this] { io_.run(); })) {
+      note_caught("worker_thread");
+      log_->error("worker thread: a handler threw: {}", caught->message);
+    }
   });
 }
 
@@ -47,8 +61,19 @@ void Worker::schedule_timer() {
     auto now = std::chrono::steady_clock::now();
     auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_timer_).count();
     last_timer_ = now;
-    rtc::SctpAssociation::handle_timers(static_cast<uint32_t>(elapsed));
-    for (auto& [_, t] : by_ufrag_) t->on_timer();
+    // One failing transport must not stop the clock of the others (nor the timer itself).
+    if (auto caught =
+            guarded([&] { rtc::SctpAssociation::handle_timers(static_cast<uint32_t>(elapsed)); })) {
+      note_caught("worker_timer");
+      log_->error("worker timer: sctp timers threw: {}", caught->message);
+    }
+    for (auto& entry : by_ufrag_) {
+      rtc::WebRtcTransport* t = entry.second;
+      if (auto caught = guarded([t] { t->on_timer(); })) {
+        note_caught("worker_timer");
+        log_->error("worker timer: transport ufrag={} threw: {}", entry.first, caught->message);
+      }
+    }
     socket_->flush();
     schedule_timer();
   });
@@ -56,9 +81,29 @@ void Worker::schedule_timer() {
 
 void Worker::post(std::function<void()> fn) {
   boost::asio::post(io_, [this, fn = std::move(fn)] {
-    fn();
+    if (auto caught = guarded(fn)) {
+      note_caught("worker_task");
+      log_->error("worker task threw: {}", caught->message);
+    }
     socket_->flush();
   });
+}
+
+uint64_t Worker::note_caught(const std::string& boundary) {
+  return ++counters_.caught[boundary];
+}
+
+// The media path does not throw (it counts and drops); this is the last resort that keeps one
+// datagram from ending the process. Logged at powers of two so a flood cannot flood the log.
+void Worker::dispatch_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from) noexcept {
+  try {
+    on_datagram(data, from);
+  } catch (...) {
+    auto caught = describe_current_exception();
+    uint64_t n = note_caught("datagram");
+    if (std::has_single_bit(n))
+      log_->error("datagram dispatch threw ({} so far): {}", n, caught.message);
+  }
 }
 
 void Worker::add(rtc::WebRtcTransport& transport) { by_ufrag_[transport.local_ice().ufrag] = &transport; }

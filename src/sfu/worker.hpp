@@ -12,6 +12,7 @@
 #include <chrono>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,10 @@
 #include "rtc/dtls/dtls_transport.hpp"
 #include "rtc/net/udp_socket.hpp"
 #include "rtc/transport/webrtc_transport.hpp"
+
+namespace spdlog {
+class logger;
+}
 
 namespace parlor::sfu {
 
@@ -39,6 +44,9 @@ struct WorkerCounters {
   uint64_t unknown_first_byte = 0;
   uint64_t udp_received = 0, udp_sent = 0, udp_send_errors = 0, udp_truncated = 0;
   uint64_t transports = 0;  // live
+  // Exceptions caught at this thread's boundaries (tasks, timers, datagram dispatch, signaling
+  // callbacks), by boundary name.
+  std::map<std::string, uint64_t> caught;
 };
 
 struct EndpointHash {
@@ -53,7 +61,9 @@ struct UfragHash {
 
 class Worker : public rtc::DatagramSender {
  public:
-  Worker(const std::string& bind_address, uint16_t udp_port, std::string advertised_ip);
+  // `log` is the log of everything on this worker; nullptr logs to stderr.
+  Worker(const std::string& bind_address, uint16_t udp_port, std::string advertised_ip,
+         std::shared_ptr<spdlog::logger> log = nullptr);
   ~Worker() override;
   // Stops and joins the thread; afterwards the owner may tear down what was pinned here from
   // its own thread.
@@ -61,7 +71,8 @@ class Worker : public rtc::DatagramSender {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Runs fn on the worker thread; queued datagrams are flushed after it.
+  // Runs fn on the worker thread; queued datagrams are flushed after it. What fn throws is
+  // logged and counted (boundary "worker_task"); the worker goes on.
   void post(std::function<void()> fn);
   // Runs fn on the worker thread and waits for its result; nullopt when the worker did not
   // answer within the timeout (stopped or overloaded).
@@ -80,6 +91,10 @@ class Worker : public rtc::DatagramSender {
     return fut.get();  // rethrows what fn threw
   }
   bool on_worker_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
+  spdlog::logger& log() const { return *log_; }
+  // Worker thread only: an exception was caught at `boundary` (a short name, e.g. "ws_message");
+  // counted for /metrics. Returns the new count (callers rate-limit their logs with it).
+  uint64_t note_caught(const std::string& boundary);
 
   // Worker thread only.
   void add(rtc::WebRtcTransport& transport);
@@ -99,9 +114,11 @@ class Worker : public rtc::DatagramSender {
 
  private:
   void on_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from);
+  void dispatch_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from) noexcept;
   void schedule_timer();
 
   std::string advertised_ip_;
+  std::shared_ptr<spdlog::logger> log_;
   std::shared_ptr<rtc::DtlsCertificate> certificate_;
   boost::asio::io_context io_;
   std::unique_ptr<rtc::UdpSocket> socket_;

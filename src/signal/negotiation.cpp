@@ -68,6 +68,16 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
   } catch (const BadInput& e) {
     throw BadInput(std::string("invalid SDP offer: ") + e.what());
   }
+  // JSEP (RFC 8829 §5.2.1): every section an offer uses carries ICE credentials and a DTLS
+  // fingerprint (here or at session level). Refuse before anything changes.
+  for (const auto& m : offer.media) {
+    if (m.port == 0) continue;
+    if (m.ice_ufrag.empty() || m.ice_pwd.empty()) {
+      throw BadInput("invalid SDP offer: section mid=" + m.mid() + " has no a=ice-ufrag/a=ice-pwd");
+    }
+    if (m.fingerprint.empty())
+      throw BadInput("invalid SDP offer: section mid=" + m.mid() + " has no a=fingerprint");
+  }
   const auto& worker = room_.worker();
   auto answer = sfu::begin_answer(worker, version_);
   std::string bundle = "BUNDLE";

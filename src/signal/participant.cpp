@@ -1,5 +1,7 @@
 #include "signal/participant.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -79,7 +81,7 @@ class Participant::SubscriberEvents : public rtc::WebRtcTransport::Listener {
   Participant& p_;
 };
 
-Participant::Participant(Room& room, JoinParams params, std::shared_ptr<WsConnection> connection)
+Participant::Participant(Room& room, JoinParams params, std::shared_ptr<SignalSink> connection)
     : room_(room),
       claims_(std::move(params.claims)),
       sid_(common::random_id("PA_")),
@@ -94,15 +96,16 @@ Participant::Participant(Room& room, JoinParams params, std::shared_ptr<WsConnec
   ice.consent_timeout = std::chrono::seconds(room.config().rtc.consent_timeout_seconds);
   transport_ = std::make_unique<rtc::WebRtcTransport>(room.worker().certificate(), rtc::generate_ice_credentials(),
                                                       ice, room.worker(), *this);
-  room_.worker().add(*transport_);
   if (!single_pc_) {
     sub_events_ = std::make_unique<SubscriberEvents>(*this);
     sub_transport_ = std::make_unique<rtc::WebRtcTransport>(room.worker().certificate(), rtc::generate_ice_credentials(),
                                                             ice, room.worker(), *sub_events_);
-    room_.worker().add(*sub_transport_);
   }
-  connection_->set_listener(this);
   for (auto& t : params.add_tracks) handle_add_track(t);
+  // Registered last: a constructor that throws leaves nothing pointing at this object.
+  room_.worker().add(*transport_);
+  if (sub_transport_) room_.worker().add(*sub_transport_);
+  connection_->set_listener(this);
 }
 
 Participant::~Participant() {
@@ -330,15 +333,33 @@ void Participant::on_ws_message(std::string_view message) {
     // A malformed frame is dropped; the session goes on (spec: bad input never wedges).
     return;
   }
-  try {
-    handle(request);
-  } catch (const std::exception& e) {
-    // Bad SDP or similar: a clear error for this request; the session and the room go on.
+  // Boundary: whatever a request throws (bad SDP or similar) becomes a request_response error
+  // for this request; the session and the room go on.
+  if (auto caught = guarded([&] { handle(request); })) {
+    room_.worker().note_caught("ws_message");
+    auto level = caught->bad_input ? spdlog::level::warn : spdlog::level::err;
+    room_.worker().log().log(level, "signal: request {} failed room={} identity={} sid={}: {}",
+                             static_cast<int>(request.message_case()), room_.info().name(),
+                             identity(), sid_, caught->message);
     livekit::SignalResponse r;
-    r.mutable_request_response()->set_reason(livekit::RequestResponse::INVALID_REQUEST);
-    r.mutable_request_response()->set_message(e.what());
+    auto* rr = r.mutable_request_response();
+    if (request.has_update_metadata()) rr->set_request_id(request.update_metadata().request_id());
+    rr->set_reason(caught->bad_input ? livekit::RequestResponse::INVALID_REQUEST
+                                     : livekit::RequestResponse::UNCLASSIFIED_ERROR);
+    rr->set_message(caught->bad_input ? caught->message : "internal error");
     send(r);
   }
+}
+
+void Participant::end_after_error(const Caught& caught) {
+  leaving_ = true;
+  livekit::SignalResponse r;
+  auto* rr = r.mutable_request_response();
+  rr->set_reason(caught.bad_input ? livekit::RequestResponse::INVALID_REQUEST
+                                  : livekit::RequestResponse::UNCLASSIFIED_ERROR);
+  rr->set_message(caught.bad_input ? caught.message : "internal error");
+  send(r);
+  send_leave(livekit::STATE_MISMATCH, livekit::LeaveRequest::RECONNECT);
 }
 
 // The signaling connection dropped without a leave: keep the session (media may still flow)
@@ -348,7 +369,8 @@ void Participant::on_ws_closed() {
   signal_lost_at_ = Clock::now();
 }
 
-void Participant::resume(std::shared_ptr<WsConnection> connection, const std::vector<livekit::ParticipantInfo>& others) {
+void Participant::resume(std::shared_ptr<SignalSink> connection,
+                         const std::vector<livekit::ParticipantInfo>& others) {
   connection_->detach();
   connection_ = std::move(connection);
   connection_->set_listener(this);

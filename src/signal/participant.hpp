@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/auth/access_token.hpp"
+#include "common/boundary.hpp"
 #include "livekit_models.pb.h"
 #include "livekit_room.pb.h"
 #include "livekit_rtc.pb.h"
@@ -24,7 +25,7 @@
 #include "sfu/down_track.hpp"
 #include "sfu/twcc_recorder.hpp"
 #include "sfu/up_track.hpp"
-#include "signal/ws_connection.hpp"
+#include "signal/signal_sink.hpp"
 
 namespace parlor::signal {
 
@@ -65,18 +66,19 @@ struct Subscription {
   std::unique_ptr<sfu::DownTrack> down;
 };
 
-class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::Listener {
+class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Listener {
  public:
   using Clock = std::chrono::steady_clock;
 
-  Participant(Room& room, JoinParams params, std::shared_ptr<WsConnection> connection);
+  Participant(Room& room, JoinParams params, std::shared_ptr<SignalSink> connection);
   ~Participant() override;
 
   // Sends the JoinResponse and answers the offer that came with the join request.
   void start(const std::vector<livekit::ParticipantInfo>& others);
   // A new signaling connection for this session (resume): ReconnectResponse, then the current
   // state of the others. The client follows with an ICE-restart offer.
-  void resume(std::shared_ptr<WsConnection> connection, const std::vector<livekit::ParticipantInfo>& others);
+  void resume(std::shared_ptr<SignalSink> connection,
+              const std::vector<livekit::ParticipantInfo>& others);
   // Since when the signaling connection is gone (nullopt while connected).
   std::optional<Clock::time_point> signal_lost_at() const { return signal_lost_at_; }
 
@@ -102,6 +104,10 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   // A DataPacket to this participant's client on a channel of the given kind (spec §4.10).
   bool send_data(const livekit::DataPacket& packet, bool reliable);
   void send_leave(livekit::DisconnectReason reason, livekit::LeaveRequest::Action action);
+  // The session failed (an exception reached its boundary): a request_response error, then the
+  // leave LiveKit sends when negotiation fails (STATE_MISMATCH, full reconnect). The caller
+  // removes it.
+  void end_after_error(const Caught& caught);
   void close_connection();
   void send_update(const std::vector<livekit::ParticipantInfo>& infos);
 
@@ -126,7 +132,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   livekit::ParticipantInfo::State state() const { return state_; }
 
  private:
-  // WsConnection::Listener
+  // SignalSink::Listener
   void on_ws_message(std::string_view message) override;
   void on_ws_closed() override;
   // WebRtcTransport::Listener
@@ -174,7 +180,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   bool adaptive_stream_;
   livekit::ClientInfo client_;
   std::optional<livekit::SessionDescription> initial_offer_;
-  std::shared_ptr<WsConnection> connection_;
+  std::shared_ptr<SignalSink> connection_;
   std::unique_ptr<rtc::WebRtcTransport> transport_;      // publisher PC (v0) or the only PC (v1)
   class SubscriberEvents;
   std::unique_ptr<SubscriberEvents> sub_events_;

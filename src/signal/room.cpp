@@ -1,8 +1,10 @@
 #include "signal/room.hpp"
 
-#include <boost/asio/post.hpp>
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <cmath>
+
+#include "common/boundary.hpp"
 
 namespace parlor::signal {
 
@@ -52,7 +54,7 @@ std::vector<livekit::ParticipantInfo> Room::participant_infos(bool include_hidde
   return out;
 }
 
-Participant& Room::join(JoinParams params, std::shared_ptr<WsConnection> connection) {
+Participant& Room::join(JoinParams params, std::shared_ptr<SignalSink> connection) {
   const std::string identity = params.claims.identity;
   if (find(identity)) remove(identity, livekit::DUPLICATE_IDENTITY, true);
 
@@ -70,7 +72,23 @@ Participant& Room::join(JoinParams params, std::shared_ptr<WsConnection> connect
       for (auto* t : other->published_tracks()) subscribe(ref, *other, *t);
     }
   }
-  ref.start(others);
+  try {
+    ref.start(others);
+  } catch (...) {
+    // The session could not start (e.g. its offer is unusable): it alone ends, told why. Nobody
+    // heard of it unless it already published; then it leaves like anyone. The caller's
+    // boundary logs and counts it.
+    ref.end_after_error(describe_current_exception());
+    if (ref.publisher_track_count() > 0) {
+      remove(identity, livekit::STATE_MISMATCH, false);
+    } else {
+      ref.drop_all_subscriptions();
+      ref.close_connection();
+      participants_.erase(identity);
+      info_.set_num_participants(static_cast<uint32_t>(participants_.size()));
+    }
+    throw;
+  }
   if (!quality_.empty()) {  // the newcomer learns the current quality of everyone
     livekit::SignalResponse q;
     for (const auto& [sid, quality] : quality_) {

@@ -46,7 +46,7 @@ class Room {
 
   // Adds a participant for an accepted signaling connection (replacing one with the same
   // identity) and sends the JoinResponse.
-  Participant& join(JoinParams params, std::shared_ptr<WsConnection> connection);
+  Participant& join(JoinParams params, std::shared_ptr<SignalSink> connection);
   // Removes and destroys the participant; announces it to the others.
   void remove(const std::string& identity, livekit::DisconnectReason reason, bool notify_client);
   void close(livekit::DisconnectReason reason);

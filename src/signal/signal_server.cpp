@@ -1,7 +1,10 @@
 #include "signal/signal_server.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/ip/tcp.hpp>
 
+#include "common/boundary.hpp"
 #include "common/encoding.hpp"
 #include "common/errors.hpp"
 
@@ -73,7 +76,13 @@ void SignalServer::schedule_tick() {
   tick_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     auto now = std::chrono::steady_clock::now();
-    for (auto& [_, room] : rooms_) room->tick(now);
+    for (auto& entry : rooms_) {
+      Room* room = entry.second.get();
+      if (auto caught = guarded([room, now] { room->tick(now); })) {
+        worker_.note_caught("room_timer");
+        worker_.log().error("room tick threw room={}: {}", entry.first, caught->message);
+      }
+    }
     worker_.flush();
     schedule_tick();
   });
@@ -93,35 +102,78 @@ void SignalServer::accept(JoinParams params, livekit::Room room, WsConnection::U
   boost::asio::ip::tcp::socket socket(worker_.io(), protocol, fd);
   WsConnection::Limits limits;
   limits.max_message_bytes = config_.limit.max_ws_message_bytes;
-  auto connection = std::make_shared<WsConnection>(boost::beast::tcp_stream(std::move(socket)), limits);
+  auto room_name = room.name();
+  auto identity = params.claims.identity;
+  auto on_caught = [this, room_name, identity](const char* boundary, const Caught& caught) {
+    worker_.note_caught(boundary);
+    worker_.log().error(
+        "signal {}: closing the connection after an exception room={} identity={}: {}", boundary,
+        room_name, identity, caught.message);
+  };
+  auto connection = std::make_shared<WsConnection>(boost::beast::tcp_stream(std::move(socket)),
+                                                   limits, std::move(on_caught));
   auto shared_params = std::make_shared<JoinParams>(std::move(params));
   worker_.post([this, connection, shared_params, room = std::move(room), raw = std::move(raw)]() mutable {
     connection->accept(std::move(raw), [this, connection, shared_params, room = std::move(room)] {
-      if (shared_params->resume) {
-        auto* existing = find_room(room.name());
-        auto* p = existing ? existing->find(shared_params->claims.identity) : nullptr;
-        if (p && p->sid() == shared_params->resume_sid) {
-          auto others = existing->participant_infos(false);
-          std::erase_if(others, [&](auto& o) { return o.sid() == p->sid(); });
-          p->resume(connection, others);
-          worker_.flush();
-          return;
-        }
-        // The session is gone (timed out or replaced): tell the client to rejoin.
-        livekit::SignalResponse r;
-        r.mutable_leave()->set_can_reconnect(true);
-        r.mutable_leave()->set_reason(livekit::STATE_MISMATCH);
-        r.mutable_leave()->set_action(livekit::LeaveRequest::RECONNECT);
-        connection->send(r.SerializeAsString());
-        connection->close();
-        return;
+      const std::string identity = shared_params->claims.identity;
+      if (auto caught =
+              guarded([&] { open_session(std::move(*shared_params), room, connection); })) {
+        fail_session(room.name(), identity, *connection, *caught);
       }
-      auto& slot = rooms_[room.name()];
-      if (!slot) slot = std::make_unique<Room>(room, config_, worker_, listener_);
-      slot->join(std::move(*shared_params), connection);
       worker_.flush();
     });
   });
+}
+
+// Runs on the worker once the 101 is out: resumes the session or joins the room.
+void SignalServer::open_session(JoinParams params, const livekit::Room& room,
+                                const std::shared_ptr<WsConnection>& connection) {
+  if (params.resume) {
+    auto* existing = find_room(room.name());
+    auto* p = existing ? existing->find(params.claims.identity) : nullptr;
+    if (p && p->sid() == params.resume_sid) {
+      auto others = existing->participant_infos(false);
+      std::erase_if(others, [&](auto& o) { return o.sid() == p->sid(); });
+      p->resume(connection, others);
+      return;
+    }
+    // The session is gone (timed out or replaced): tell the client to rejoin.
+    livekit::SignalResponse r;
+    r.mutable_leave()->set_can_reconnect(true);
+    r.mutable_leave()->set_reason(livekit::STATE_MISMATCH);
+    r.mutable_leave()->set_action(livekit::LeaveRequest::RECONNECT);
+    connection->send(r.SerializeAsString());
+    connection->close();
+    return;
+  }
+  auto& slot = rooms_[room.name()];
+  if (!slot) slot = std::make_unique<Room>(room, config_, worker_, listener_);
+  slot->join(std::move(params), connection);
+}
+
+// A session that could not be opened (e.g. its join offer is unusable) ends alone, the way
+// LiveKit ends a session whose negotiation failed: a clear error, then leave{STATE_MISMATCH,
+// RECONNECT} (a full reconnect), then close. The room and everyone else carry on.
+void SignalServer::fail_session(const std::string& room, const std::string& identity,
+                                WsConnection& connection, const Caught& caught) {
+  worker_.note_caught("ws_open");
+  worker_.log().warn("signal: join failed room={} identity={} remote={}: {}", room, identity,
+                     connection.remote_address(), caught.message);
+  guarded([&] {
+    livekit::SignalResponse error;
+    error.mutable_request_response()->set_reason(
+        caught.bad_input ? livekit::RequestResponse::INVALID_REQUEST
+                         : livekit::RequestResponse::UNCLASSIFIED_ERROR);
+    error.mutable_request_response()->set_message(caught.bad_input ? caught.message
+                                                                   : "internal error");
+    connection.send(error.SerializeAsString());
+    livekit::SignalResponse leave;
+    leave.mutable_leave()->set_can_reconnect(true);
+    leave.mutable_leave()->set_reason(livekit::STATE_MISMATCH);
+    leave.mutable_leave()->set_action(livekit::LeaveRequest::RECONNECT);
+    connection.send(leave.SerializeAsString());
+  });
+  connection.close();
 }
 
 void SignalServer::close_room(const std::string& name, livekit::DisconnectReason reason) {
@@ -140,7 +192,13 @@ Room* SignalServer::find_room(const std::string& name) {
 
 void SignalServer::sweep() {
   auto now = std::chrono::steady_clock::now();
-  for (auto& [_, room] : rooms_) room->sweep(now);
+  for (auto& entry : rooms_) {
+    Room* room = entry.second.get();
+    if (auto caught = guarded([room, now] { room->sweep(now); })) {
+      worker_.note_caught("room_timer");
+      worker_.log().error("room sweep threw room={}: {}", entry.first, caught->message);
+    }
+  }
 }
 
 }  // namespace parlor::signal

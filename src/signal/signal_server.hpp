@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "common/boundary.hpp"
 #include "common/http/http_types.hpp"
 #include "signal/room.hpp"
 #include "signal/ws_connection.hpp"
@@ -41,10 +42,11 @@ class SignalServer {
 
  private:
   void schedule_tick();
+  void open_session(JoinParams params, const livekit::Room& room,
+                    const std::shared_ptr<WsConnection>& connection);
+  void fail_session(const std::string& room, const std::string& identity, WsConnection& connection,
+                    const Caught& caught);
 
- public:
-
- private:
   const config::MediaConfig& config_;
   sfu::Worker& worker_;
   RoomListener& listener_;

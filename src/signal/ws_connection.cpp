@@ -8,7 +8,8 @@ namespace parlor::signal {
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 
-WsConnection::WsConnection(beast::tcp_stream stream, Limits limits) : ws_(std::move(stream)), limits_(limits) {
+WsConnection::WsConnection(beast::tcp_stream stream, Limits limits, CaughtHandler on_caught)
+    : ws_(std::move(stream)), limits_(limits), on_caught_(std::move(on_caught)) {
   boost::system::error_code ec;
   auto ep = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
   if (!ec) remote_ = ep.address().to_string();
@@ -29,7 +30,7 @@ void WsConnection::accept(UpgradeRequest request, std::function<void()> on_open)
       return;
     }
     self->open_ = true;
-    on_open();
+    if (auto what = guarded(on_open)) return self->caught("ws_open", *what);
     self->read();
   });
 }
@@ -43,7 +44,11 @@ void WsConnection::read() {
     }
     auto data = self->buffer_.data();
     std::string_view message(static_cast<const char*>(data.data()), data.size());
-    if (self->listener_) self->listener_->on_ws_message(message);
+    if (self->listener_) {
+      if (auto what = guarded([&] { self->listener_->on_ws_message(message); })) {
+        return self->caught("ws_message", *what);
+      }
+    }
     self->buffer_.consume(self->buffer_.size());
     if (self->open_) self->read();
   });
@@ -100,8 +105,13 @@ void WsConnection::finish() {
   if (listener_) {
     auto* l = listener_;
     listener_ = nullptr;
-    l->on_ws_closed();
+    if (auto what = guarded([&] { l->on_ws_closed(); })) caught("ws_close", *what);
   }
+}
+
+void WsConnection::caught(const char* boundary, const Caught& what) {
+  if (on_caught_) guarded([&] { on_caught_(boundary, what); });
+  finish();
 }
 
 }  // namespace parlor::signal

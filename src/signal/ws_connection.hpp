@@ -12,50 +12,53 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 
+#include "common/boundary.hpp"
+#include "signal/signal_sink.hpp"
+
 namespace parlor::signal {
 
-class WsConnection : public std::enable_shared_from_this<WsConnection> {
+class WsConnection : public SignalSink, public std::enable_shared_from_this<WsConnection> {
  public:
   using Stream = boost::beast::websocket::stream<boost::beast::tcp_stream>;
   using UpgradeRequest = boost::beast::http::request<boost::beast::http::string_body>;
-
-  class Listener {
-   public:
-    virtual ~Listener() = default;
-    // One binary message; the view is valid only during the call.
-    virtual void on_ws_message(std::string_view message) = 0;
-    virtual void on_ws_closed() = 0;
-  };
 
   struct Limits {
     size_t max_message_bytes = 1 << 20;
     size_t max_queued_messages = 1024;
   };
 
-  WsConnection(boost::beast::tcp_stream stream, Limits limits);
+  // Told about an exception that escaped the open callback or the listener ("ws_open",
+  // "ws_message", "ws_close"); the connection is closed after it (last resort: the session's own
+  // handlers catch first).
+  using CaughtHandler = std::function<void(const char* boundary, const Caught& caught)>;
+
+  WsConnection(boost::beast::tcp_stream stream, Limits limits, CaughtHandler on_caught = nullptr);
 
   // Completes the upgrade; `on_open` runs once the 101 has been written (not on failure).
   void accept(UpgradeRequest request, std::function<void()> on_open);
-  void set_listener(Listener* listener) { listener_ = listener; }
-  void detach() { listener_ = nullptr; }
+  void set_listener(Listener* listener) override { listener_ = listener; }
+  void detach() override { listener_ = nullptr; }
 
   // Queues one binary message; false (and the connection is closed) when the queue is full.
-  bool send(std::string message);
+  bool send(std::string message) override;
   // Sends what is queued, then closes with a normal close frame.
-  void close();
-  bool open() const { return open_; }
-  std::string remote_address() const { return remote_; }
+  void close() override;
+  bool open() const override { return open_; }
+  std::string remote_address() const override { return remote_; }
 
  private:
   void read();
   void write_next();
   void finish();
+  void caught(const char* boundary, const Caught& what);
 
   Stream ws_;
   Limits limits_;
+  CaughtHandler on_caught_;
   Listener* listener_ = nullptr;
   boost::beast::flat_buffer buffer_;
   std::deque<std::string> queue_;

@@ -37,6 +37,35 @@ const UpgradeHandler* Router::find_upgrade(const std::string& path) const {
   return nullptr;
 }
 
+// The HTTP boundary: a handler's exception becomes a status, never leaves the connection.
+Response Router::call(const Handler& handler, const Request& req) const {
+  try {
+    return handler(req);
+  } catch (...) {
+    Caught caught = describe_current_exception();
+    Response res;
+    try {
+      throw;
+    } catch (const BadInput& e) {
+      res = Response::text(400, e.what());
+    } catch (const Unauthenticated& e) {
+      res = Response::text(401, e.what());
+    } catch (...) {
+      res = Response::text(500, "internal error");
+    }
+    if (on_caught_) guarded([&] { on_caught_("http", req, caught); });
+    return res;
+  }
+}
+
+void Router::upgrade(const UpgradeHandler& handler, Request req, BeastRequest raw,
+                     beast::tcp_stream stream, beast::flat_buffer buffer) const {
+  Request copy = req;  // for the report; the handler takes the original
+  auto caught = guarded(
+      [&] { handler(std::move(req), std::move(raw), std::move(stream), std::move(buffer)); });
+  if (caught && on_caught_) guarded([&] { on_caught_("ws_upgrade", copy, *caught); });
+}
+
 Response Router::route(const Request& req) const {
   Response res;
   if (cors_ && req.method == "OPTIONS") {
@@ -62,19 +91,11 @@ Response Router::route(const Request& req) const {
       }
     }
     if (best) {
-      try {
-        res = best->handler(req);
-      } catch (const BadInput& e) {
-        res = Response::text(400, e.what());
-      } catch (const Unauthenticated& e) {
-        res = Response::text(401, e.what());
-      } catch (const std::exception& e) {
-        res = Response::text(500, "internal error");
-      }
+      res = call(best->handler, req);
     } else if (path_matched) {
       res = Response::text(405, "method not allowed");
     } else if (fallback_ && (req.method == "GET" || req.method == "HEAD")) {
-      res = fallback_(req);
+      res = call(fallback_, req);
     } else {
       res = Response::text(404, "404 page not found");
     }
@@ -150,7 +171,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (beast::websocket::is_upgrade(raw)) {
       if (const auto* handler = router_.find_upgrade(req.path)) {
         stream_.expires_never();
-        (*handler)(std::move(req), std::move(raw), std::move(stream_), std::move(buffer_));
+        router_.upgrade(*handler, std::move(req), std::move(raw), std::move(stream_),
+                        std::move(buffer_));
         return;
       }
     }

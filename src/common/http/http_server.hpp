@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/boundary.hpp"
 #include "common/http/http_types.hpp"
 
 namespace parlor::http {
@@ -44,11 +45,23 @@ class Router {
   void set_fallback(Handler handler) { fallback_ = std::move(handler); }
   // CORS: answer preflight OPTIONS and add Access-Control-Allow-Origin to every response.
   void set_cors(bool enabled) { cors_ = enabled; }
+  // Told about every exception a handler let escape (boundary "http" or "ws_upgrade"), after
+  // it became a 4xx/5xx (or, for an upgrade, the connection was dropped). Any thread.
+  using CaughtHandler =
+      std::function<void(const char* boundary, const Request& request, const Caught& caught)>;
+  void set_caught_handler(CaughtHandler handler) { on_caught_ = std::move(handler); }
 
+  // Never throws: what a handler throws becomes 400 (BadInput), 401 (Unauthenticated) or 500.
   Response route(const Request& request) const;
   const UpgradeHandler* find_upgrade(const std::string& path) const;
+  // Runs an upgrade handler at the connection's boundary: what it throws is reported and the
+  // connection (which the handler owns) is dropped.
+  void upgrade(const UpgradeHandler& handler, Request request, BeastRequest raw,
+               boost::beast::tcp_stream stream, boost::beast::flat_buffer buffer) const;
 
  private:
+  Response call(const Handler& handler, const Request& request) const;
+
   struct Route {
     std::string method, path;
     bool prefix;
@@ -58,6 +71,7 @@ class Router {
   std::vector<std::pair<std::string, UpgradeHandler>> upgrades_;
   Handler fallback_;
   bool cors_ = true;
+  CaughtHandler on_caught_;
 };
 
 struct ServerOptions {

@@ -26,9 +26,9 @@ std::string random_chars(size_t n) {
 size_t error_response(const StunMessageView& req, uint16_t code, std::string_view reason,
                       std::span<uint8_t> out) {
   StunMessageBuilder b(out, kStunBindingMethod, StunClass::kError, req.transaction_id());
-  b.add_error_code(code, reason);
-  b.add_fingerprint();
-  return b.ok() ? b.size() : 0;
+  // A response missing an attribute that did not fit is never sent (found by fuzz_ice).
+  bool complete = b.add_error_code(code, reason) && b.add_fingerprint();
+  return complete && b.ok() ? b.size() : 0;
 }
 
 }  // namespace
@@ -105,10 +105,8 @@ size_t IceLiteAgent::handle(std::span<const uint8_t> packet, const StunAddress& 
   if (selected_ && *selected_ == from) selected_last_check_ = now;
 
   StunMessageBuilder b(out, kStunBindingMethod, StunClass::kSuccess, m->transaction_id());
-  b.add_xor_mapped_address(from);
-  b.add_integrity(local_.pwd);
-  b.add_fingerprint();
-  return b.ok() ? b.size() : 0;
+  bool complete = b.add_xor_mapped_address(from) && b.add_integrity(local_.pwd) && b.add_fingerprint();
+  return complete && b.ok() ? b.size() : 0;
 }
 
 IceLiteAgent::State IceLiteAgent::state(Clock::time_point now) const {

@@ -1,4 +1,5 @@
 #include "service/twirp.hpp"
+#include "common/errors.hpp"
 
 #include <gtest/gtest.h>
 
@@ -89,6 +90,44 @@ TEST(Twirp, ErrorsMapToStatusesWithJsonBodies) {
   EXPECT_EQ(twirp_http_status("resource_exhausted"), 429);
   EXPECT_EQ(twirp_http_status("unimplemented"), 501);
   EXPECT_EQ(twirp_http_status("whatever"), 500);
+}
+
+}  // namespace
+}  // namespace parlor::service
+
+namespace parlor::service {
+namespace {
+
+TEST(TwirpBoundary, UnexpectedExceptionsAreInternalAndReported) {
+  int reported = 0;
+  auto from = [&](auto thrower) {
+    try {
+      thrower();
+    } catch (...) {
+      return twirp_error_from_current_exception([&](const Caught&) { ++reported; });
+    }
+    return http::Response{};
+  };
+  auto r = from([] { throw 42; });
+  EXPECT_EQ(r.status, 500);
+  EXPECT_NE(r.body.find("\"internal\""), std::string::npos);
+  r = from([] { throw std::runtime_error("detail"); });
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body.find("detail"), std::string::npos);
+  EXPECT_EQ(reported, 2);
+  r = from([] { throw TwirpError("not_found", "no room"); });
+  EXPECT_EQ(r.status, 404);
+  r = from([] { throw BadInput("bad"); });
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("invalid_argument"), std::string::npos);
+  EXPECT_EQ(reported, 2);  // expected errors are not reported as caught exceptions
+}
+
+TEST(TwirpBoundary, ErrorMessagesThatAreNotUtf8DoNotThrow) {
+  // A Twirp error may quote the request path or a header, in any bytes.
+  auto r = twirp_error_response("bad_route", std::string("no such method: \xff\xfe"));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(r.body.find("bad_route"), std::string::npos);
 }
 
 }  // namespace
