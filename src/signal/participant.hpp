@@ -22,6 +22,7 @@
 #include "rtc/transport/webrtc_transport.hpp"
 #include "sfu/down_track.hpp"
 #include "sfu/up_track.hpp"
+#include "signal/limits.hpp"
 #include "signal/ws_connection.hpp"
 
 namespace parlor::signal {
@@ -110,6 +111,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   void add_subscription(std::unique_ptr<Subscription> subscription);
   void remove_subscription(const std::string& track_sid);
   bool subscribed_to(const std::string& track_sid) const;
+  size_t subscription_count(livekit::TrackType type) const;
   void drop_all_subscriptions();
 
   // Moderation (RoomService).
@@ -210,6 +212,9 @@ class Participant : public rtc::WebRtcTransport::Listener, public WsConnection::
   };
   DataChannels pub_channels_, sub_channels_;
   uint32_t last_data_sequence_ = 0;
+  // limit.signal_messages_per_second / signal_burst and limit.data_* (signal/limits.hpp)
+  SignalRateLimiter signal_rate_;
+  DataRateLimiter data_rate_;
   Clock::time_point last_refresh_{};
   Clock::time_point last_receiver_report_{};
 };
