@@ -60,6 +60,9 @@ function joinParam(join = {}) {
 function upgrade(media, token, join) {
   return new Promise((resolve) => {
     const ws = new WebSocket(`${media.url}/rtc/v1?access_token=${token}&join_request=${joinParam(join)}`);
+    // The JoinResponse can arrive in the same read as the 101: keep messages until a session listens.
+    ws.early = [];
+    ws.on('message', (data) => ws.early?.push(data));
     ws.on('unexpected-response', (req, res) => {
       let body = '';
       res.on('data', (c) => { body += c; });
@@ -79,10 +82,13 @@ async function session(media, identity, room, { grant = {}, join } = {}) {
   const waiters = [];
   let closed = false;
   ws.on('close', () => { closed = true; for (const w of [...waiters]) w(); });
-  ws.on('message', (data) => {
+  const receive = (data) => {
     inbox.push(SignalResponse.fromBinary(new Uint8Array(data)).message);
     for (const w of [...waiters]) w();
-  });
+  };
+  for (const data of ws.early) receive(data);
+  ws.early = null;
+  ws.on('message', receive);
   const next = (kind, timeoutMs = 5000, match = () => true) => new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${identity}: no ${kind} within ${timeoutMs} ms`)), timeoutMs);
     const check = () => {
