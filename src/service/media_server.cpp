@@ -18,6 +18,13 @@ namespace parlor::service {
 namespace {
 constexpr auto kSweepInterval = std::chrono::seconds(1);
 constexpr unsigned kControlThreads = 2;  // HTTP + signaling; media runs on its own workers
+constexpr const char* kWsPerIpMetric = "parlor_limit_ws_connections_per_ip_total";
+constexpr const char* kWsPerRoomMetric = "parlor_limit_ws_connections_per_room_total";
+constexpr const char* kWsLimitHelp =
+    "WebSocket upgrades refused by limit.max_ws_connections_per_ip / _per_room";
+constexpr const char* kJoinMetadataMetric = "parlor_limit_join_metadata_total";
+constexpr const char* kJoinMetadataHelp =
+    "Joins refused by limit.max_metadata_size / max_attributes_*";
 }  // namespace
 
 MediaServer::MediaServer(config::MediaConfig config)
@@ -28,6 +35,8 @@ MediaServer::MediaServer(config::MediaConfig config)
       rooms_(config_, *this),
       join_auth_(config_, rooms_),
       room_service_(config_, rooms_),
+      ws_limiter_(config_.limit.max_ws_connections_per_ip,
+                  config_.limit.max_ws_connections_per_room),
       sweep_timer_(io_),
       rooms_gauge_(metrics_.gauge("parlor_rooms", "Rooms open on this node")),
       http_requests_(metrics_.counter("parlor_http_requests_total", "HTTP requests routed")) {
@@ -65,6 +74,12 @@ void MediaServer::add_routes() {
     http_requests_++;
     auto d = join_auth_.authorize(req);
     if (d.status != 200) return http::Response::text(d.status, d.message);
+    // The JS client asks here why an upgrade failed: answer what the upgrade would.
+    if (auto refused = ws_limiter_.check(req.remote_address, d.room)) {
+      return http::Response::text(refused->status, refused->message);
+    }
+    if (auto error = signal::check_join_claims(d.claims, config_.limit))
+      return http::Response::text(400, *error);
     return http::Response::text(200, "success");
   };
   router_.add("GET", "/rtc/validate", validate);
@@ -82,6 +97,7 @@ void MediaServer::add_routes() {
     http_requests_++;
     rooms_gauge_ = static_cast<int64_t>(rooms_.list({}).size());
     if (worker_) publish_worker_metrics();
+    publish_limit_metrics();
     http::Response r;
     r.body = metrics_.render();
     r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4");
@@ -158,6 +174,14 @@ void MediaServer::handle_rtc_upgrade(http::Request req, http::BeastRequest raw, 
   http_requests_++;
   auto d = join_auth_.authorize(req);
   if (d.status != 200) return write_plain(stream, d.status, d.message);
+  // Before the 101: a slot among this address's and this room's open WebSockets. The lease
+  // goes with the connection to the worker and is given back when its socket closes.
+  auto grant = ws_limiter_.acquire(req.remote_address, d.room);
+  if (grant.refusal) {
+    metrics_.counter(grant.refusal->status == 429 ? kWsPerIpMetric : kWsPerRoomMetric,
+                     kWsLimitHelp)++;
+    return write_plain(stream, grant.refusal->status, grant.refusal->message);
+  }
   livekit::JoinRequest join_request;
   if (single_pc) {
     try {
@@ -188,7 +212,12 @@ void MediaServer::handle_rtc_upgrade(http::Request req, http::BeastRequest raw, 
   auto params = signal::join_params(d.claims, req, single_pc ? &join_request : nullptr);
   params.resume = single_pc ? join_request.reconnect()
                             : (req.query_param("reconnect") == "1" || req.query_param("reconnect") == "true");
-  live_->signal().accept(std::move(params), std::move(room), std::move(raw), std::move(stream));
+  if (auto error = signal::check_join_claims(params.claims, config_.limit)) {
+    metrics_.counter(kJoinMetadataMetric, kJoinMetadataHelp)++;
+    return write_plain(stream, 400, *error);
+  }
+  live_->signal().accept(std::move(params), std::move(room), std::move(raw), std::move(stream),
+                         std::move(grant.lease));
 }
 
 // Copies the worker's totals into the registry (they are counted lock-free on the worker).
@@ -215,6 +244,42 @@ void MediaServer::publish_worker_metrics() {
   set("parlor_udp_truncated_total", "UDP datagrams larger than the receive buffer (dropped)", c->udp_truncated);
   metrics_.gauge("parlor_transports", "WebRTC transports on the media worker") = static_cast<int64_t>(c->transports);
   for (const auto& [boundary, n] : c->caught) metrics_.caught(boundary) = n;
+}
+
+// Refusals by the per-participant limits (counted on the worker) and the open WebSockets.
+void MediaServer::publish_limit_metrics() {
+  metrics_.gauge("parlor_ws_connections", "Open signaling WebSockets") =
+      static_cast<int64_t>(ws_limiter_.open_total());
+  metrics_.counter(kWsPerIpMetric,
+                   kWsLimitHelp);  // registered, so they show as 0 before any refusal
+  metrics_.counter(kWsPerRoomMetric, kWsLimitHelp);
+  metrics_.counter(kJoinMetadataMetric, kJoinMetadataHelp);
+  if (!live_) return;
+  const auto& c = live_->signal().limit_counters();
+  auto set = [this](const char* name, const char* help, const std::atomic<uint64_t>& v) {
+    metrics_.counter(name, help) = v.load(std::memory_order_relaxed);
+  };
+  set("parlor_limit_num_tracks_total", "AddTrackRequests refused by limit.num_tracks", c.tracks);
+  set("parlor_limit_track_request_total",
+      "AddTrackRequests refused by limit.max_track_name_length / max_track_layers / "
+      "max_track_codecs",
+      c.track_request);
+  set("parlor_limit_metadata_total",
+      "Metadata updates refused by limit.max_metadata_size / max_attributes_size / "
+      "max_attributes_count",
+      c.metadata);
+  set("parlor_limit_subscriptions_total",
+      "Subscriptions refused by limit.subscription_limit_video / _audio", c.subscriptions);
+  set("parlor_limit_signal_dropped_total",
+      "Signal messages dropped by limit.signal_messages_per_second", c.signal_dropped);
+  set("parlor_limit_signal_disconnects_total",
+      "Participants disconnected for flooding signal messages", c.signal_disconnects);
+  set("parlor_limit_data_dropped_total",
+      "Data packets dropped by limit.data_packets_per_second / data_bytes_per_second / "
+      "max_data_packet_bytes",
+      c.data_dropped);
+  set("parlor_limit_ws_send_queue_total",
+      "Signaling connections closed by limit.ws_send_queue_bytes", c.ws_send_overflow);
 }
 
 void MediaServer::schedule_sweep() {

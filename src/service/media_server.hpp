@@ -13,6 +13,7 @@
 
 #include "common/config/media_config.hpp"
 #include "common/http/http_server.hpp"
+#include "service/connection_limits.hpp"
 #include "service/echo_service.hpp"
 #include "service/join_auth.hpp"
 #include "service/live_rooms.hpp"
@@ -55,6 +56,7 @@ class MediaServer : public RoomEvents {
  private:
   void add_routes();
   void publish_worker_metrics();
+  void publish_limit_metrics();
   void handle_rtc_upgrade(http::Request request, http::BeastRequest raw, boost::beast::tcp_stream stream,
                           bool single_pc);
   void schedule_sweep();
@@ -66,6 +68,7 @@ class MediaServer : public RoomEvents {
   RoomManager rooms_;
   JoinAuthorizer join_auth_;
   RoomService room_service_;
+  ConnectionLimiter ws_limiter_;  // WebSockets per address / room; leases may outlive it
   // Media: one worker for now (rooms would be pinned to one of several); the worker outlives
   // the services pinned to it and is stopped before they are destroyed.
   std::unique_ptr<sfu::Worker> worker_;

@@ -91,7 +91,9 @@ Participant::Participant(Room& room, JoinParams params, std::shared_ptr<SignalSi
       client_(std::move(params.client)),
       initial_offer_(std::move(params.publisher_offer)),
       connection_(std::move(connection)),
-      joined_at_ms_(now_ms()) {
+      joined_at_ms_(now_ms()),
+      signal_rate_(room.config().limit),
+      data_rate_(room.config().limit) {
   rtc::IceLiteAgent::Options ice;
   ice.consent_timeout = std::chrono::seconds(room.config().rtc.consent_timeout_seconds);
   transport_ = std::make_unique<rtc::WebRtcTransport>(room.worker().certificate(), rtc::generate_ice_credentials(),
@@ -328,6 +330,22 @@ sfu::UpTrack::Level Participant::take_audio_level() {
 // ---- signaling ------------------------------------------------------------------------------
 
 void Participant::on_ws_message(std::string_view message) {
+  if (leaving_) return;
+  switch (signal_rate_.admit(Clock::now())) {
+    case SignalRateLimiter::Verdict::kAccept:
+      break;
+    case SignalRateLimiter::Verdict::kDrop:
+      LimitCounters::bump(room_.limit_counters().signal_dropped);
+      return;
+    case SignalRateLimiter::Verdict::kDisconnect:
+      // Flooding: this participant goes (the client is told why and does not reconnect); the
+      // room and everyone else go on.
+      LimitCounters::bump(room_.limit_counters().signal_disconnects);
+      leaving_ = true;
+      send_leave(livekit::PARTICIPANT_REMOVED, livekit::LeaveRequest::DISCONNECT);
+      room_.defer_remove(identity(), sid_, livekit::PARTICIPANT_REMOVED, false);
+      return;
+  }
   livekit::SignalRequest request;
   if (!request.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
     // A malformed frame is dropped; the session goes on (spec: bad input never wedges).
@@ -424,13 +442,18 @@ void Participant::handle(const livekit::SignalRequest& req) {
 }
 
 void Participant::handle_add_track(const livekit::AddTrackRequest& req) {
+  const auto& limits = room_.config().limit;
   auto reject = [&](livekit::RequestResponse::Reason reason, const std::string& message) {
     livekit::SignalResponse r;
     r.mutable_request_response()->set_reason(reason);
     r.mutable_request_response()->set_message(message);
-    *r.mutable_request_response()->mutable_add_track() = req;
+    *r.mutable_request_response()->mutable_add_track() = echo_of(req, limits);
     send(r);
   };
+  if (auto error = check_add_track(req, limits)) {
+    LimitCounters::bump(room_.limit_counters().track_request);
+    return reject(livekit::RequestResponse::LIMIT_EXCEEDED, *error);
+  }
   const auto perm = permission_from(claims_);
   // Hidden participants stay undetectable, so they publish nothing (a monitor only watches).
   if (hidden()) {
@@ -455,8 +478,11 @@ void Participant::handle_add_track(const livekit::AddTrackRequest& req) {
       return;
     }
   }
-  uint32_t limit = room_.config().limit.num_tracks;
-  if (limit && tracks_.size() >= limit) return reject(livekit::RequestResponse::LIMIT_EXCEEDED, "too many tracks");
+  // Pending requests count too: each one is held until its offer binds it.
+  if (tracks_.size() >= limits.num_tracks) {
+    LimitCounters::bump(room_.limit_counters().tracks);
+    return reject(livekit::RequestResponse::LIMIT_EXCEEDED, "too many tracks");
+  }
 
   auto t = std::make_unique<PublishedTrack>();
   t->cid = req.cid();
@@ -591,9 +617,19 @@ void Participant::handle_update_metadata(const livekit::UpdateParticipantMetadat
     return;
   }
   const auto& limits = room_.config().limit;
+  std::optional<std::string> error;
   if (req.metadata().size() > limits.max_metadata_size || req.name().size() > limits.max_participant_name_length) {
+    error = "metadata or name too large";
+  } else {
+    error = check_attributes(claims_.attributes, req.attributes(), limits);
+  }
+  if (error) {
+    LimitCounters::bump(room_.limit_counters().metadata);
+    // Echo only the request id: the refused values can be large.
+    r.mutable_request_response()->clear_update_metadata();
+    r.mutable_request_response()->mutable_update_metadata()->set_request_id(req.request_id());
     r.mutable_request_response()->set_reason(livekit::RequestResponse::LIMIT_EXCEEDED);
-    r.mutable_request_response()->set_message("metadata or name too large");
+    r.mutable_request_response()->set_message(*error);
     send(r);
     return;
   }
@@ -676,6 +712,12 @@ void Participant::add_subscription(std::unique_ptr<Subscription> subscription) {
   request_negotiation();
 }
 
+size_t Participant::subscription_count(livekit::TrackType type) const {
+  return static_cast<size_t>(
+      std::count_if(subscriptions_.begin(), subscriptions_.end(),
+                    [&](auto& s) { return s->track && s->track->info.type() == type; }));
+}
+
 bool Participant::subscribed_to(const std::string& track_sid) const {
   return std::any_of(subscriptions_.begin(), subscriptions_.end(), [&](auto& s) { return s->track_sid == track_sid; });
 }
@@ -753,7 +795,12 @@ void Participant::on_data_channel_closed(uint16_t stream) {
 }
 
 void Participant::on_data_message(uint16_t stream, std::span<const uint8_t> data, bool) {
-  if (data.size() > room_.config().limit.max_data_packet_bytes) return;  // SCTP enforces it too
+  // SCTP enforces the size too; the rate is ours (limit.data_packets_per_second, _bytes_).
+  if (data.size() > room_.config().limit.max_data_packet_bytes ||
+      !data_rate_.admit(data.size(), Clock::now())) {
+    LimitCounters::bump(room_.limit_counters().data_dropped);
+    return;
+  }
   livekit::DataPacket packet;
   if (!packet.ParseFromArray(data.data(), static_cast<int>(data.size()))) return;
   bool reliable = pub_channels_.lossy != stream;
@@ -792,6 +839,11 @@ bool Participant::bind_ssrc(const rtc::RtpPacketView& p) {
       if (it == t->rids.end()) return false;
       layer = static_cast<int>(it - t->rids.begin());
     }
+    // One SSRC per layer: a stream that replaces another takes its place, so SSRCs a client
+    // invents never pile up.
+    std::erase_if(by_ssrc_, [&](const auto& e) {
+      return e.second.first == t.get() && e.second.second == layer;
+    });
     by_ssrc_[p.ssrc()] = {t.get(), layer};
     return true;
   }

@@ -26,6 +26,7 @@
 #include "sfu/twcc_recorder.hpp"
 #include "sfu/up_track.hpp"
 #include "signal/signal_sink.hpp"
+#include "signal/limits.hpp"
 
 namespace parlor::signal {
 
@@ -122,6 +123,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   void add_subscription(std::unique_ptr<Subscription> subscription);
   void remove_subscription(const std::string& track_sid);
   bool subscribed_to(const std::string& track_sid) const;
+  size_t subscription_count(livekit::TrackType type) const;
   void drop_all_subscriptions();
 
   // Moderation (RoomService).
@@ -232,6 +234,9 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   };
   DataChannels pub_channels_, sub_channels_;
   uint32_t last_data_sequence_ = 0;
+  // limit.signal_messages_per_second / signal_burst and limit.data_* (signal/limits.hpp)
+  SignalRateLimiter signal_rate_;
+  DataRateLimiter data_rate_;
   Clock::time_point last_refresh_{};
   Clock::time_point last_receiver_report_{};
 };

@@ -17,8 +17,13 @@ constexpr auto kResumeWindow = std::chrono::seconds(15);
 constexpr float kSpeakerLevelStep = 0.1f;  // re-announce a speaker when its level moves this much
 }
 
-Room::Room(livekit::Room info, const config::MediaConfig& config, sfu::Worker& worker, RoomListener& listener)
-    : info_(std::move(info)), config_(config), worker_(worker), listener_(listener) {}
+Room::Room(livekit::Room info, const config::MediaConfig& config, sfu::Worker& worker,
+           RoomListener& listener, LimitCounters& counters)
+    : info_(std::move(info)),
+      config_(config),
+      worker_(worker),
+      listener_(listener),
+      counters_(counters) {}
 
 Room::~Room() {
   *alive_ = false;
@@ -186,6 +191,7 @@ void Room::on_track_unpublished(Participant& publisher, PublishedTrack& track) {
 
 bool Room::subscribe(Participant& subscriber, Participant& publisher, PublishedTrack& track) {
   if (!subscriber.can_subscribe() || !track.up || subscriber.subscribed_to(track.info.sid())) return false;
+  if (!within_subscription_limit(subscriber, track)) return false;
   auto s = std::make_unique<Subscription>();
   s->publisher = &publisher;
   s->track = &track;
@@ -217,6 +223,15 @@ void Room::visibility_changed(Participant& changed) {
   report_count();
 }
 
+bool Room::within_subscription_limit(Participant& subscriber, const PublishedTrack& track) {
+  const auto type = track.info.type();
+  uint32_t limit = type == livekit::VIDEO ? config_.limit.subscription_limit_video
+                                          : config_.limit.subscription_limit_audio;
+  if (subscriber.subscription_count(type) < limit) return true;
+  LimitCounters::bump(counters_.subscriptions);
+  return false;
+}
+
 void Room::unsubscribe(Participant& subscriber, const std::string& track_sid) {
   subscriber.remove_subscription(track_sid);
 }
@@ -235,7 +250,15 @@ std::vector<std::string> Room::update_subscription(Participant& subscriber, cons
     for (auto& [_, publisher] : participants_) {
       if (publisher.get() == &subscriber) continue;
       if (auto* t = publisher->track(sid); t && t->published) {
-        subscribe(subscriber, *publisher, *t);
+        if (!subscriber.subscribed_to(sid) && !within_subscription_limit(subscriber, *t)) {
+          // The client reports it as a failed subscription (TrackSubscriptionFailed).
+          livekit::SignalResponse r;
+          r.mutable_subscription_response()->set_track_sid(sid);
+          r.mutable_subscription_response()->set_err(livekit::SE_UNKNOWN);
+          subscriber.send(r);
+        } else {
+          subscribe(subscriber, *publisher, *t);
+        }
         found = true;
         break;
       }

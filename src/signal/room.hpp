@@ -8,8 +8,8 @@
 // published tracks (UpTrack) and subscriptions (DownTrack). A Participant leaving removes its
 // subscriptions from publishers and its tracks from subscribers before it is destroyed.
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +18,7 @@
 #include "livekit_models.pb.h"
 #include "livekit_rtc.pb.h"
 #include "sfu/worker.hpp"
+#include "signal/limits.hpp"
 #include "signal/participant.hpp"
 
 namespace parlor::signal {
@@ -41,7 +42,8 @@ class RoomListener {
 
 class Room {
  public:
-  Room(livekit::Room info, const config::MediaConfig& config, sfu::Worker& worker, RoomListener& listener);
+  Room(livekit::Room info, const config::MediaConfig& config, sfu::Worker& worker,
+       RoomListener& listener, LimitCounters& counters);
   ~Room();
 
   // Adds a participant for an accepted signaling connection (replacing one with the same
@@ -86,15 +88,19 @@ class Room {
   const config::MediaConfig& config() const { return config_; }
   sfu::Worker& worker() { return worker_; }
   RoomListener& listener() { return listener_; }
+  LimitCounters& limit_counters() { return counters_; }
 
  private:
   void report_count();
   uint32_t visible_count() const;  // num_participants: hidden participants are not counted
+  // subscription_limit_video / _audio: false (and counted) when `subscriber` may take no more.
+  bool within_subscription_limit(Participant& subscriber, const PublishedTrack& track);
 
   livekit::Room info_;
   const config::MediaConfig& config_;
   sfu::Worker& worker_;
   RoomListener& listener_;
+  LimitCounters& counters_;
   std::map<std::string, std::unique_ptr<Participant>> participants_;  // by identity
   std::map<std::string, float> speakers_;  // participant sid → level, currently speaking
   std::map<std::string, livekit::ConnectionQuality> quality_;

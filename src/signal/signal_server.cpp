@@ -91,7 +91,7 @@ void SignalServer::schedule_tick() {
 SignalServer::~SignalServer() = default;
 
 void SignalServer::accept(JoinParams params, livekit::Room room, WsConnection::UpgradeRequest raw,
-                          boost::beast::tcp_stream stream) {
+                          boost::beast::tcp_stream stream, std::shared_ptr<void> lease) {
   // Re-home the socket on the worker's io_context: the room's loop then owns signaling too.
   auto& old_socket = stream.socket();
   boost::system::error_code ec;
@@ -102,6 +102,8 @@ void SignalServer::accept(JoinParams params, livekit::Room room, WsConnection::U
   boost::asio::ip::tcp::socket socket(worker_.io(), protocol, fd);
   WsConnection::Limits limits;
   limits.max_message_bytes = config_.limit.max_ws_message_bytes;
+  limits.max_queued_bytes = config_.limit.ws_send_queue_bytes;
+  limits.overflows = &counters_.ws_send_overflow;
   auto room_name = room.name();
   auto identity = params.claims.identity;
   auto on_caught = [this, room_name, identity](const char* boundary, const Caught& caught) {
@@ -112,6 +114,7 @@ void SignalServer::accept(JoinParams params, livekit::Room room, WsConnection::U
   };
   auto connection = std::make_shared<WsConnection>(boost::beast::tcp_stream(std::move(socket)),
                                                    limits, std::move(on_caught));
+  connection->hold(std::move(lease));
   auto shared_params = std::make_shared<JoinParams>(std::move(params));
   worker_.post([this, connection, shared_params, room = std::move(room), raw = std::move(raw)]() mutable {
     connection->accept(std::move(raw), [this, connection, shared_params, room = std::move(room)] {
@@ -147,7 +150,7 @@ void SignalServer::open_session(JoinParams params, const livekit::Room& room,
     return;
   }
   auto& slot = rooms_[room.name()];
-  if (!slot) slot = std::make_unique<Room>(room, config_, worker_, listener_);
+  if (!slot) slot = std::make_unique<Room>(room, config_, worker_, listener_, counters_);
   slot->join(std::move(params), connection);
 }
 

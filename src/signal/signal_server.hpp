@@ -13,6 +13,7 @@
 
 #include "common/boundary.hpp"
 #include "common/http/http_types.hpp"
+#include "signal/limits.hpp"
 #include "signal/room.hpp"
 #include "signal/ws_connection.hpp"
 
@@ -32,8 +33,11 @@ class SignalServer {
   ~SignalServer();
 
   // Completes the WebSocket upgrade on the worker and joins the participant to the room.
+  // `lease` (a connection-limit slot) is held until the socket closes.
   void accept(JoinParams params, livekit::Room room, WsConnection::UpgradeRequest raw,
-              boost::beast::tcp_stream stream);
+              boost::beast::tcp_stream stream, std::shared_ptr<void> lease = nullptr);
+  // Refusals by the per-participant limits; readable from any thread.
+  const LimitCounters& limit_counters() const { return counters_; }
   void close_room(const std::string& name, livekit::DisconnectReason reason);
 
   // Worker thread only.
@@ -50,6 +54,7 @@ class SignalServer {
   const config::MediaConfig& config_;
   sfu::Worker& worker_;
   RoomListener& listener_;
+  LimitCounters counters_;
   std::map<std::string, std::unique_ptr<Room>> rooms_;
   boost::asio::steady_timer tick_timer_;
 };

@@ -56,11 +56,15 @@ void WsConnection::read() {
 
 bool WsConnection::send(std::string message) {
   if (!open_ || closing_) return false;
-  if (queue_.size() >= limits_.max_queued_messages) {
+  if (queue_.size() >= limits_.max_queued_messages ||
+      queued_bytes_ + message.size() > limits_.max_queued_bytes) {
     // A peer that does not read its signaling is gone for practical purposes.
-    beast::get_lowest_layer(ws_).socket().close();
+    if (limits_.overflows) limits_.overflows->fetch_add(1, std::memory_order_relaxed);
+    boost::system::error_code ec;
+    beast::get_lowest_layer(ws_).socket().close(ec);
     return false;
   }
+  queued_bytes_ += message.size();
   queue_.push_back(std::move(message));
   if (!writing_) write_next();
   return true;
@@ -79,9 +83,11 @@ void WsConnection::write_next() {
   auto self = shared_from_this();
   ws_.binary(true);
   ws_.async_write(boost::asio::buffer(queue_.front()), [self](beast::error_code ec, size_t) {
+    self->queued_bytes_ -= self->queue_.front().size();
     self->queue_.pop_front();
     if (ec) {
       self->queue_.clear();
+      self->queued_bytes_ = 0;
       self->writing_ = false;
       self->finish();
       return;
@@ -102,6 +108,7 @@ void WsConnection::finish() {
   finished_ = true;
   boost::system::error_code ec;
   beast::get_lowest_layer(ws_).socket().close(ec);
+  lease_.reset();  // the connection-limit slot is free again
   if (listener_) {
     auto* l = listener_;
     listener_ = nullptr;

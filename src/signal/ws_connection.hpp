@@ -6,6 +6,7 @@
 // Threading: all methods on the io_context the stream is bound to (the room's worker).
 // Lifetime: shared_ptr; the pending async operations keep it alive. The listener is a plain
 // pointer the owner clears with detach() before it goes away.
+#include <atomic>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
@@ -29,6 +30,8 @@ class WsConnection : public SignalSink, public std::enable_shared_from_this<WsCo
   struct Limits {
     size_t max_message_bytes = 1 << 20;
     size_t max_queued_messages = 1024;
+    size_t max_queued_bytes = 16 << 20;          // limit.ws_send_queue_bytes
+    std::atomic<uint64_t>* overflows = nullptr;  // bumped when a full queue closes the socket
   };
 
   // Told about an exception that escaped the open callback or the listener ("ws_open",
@@ -41,6 +44,9 @@ class WsConnection : public SignalSink, public std::enable_shared_from_this<WsCo
   // Completes the upgrade; `on_open` runs once the 101 has been written (not on failure).
   void accept(UpgradeRequest request, std::function<void()> on_open);
   void set_listener(Listener* listener) override { listener_ = listener; }
+  // Something to keep while the connection is open (a connection-limit slot); released when
+  // the socket closes.
+  void hold(std::shared_ptr<void> lease) { lease_ = std::move(lease); }
   void detach() override { listener_ = nullptr; }
 
   // Queues one binary message; false (and the connection is closed) when the queue is full.
@@ -62,6 +68,8 @@ class WsConnection : public SignalSink, public std::enable_shared_from_this<WsCo
   Listener* listener_ = nullptr;
   boost::beast::flat_buffer buffer_;
   std::deque<std::string> queue_;
+  size_t queued_bytes_ = 0;
+  std::shared_ptr<void> lease_;
   bool writing_ = false;
   bool open_ = false;
   bool closing_ = false;

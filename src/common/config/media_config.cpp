@@ -141,15 +141,28 @@ void apply_yaml(MediaConfig& c, const std::string& yaml_text) {
   });
   s.section("limit", [&](Section& l) {
     l.read("num_tracks", c.limit.num_tracks);
+    l.read("max_track_name_length", c.limit.max_track_name_length);
+    l.read("max_track_layers", c.limit.max_track_layers);
+    l.read("max_track_codecs", c.limit.max_track_codecs);
     l.read("max_metadata_size", c.limit.max_metadata_size);
     l.read("max_attributes_size", c.limit.max_attributes_size);
+    l.read("max_attributes_count", c.limit.max_attributes_count);
     l.read("max_room_name_length", c.limit.max_room_name_length);
     l.read("max_participant_identity_length", c.limit.max_participant_identity_length);
     l.read("max_participant_name_length", c.limit.max_participant_name_length);
     l.read("max_rooms", c.limit.max_rooms);
+    l.read("subscription_limit_video", c.limit.subscription_limit_video);
+    l.read("subscription_limit_audio", c.limit.subscription_limit_audio);
     l.read("max_request_body_bytes", c.limit.max_request_body_bytes);
     l.read("max_ws_message_bytes", c.limit.max_ws_message_bytes);
+    l.read("ws_send_queue_bytes", c.limit.ws_send_queue_bytes);
+    l.read("signal_messages_per_second", c.limit.signal_messages_per_second);
+    l.read("signal_burst", c.limit.signal_burst);
+    l.read("max_ws_connections_per_ip", c.limit.max_ws_connections_per_ip);
+    l.read("max_ws_connections_per_room", c.limit.max_ws_connections_per_room);
     l.read("max_data_packet_bytes", c.limit.max_data_packet_bytes);
+    l.read("data_packets_per_second", c.limit.data_packets_per_second);
+    l.read("data_bytes_per_second", c.limit.data_bytes_per_second);
     l.read("http_timeout_seconds", c.limit.http_timeout_seconds);
   });
   s.section("logging", [&](Section& l) {
@@ -219,6 +232,38 @@ void validate(const MediaConfig& c) {
   }
   if (c.limit.max_request_body_bytes == 0 || c.limit.max_ws_message_bytes == 0) {
     throw BadInput("config: limit sizes must be greater than zero");
+  }
+  // Bounds a participant could otherwise grow without end: zero (LiveKit's "unlimited") is refused.
+  const std::pair<const char*, uint32_t> bounded[] = {
+      {"num_tracks", c.limit.num_tracks},
+      {"max_track_name_length", c.limit.max_track_name_length},
+      {"max_track_layers", c.limit.max_track_layers},
+      {"max_track_codecs", c.limit.max_track_codecs},
+      {"max_metadata_size", c.limit.max_metadata_size},
+      {"max_attributes_size", c.limit.max_attributes_size},
+      {"max_attributes_count", c.limit.max_attributes_count},
+      {"subscription_limit_video", c.limit.subscription_limit_video},
+      {"subscription_limit_audio", c.limit.subscription_limit_audio},
+      {"ws_send_queue_bytes", c.limit.ws_send_queue_bytes},
+      {"signal_messages_per_second", c.limit.signal_messages_per_second},
+      {"signal_burst", c.limit.signal_burst},
+      {"max_ws_connections_per_ip", c.limit.max_ws_connections_per_ip},
+      {"max_ws_connections_per_room", c.limit.max_ws_connections_per_room},
+      {"max_data_packet_bytes", c.limit.max_data_packet_bytes},
+      {"data_packets_per_second", c.limit.data_packets_per_second},
+      {"data_bytes_per_second", c.limit.data_bytes_per_second},
+  };
+  for (const auto& [name, value] : bounded) {
+    if (value == 0)
+      throw BadInput(std::string("config: limit.") + name +
+                     " must be greater than zero (no unlimited)");
+  }
+  if (c.limit.ws_send_queue_bytes < c.limit.max_ws_message_bytes) {
+    throw BadInput("config: limit.ws_send_queue_bytes must be at least limit.max_ws_message_bytes");
+  }
+  if (c.limit.data_bytes_per_second < c.limit.max_data_packet_bytes) {
+    throw BadInput(
+        "config: limit.data_bytes_per_second must be at least limit.max_data_packet_bytes");
   }
 }
 

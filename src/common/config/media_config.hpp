@@ -39,17 +39,33 @@ struct WebhookConfig {
   uint32_t max_attempts = 5;
 };
 
+// What one client can make the server hold or do. Every bound is enforced and counted in
+// /metrics; LiveKit's key names where LiveKit has the key. Zero is refused by validate() for the
+// per-participant bounds: a hostile participant must never meet an unlimited one.
 struct LimitConfig {
-  uint32_t num_tracks = 0;                       // per participant; 0 = unlimited
+  uint32_t num_tracks = 16;                      // per participant, pending AddTrackRequests included
+  uint32_t max_track_name_length = 256;          // bytes of a track's name, stream and client id
+  uint32_t max_track_layers = 4;                 // simulcast layers per AddTrackRequest
+  uint32_t max_track_codecs = 4;                 // simulcast codecs per AddTrackRequest
   uint32_t max_metadata_size = 64000;            // bytes
-  uint32_t max_attributes_size = 64000;
+  uint32_t max_attributes_size = 64000;          // bytes of keys + values, participant attributes
+  uint32_t max_attributes_count = 64;            // participant attributes
   uint32_t max_room_name_length = 256;
   uint32_t max_participant_identity_length = 256;
   uint32_t max_participant_name_length = 256;
   uint32_t max_rooms = 10000;
+  uint32_t subscription_limit_video = 100;       // video tracks one participant receives
+  uint32_t subscription_limit_audio = 100;       // audio tracks one participant receives
   uint32_t max_request_body_bytes = 1 << 20;     // Twirp and other HTTP bodies
   uint32_t max_ws_message_bytes = 1 << 20;       // signaling messages
+  uint32_t ws_send_queue_bytes = 16 << 20;       // unsent signaling bytes before the socket is closed
+  uint32_t signal_messages_per_second = 50;      // sustained signaling rate per participant
+  uint32_t signal_burst = 200;                   // messages above the rate before dropping starts
+  uint32_t max_ws_connections_per_ip = 64;       // open signaling WebSockets from one address
+  uint32_t max_ws_connections_per_room = 1000;   // open signaling WebSockets to one room
   uint32_t max_data_packet_bytes = 65536;        // data channel messages
+  uint32_t data_packets_per_second = 200;        // per participant; excess dropped
+  uint32_t data_bytes_per_second = 1 << 20;      // per participant; excess dropped
   uint32_t http_timeout_seconds = 30;            // read/idle timeout per HTTP request
 };
 

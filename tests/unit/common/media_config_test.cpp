@@ -85,5 +85,92 @@ TEST(MediaConfig, ValidationCatchesUnusableSettings) {
   EXPECT_THROW(validate(bad), BadInput);
 }
 
+TEST(MediaConfig, ParticipantLimitsHaveSafeDefaults) {
+  LimitConfig l;
+  EXPECT_EQ(l.num_tracks, 16u);
+  EXPECT_EQ(l.max_track_name_length, 256u);
+  EXPECT_EQ(l.max_track_layers, 4u);
+  EXPECT_EQ(l.max_track_codecs, 4u);
+  EXPECT_EQ(l.max_attributes_count, 64u);
+  EXPECT_EQ(l.subscription_limit_video, 100u);
+  EXPECT_EQ(l.subscription_limit_audio, 100u);
+  EXPECT_EQ(l.ws_send_queue_bytes, 16u << 20);
+  EXPECT_EQ(l.signal_messages_per_second, 50u);
+  EXPECT_EQ(l.signal_burst, 200u);
+  EXPECT_EQ(l.max_ws_connections_per_ip, 64u);
+  EXPECT_EQ(l.max_ws_connections_per_room, 1000u);
+  EXPECT_EQ(l.data_packets_per_second, 200u);
+  EXPECT_EQ(l.data_bytes_per_second, 1u << 20);
+  MediaConfig c;
+  c.keys = {{"k", "long-enough-secret"}};
+  EXPECT_NO_THROW(validate(c));
+}
+
+TEST(MediaConfig, ParticipantLimitsFromYaml) {
+  MediaConfig c;
+  apply_yaml(
+      c,
+      "limit:\n  num_tracks: 3\n  max_track_name_length: 10\n  max_track_layers: 2\n"
+      "  max_track_codecs: 1\n  max_attributes_count: 5\n  subscription_limit_video: 7\n"
+      "  subscription_limit_audio: 8\n  ws_send_queue_bytes: 2097152\n  "
+      "signal_messages_per_second: 9\n"
+      "  signal_burst: 11\n  max_ws_connections_per_ip: 2\n  max_ws_connections_per_room: 4\n"
+      "  data_packets_per_second: 12\n  data_bytes_per_second: 70000\n");
+  EXPECT_EQ(c.limit.num_tracks, 3u);
+  EXPECT_EQ(c.limit.max_track_name_length, 10u);
+  EXPECT_EQ(c.limit.max_track_layers, 2u);
+  EXPECT_EQ(c.limit.max_track_codecs, 1u);
+  EXPECT_EQ(c.limit.max_attributes_count, 5u);
+  EXPECT_EQ(c.limit.subscription_limit_video, 7u);
+  EXPECT_EQ(c.limit.subscription_limit_audio, 8u);
+  EXPECT_EQ(c.limit.ws_send_queue_bytes, 2097152u);
+  EXPECT_EQ(c.limit.signal_messages_per_second, 9u);
+  EXPECT_EQ(c.limit.signal_burst, 11u);
+  EXPECT_EQ(c.limit.max_ws_connections_per_ip, 2u);
+  EXPECT_EQ(c.limit.max_ws_connections_per_room, 4u);
+  EXPECT_EQ(c.limit.data_packets_per_second, 12u);
+  EXPECT_EQ(c.limit.data_bytes_per_second, 70000u);
+  EXPECT_EQ(c.limit.max_metadata_size, 64000u);  // untouched default
+  EXPECT_THROW(apply_yaml(c, "limit:\n  signal_burst: lots\n"), BadInput);
+  EXPECT_THROW(apply_yaml(c, "limit:\n  num_trakcs: 3\n"), BadInput);
+}
+
+TEST(MediaConfig, ParticipantLimitsRefuseZeroAndInconsistentValues) {
+  MediaConfig c;
+  c.keys = {{"k", "long-enough-secret"}};
+  auto expect_refused = [&](auto change, const char* key) {
+    auto bad = c;
+    change(bad.limit);
+    try {
+      validate(bad);
+      ADD_FAILURE() << key << " = 0 was accepted";
+    } catch (const BadInput& e) {
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+  };
+  expect_refused([](LimitConfig& l) { l.num_tracks = 0; }, "num_tracks");
+  expect_refused([](LimitConfig& l) { l.max_track_name_length = 0; }, "max_track_name_length");
+  expect_refused([](LimitConfig& l) { l.max_track_layers = 0; }, "max_track_layers");
+  expect_refused([](LimitConfig& l) { l.max_attributes_count = 0; }, "max_attributes_count");
+  expect_refused([](LimitConfig& l) { l.subscription_limit_video = 0; },
+                 "subscription_limit_video");
+  expect_refused([](LimitConfig& l) { l.subscription_limit_audio = 0; },
+                 "subscription_limit_audio");
+  expect_refused([](LimitConfig& l) { l.signal_messages_per_second = 0; },
+                 "signal_messages_per_second");
+  expect_refused([](LimitConfig& l) { l.signal_burst = 0; }, "signal_burst");
+  expect_refused([](LimitConfig& l) { l.max_ws_connections_per_ip = 0; },
+                 "max_ws_connections_per_ip");
+  expect_refused([](LimitConfig& l) { l.max_ws_connections_per_room = 0; },
+                 "max_ws_connections_per_room");
+  expect_refused([](LimitConfig& l) { l.data_packets_per_second = 0; }, "data_packets_per_second");
+  expect_refused([](LimitConfig& l) { l.data_bytes_per_second = 0; }, "data_bytes_per_second");
+  // A queue smaller than one message, or a byte rate below one packet, could never pass anything.
+  expect_refused([](LimitConfig& l) { l.ws_send_queue_bytes = l.max_ws_message_bytes - 1; },
+                 "ws_send_queue_bytes");
+  expect_refused([](LimitConfig& l) { l.data_bytes_per_second = l.max_data_packet_bytes - 1; },
+                 "data_bytes_per_second");
+}
+
 }  // namespace
 }  // namespace parlor::config
