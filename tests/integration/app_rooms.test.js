@@ -29,6 +29,7 @@ class Participant {
   constructor() {
     this.room = new Room();
     this.disconnected = null;
+    this.connected = false;
     this.room.on(RoomEvent.Disconnected, (reason) => { this.disconnected = reason ?? 'disconnected'; });
   }
 
@@ -36,6 +37,7 @@ class Participant {
   async connect(url, token) {
     try {
       await this.room.connect(url, token, { autoSubscribe: false, dynacast: false });
+      this.connected = true;
       return null;
     } catch (err) {
       return err;
@@ -43,7 +45,7 @@ class Participant {
   }
 
   async leave() {
-    if (!this.disconnected) await this.room.disconnect().catch(() => {});
+    if (this.connected && !this.disconnected) await this.room.disconnect().catch(() => {});
   }
 }
 
