@@ -17,7 +17,9 @@ const char* const kAppUsage = R"(usage: parlor app [options]
 Runs the visitation backend and web UI. Settings come from the environment (VIDEO_PROVIDER,
 LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET, TWILIO_ACCOUNT_SID, TWILIO_API_KEY,
 TWILIO_API_SECRET, DATABASE_URL, PARLOR_FACILITY_NAME, PARLOR_FACILITY_TIMEZONE,
-PARLOR_UTC_OFFSET_MINUTES, PARLOR_RECORDINGS_DIR; see .env.example), then these flags:
+PARLOR_UTC_OFFSET_MINUTES, PARLOR_RECORDINGS_DIR, PARLOR_TOKEN_GRACE_SECONDS,
+PARLOR_RECONCILE_INTERVAL_MS, PARLOR_ROOM_DEPARTURE_TIMEOUT, PARLOR_MONITOR_SLOTS; see
+.env.example), then these flags:
   --port N              HTTP port (default 8080; 0 = pick a free one)
   --bind ADDR           listen address (default 127.0.0.1)
   --data-dir DIR        where the SQLite database lives (default ./data)
@@ -27,6 +29,9 @@ PARLOR_UTC_OFFSET_MINUTES, PARLOR_RECORDINGS_DIR; see .env.example), then these 
   --web-dir DIR         built web UI to serve (default web/dist)
   --livekit-url URL     media server (overrides LIVEKIT_URL)
   --jobs-interval-ms N  how often time limits are checked (default 5000)
+  --token-grace-seconds N  join tokens stop working N s after the visit's end (default 300)
+  --reconcile-interval-ms N  how often rooms on the media server are checked against the
+                        visits; rooms that should not exist are closed (default 30000)
 )";
 
 AppConfig load_app_config(int argc, char** argv, const std::map<std::string, std::string>& env,
@@ -58,6 +63,25 @@ AppConfig load_app_config(int argc, char** argv, const std::map<std::string, std
     throw BadInput(what + ": expected a number from " + std::to_string(lo) + " to " +
                    std::to_string(hi) + ", got '" + v + "'");
   };
+  auto setting = [&](const char* k, auto apply) {
+    std::string v;
+    get(k, v);
+    if (!v.empty()) apply(v);
+  };
+  setting("PARLOR_TOKEN_GRACE_SECONDS", [&](const std::string& v) {
+    c.settings.token_grace = std::chrono::seconds(number(v, "PARLOR_TOKEN_GRACE_SECONDS", 0, 3600));
+  });
+  setting("PARLOR_RECONCILE_INTERVAL_MS", [&](const std::string& v) {
+    c.settings.reconcile_interval =
+        std::chrono::milliseconds(number(v, "PARLOR_RECONCILE_INTERVAL_MS", 50, 3600000));
+  });
+  setting("PARLOR_ROOM_DEPARTURE_TIMEOUT", [&](const std::string& v) {
+    c.settings.room_departure_timeout =
+        static_cast<uint32_t>(number(v, "PARLOR_ROOM_DEPARTURE_TIMEOUT", 1, 3600));
+  });
+  setting("PARLOR_MONITOR_SLOTS", [&](const std::string& v) {
+    c.settings.monitor_slots = static_cast<uint32_t>(number(v, "PARLOR_MONITOR_SLOTS", 0, 100));
+  });
   if (!offset.empty()) c.settings.utc_offset_minutes = static_cast<int>(number(offset, "PARLOR_UTC_OFFSET_MINUTES", -840, 840));
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -83,6 +107,10 @@ AppConfig load_app_config(int argc, char** argv, const std::map<std::string, std
       c.video.url = value();
     } else if (a == "--jobs-interval-ms") {
       c.jobs_interval = std::chrono::milliseconds(number(value(), a, 50, 3600000));
+    } else if (a == "--token-grace-seconds") {
+      c.settings.token_grace = std::chrono::seconds(number(value(), a, 0, 3600));
+    } else if (a == "--reconcile-interval-ms") {
+      c.settings.reconcile_interval = std::chrono::milliseconds(number(value(), a, 50, 3600000));
     } else {
       throw BadInput("unknown option '" + a + "' (see parlor app --help)");
     }

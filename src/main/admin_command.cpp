@@ -27,7 +27,9 @@ class NoVideo : public app::VideoProvider {
   app::JoinToken join_token(const app::JoinGrant&) override { throw InternalError("no video"); }
   void mute_track(const std::string&, const std::string&, const std::string&, bool) override {}
   void remove_participant(const std::string&, const std::string&) override {}
+  void create_room(const app::RoomOptions&) override {}
   void end_room(const std::string&) override {}
+  std::vector<app::RoomSummary> list_rooms() override { return {}; }
   void send_data(const std::string&, const std::string&, const std::string&) override {}
   nlohmann::json list_participants(const std::string&) override { return {}; }
   nlohmann::json verify_webhook(const std::string&, const std::string&) override {

@@ -30,12 +30,14 @@ int run_dev(int argc, char** argv) {
   uint16_t app_port = 8080;
   std::string data_dir = "data", web_dir = "web/dist", database_url, recordings_dir;
   long jobs_interval_ms = 2000;  // quicker than `parlor app`'s default, so demos feel live
+  long reconcile_interval_ms = 0, token_grace_seconds = -1;  // unset: the app's defaults
   std::vector<char*> args{argv[0]};
   try {
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
       if ((a == "--app-port" || a == "--data-dir" || a == "--web-dir" || a == "--database-url" ||
-           a == "--recordings-dir" || a == "--jobs-interval-ms") &&
+           a == "--recordings-dir" || a == "--jobs-interval-ms" || a == "--reconcile-interval-ms" ||
+           a == "--token-grace-seconds") &&
           i + 1 < argc) {
         std::string v = argv[++i];
         auto number = [&](long lo, long hi) {
@@ -50,6 +52,8 @@ int run_dev(int argc, char** argv) {
         if (a == "--app-port") app_port = static_cast<uint16_t>(number(0, 65535));
         if (a == "--recordings-dir") recordings_dir = v;
         if (a == "--jobs-interval-ms") jobs_interval_ms = number(50, 3600000);
+        if (a == "--reconcile-interval-ms") reconcile_interval_ms = number(50, 3600000);
+        if (a == "--token-grace-seconds") token_grace_seconds = number(0, 3600);
         if (a == "--data-dir") data_dir = v;
         if (a == "--web-dir") web_dir = v;
         if (a == "--database-url") database_url = v;
@@ -72,10 +76,14 @@ int run_dev(int argc, char** argv) {
     return 2;
   }
   if (help) {
-    std::cout << "usage: parlor dev [--app-port N] [--data-dir DIR] [--database-url URL] [--web-dir DIR]\n"
-                 "                  [--recordings-dir DIR] [--jobs-interval-ms N] [parlor media options]\n"
+    std::cout << "usage: parlor dev [--app-port N] [--data-dir DIR] [--database-url URL] "
+                 "[--web-dir DIR]\n"
+                 "                  [--recordings-dir DIR] [--jobs-interval-ms N] "
+                 "[--reconcile-interval-ms N]\n"
+                 "                  [--token-grace-seconds N] [parlor media options]\n"
                  "Runs media server + app + web UI on 127.0.0.1 with API key 'devkey' and secret\n"
-                 "'secret', SQLite in DIR (default ./data) and demo accounts. Ports 0 = pick free ones.\n";
+                 "'secret', SQLite in DIR (default ./data) and demo accounts. Ports 0 = pick free "
+                 "ones.\n";
     return 0;
   }
   try {
@@ -84,6 +92,9 @@ int run_dev(int argc, char** argv) {
     std::string app_url = "http://127.0.0.1:" + std::to_string(app_port);
     config.webhook.urls.push_back(app_url + "/webhooks/livekit");
     config.webhook.api_key = "devkey";
+    // Only the app opens rooms (CreateRoom when a visit's join window opens), so a join token
+    // can never bring back the room of a visit that ended.
+    config.room.auto_create = false;
     app::AppConfig app_config;
     app_config.port = app_port;
     app_config.data_dir = data_dir;
@@ -91,6 +102,12 @@ int run_dev(int argc, char** argv) {
     app_config.database_url = database_url;
     app_config.recordings_dir = recordings_dir;
     app_config.jobs_interval = std::chrono::milliseconds(jobs_interval_ms);
+    if (reconcile_interval_ms > 0) {
+      app_config.settings.reconcile_interval = std::chrono::milliseconds(reconcile_interval_ms);
+    }
+    if (token_grace_seconds >= 0) {
+      app_config.settings.token_grace = std::chrono::seconds(token_grace_seconds);
+    }
     app_config.video.url = "ws://127.0.0.1:" + std::to_string(config.port);
     app_config.video.api_key = "devkey";
     app_config.video.api_secret = config.keys.at("devkey");

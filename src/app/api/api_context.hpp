@@ -5,6 +5,7 @@
 // a time.
 #include <chrono>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +27,12 @@ struct AppSettings {
   int login_attempts_per_minute = 10;
   std::string livekit_url;     // what browsers connect to (returned by /calls/join)
   std::string recordings_dir;  // where recording files live; downloads never leave it
+  // A visit's room (visit_rooms.hpp). Join tokens stop working this long after the visit's end.
+  std::chrono::seconds token_grace{std::chrono::minutes(5)};
+  // How often the rooms on the media tier are compared with the visits.
+  std::chrono::milliseconds reconcile_interval{std::chrono::seconds(30)};
+  uint32_t room_departure_timeout = 120;  // seconds a room outlives its last participant
+  uint32_t monitor_slots = 2;             // room places kept for staff monitors
 };
 
 struct User {
@@ -65,6 +72,8 @@ class ApiContext {
   VideoProvider& video;
   // state
   std::map<std::string, std::pair<int64_t, int>> login_attempts;  // key -> (minute, count)
+  std::set<long long> rooms_opened;  // visits whose room this process created (CreateRoom)
+  std::chrono::steady_clock::time_point next_reconcile{};
 
   void audit(const std::string& actor, const std::string& action, const std::string& target,
              const json& details = json::object());

@@ -1,7 +1,10 @@
 // Joining a visit's call (POST /calls/join, also /api/calls) and the staff view of live visits
 // (GET /live). Join tokens come from the video provider, least privilege: participants publish
-// camera and microphone in their own room; staff monitor hidden and subscribe-only.
+// camera and microphone in their own room; staff monitor hidden and subscribe-only. A token
+// works until the visit's end plus the grace, and only in a room the app opened (visit_rooms.hpp):
+// a join inside the window opens the room if the media server lost it.
 #include "app/api/handlers.hpp"
+#include "app/api/visit_rooms.hpp"
 #include "common/errors.hpp"
 
 namespace parlor::app {
@@ -27,6 +30,9 @@ http::Response join(ApiContext& ctx, const Call& call) {
     if (v.privileged) throw forbidden("privileged visits cannot be monitored");
     if (st != VisitStatus::kLive && st != VisitStatus::kScheduled)
       throw conflict("the visit is not running");
+    if (st != VisitStatus::kLive &&
+        !in_join_window(ctx.load_rules(), v.start, v.duration, unix_now()))
+      throw conflict("the visit's room is not open yet");
     g.identity = "staff-" + std::to_string(u.id);
     g.monitor = true;
   } else {
@@ -51,6 +57,8 @@ http::Response join(ApiContext& ctx, const Call& call) {
     }
   }
   g.metadata = json{{"visitId", v.id}, {"role", u.role}}.dump();
+  g.expires_at = token_expiry(ctx.settings, v.start, v.duration);
+  if (ctx.video.supports_room_control()) open_visit_room(ctx, v, unix_now());
   auto t = ctx.video.join_token(g);
   ctx.audit(call.actor(), g.monitor ? "call.monitor" : "call.join", "visit:" + std::to_string(id));
   return json_reply(200, {{"provider", ctx.video.name()},

@@ -1,7 +1,10 @@
 // Staff moderation of a visit's room: POST /visits/{id}/moderation/{mute,remove,end}. Each goes
 // to the media tier through the video provider; a provider without room control (the legacy
-// Twilio provider mints tokens only) answers 501 before anything changes.
+// Twilio provider mints tokens only) answers 501 before anything changes. "end" closes the room
+// whatever the visit's status: a visit that is not final yet becomes terminated (recorded and
+// audited once, as moderation.end); for one already final, only the room is closed (room.closed).
 #include "app/api/handlers.hpp"
+#include "app/api/visit_rooms.hpp"
 #include "common/errors.hpp"
 
 namespace parlor::app {
@@ -32,15 +35,23 @@ MaybeResponse handle_moderation(ApiContext& ctx, const Call& call, VisitRow& v,
     return json_reply(200, json::object());
   }
   auto reason = need_string(b, "reason", 500, false);
-  ctx.set_status(v, VisitStatus::kTerminated, reason.empty() ? "ended by staff" : reason);
+  const bool was_final = is_final(visit_status_from(v.status).value_or(VisitStatus::kRequested));
+  if (!was_final) {
+    ctx.set_status(v, VisitStatus::kTerminated, reason.empty() ? "ended by staff" : reason);
+    ctx.audit(call.actor(), "moderation.end", target, {{"reason", v.ended_reason}});
+  }
   try {
     ctx.video.send_data(v.room, json{{"type", "visit_ended"}, {"reason", v.ended_reason}}.dump(),
                         "parlor");
   } catch (const InternalError&) {
-    // The room may not exist yet; ending it still matters.
+    // The room may not exist; closing it still matters.
   }
-  ctx.video.end_room(v.room);
-  ctx.audit(call.actor(), "moderation.end", target, {{"reason", v.ended_reason}});
+  ctx.rooms_opened.erase(v.id);
+  ctx.video.end_room(v.room);  // a failure here is the staff's to see (502); "end" may be repeated
+  if (was_final) {
+    ctx.audit(call.actor(), "room.closed", target,
+              {{"room", v.room}, {"status", v.status}, {"reason", "ended by staff"}});
+  }
   return json_reply(200, {{"visit", ApiContext::visit_json(v)}});
 }
 

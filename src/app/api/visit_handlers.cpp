@@ -2,6 +2,8 @@
 // schedule, reschedule and cancel. /visits/{id}/moderation/* is passed on to
 // moderation_handlers.cpp once the visit is loaded and visible to the caller.
 #include "app/api/handlers.hpp"
+#include "app/api/visit_rooms.hpp"
+#include "common/errors.hpp"
 
 namespace parlor::app {
 
@@ -127,6 +129,11 @@ http::Response reschedule_visit(ApiContext& ctx, const Call& call, VisitRow& v) 
   ctx.db.sql() << "UPDATE visits SET start_at = :s, duration_minutes = :d, status = :st, warned = "
                   "0 WHERE id = :id",
       soci::use(start_ll), soci::use(duration), soci::use(status), soci::use(v.id);
+  // The room opens again with the new window; a room of the old window closes now.
+  ctx.rooms_opened.erase(v.id);
+  if (!in_join_window(ctx.load_rules(), start, duration, unix_now())) {
+    close_visit_room(ctx, v.id, v.room);
+  }
   ctx.audit(call.actor(), "visit.rescheduled", "visit:" + std::to_string(v.id),
             {{"fromStart", iso_time(v.start)},
              {"fromDurationMinutes", v.duration},
@@ -134,6 +141,40 @@ http::Response reschedule_visit(ApiContext& ctx, const Call& call, VisitRow& v) 
              {"durationMinutes", duration},
              {"status", status}});
   return json_reply(200, {{"visit", ApiContext::visit_json(ctx.load_visit(v.id))}});
+}
+
+// POST /visits/{id}/cancel {reason?}. A visitor on a visit with other visitors leaves it: they
+// are taken off the visit (audited as visit.left) and out of its room, so their join tokens no
+// longer belong there (the webhook receiver removes them if they come back). The last visitor's
+// cancel, the resident's or staff's cancels the visit for everyone and closes its room.
+http::Response cancel_visit(ApiContext& ctx, const Call& call, VisitRow& v) {
+  const User& u = call.user;
+  auto b = parse_body(call.req);
+  auto reason = need_string(b, "reason", 500, false);
+  const std::string target = "visit:" + std::to_string(v.id);
+  auto st = visit_status_from(v.status).value_or(VisitStatus::kRequested);
+  if (u.role == "visitor" && v.visitors.size() > 1) {
+    if (is_final(st)) throw conflict(std::string("a ") + v.status + " visit cannot be left");
+    ctx.db.transaction([&] {
+      ctx.db.sql() << "DELETE FROM visit_visitors WHERE visit_id = :v AND visitor_id = :w",
+          soci::use(v.id), soci::use(u.visitor_id);
+      ctx.audit(call.actor(), "visit.left", target,
+                {{"visitorId", u.visitor_id}, {"reason", reason}});
+    });
+    if (ctx.video.supports_room_control()) {
+      try {
+        ctx.video.remove_participant(v.room, "visitor-" + std::to_string(u.visitor_id));
+      } catch (const InternalError&) {
+        // Not in the room (or no room yet): nothing to remove.
+      }
+    }
+    return json_reply(200,
+                      {{"visit", ApiContext::visit_json(ctx.load_visit(v.id))}, {"left", true}});
+  }
+  ctx.set_status(v, VisitStatus::kCancelled, reason.empty() ? "cancelled by " + u.role : reason);
+  ctx.audit(call.actor(), "visit.cancelled", target, {{"reason", reason}});
+  close_visit_room(ctx, v.id, v.room);
+  return json_reply(200, {{"visit", ApiContext::visit_json(v)}});
 }
 
 }  // namespace
@@ -175,13 +216,7 @@ MaybeResponse handle_visits(ApiContext& ctx, const Call& call) {
   }
   if (parts.size() == 3 && parts[2] == "reschedule" && m == "POST")
     return reschedule_visit(ctx, call, v);
-  if (parts.size() == 3 && parts[2] == "cancel" && m == "POST") {
-    auto b = parse_body(call.req);
-    auto reason = need_string(b, "reason", 500, false);
-    ctx.set_status(v, VisitStatus::kCancelled, reason.empty() ? "cancelled by " + u.role : reason);
-    ctx.audit(call.actor(), "visit.cancelled", target, {{"reason", reason}});
-    return json_reply(200, {{"visit", ApiContext::visit_json(v)}});
-  }
+  if (parts.size() == 3 && parts[2] == "cancel" && m == "POST") return cancel_visit(ctx, call, v);
   if (parts.size() == 4 && parts[2] == "moderation" && m == "POST") {
     return handle_moderation(ctx, call, v, parts[3]);
   }

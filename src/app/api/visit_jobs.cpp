@@ -3,10 +3,17 @@
 //    end, audited as visit.warning once the media tier accepted it;
 //  * a live visit at its time limit becomes `completed` ("time limit reached"): it is audited,
 //    told `visit_ended`, and its room is closed;
-//  * a scheduled visit whose time passed with nobody joining becomes `missed`.
+//  * a scheduled visit whose time passed with nobody joining becomes `missed`, and its room is
+//    closed;
+//  * a visit's room is opened (CreateRoom) when its join window opens;
+//  * every reconcile_interval, the rooms on the media tier are checked against the visits
+//    (visit_rooms.hpp).
 // Store changes come first and media calls after, so an unreachable media tier never leaves a
 // visit half-ended; a failed warning is retried on the next run.
+#include <iostream>
+
 #include "app/api/handlers.hpp"
+#include "app/api/visit_rooms.hpp"
 #include "common/errors.hpp"
 
 namespace parlor::app {
@@ -35,10 +42,20 @@ void run_visit_jobs(ApiContext& ctx, int64_t now) {
     }
   }
   const bool room_control = ctx.video.supports_room_control();
+  const VisitRules rules = ctx.load_rules();
   for (const auto& v : due) {
     const int64_t end = v.start + static_cast<int64_t>(v.duration) * 60;
     const std::string target = "visit:" + std::to_string(v.id);
     const bool live = v.status == "live";
+    if (room_control && now < end && !ctx.rooms_opened.count(v.id) &&
+        in_join_window(rules, v.start, v.duration, now)) {
+      try {
+        open_visit_room(ctx, ctx.load_visit(v.id), now);
+      } catch (const std::exception& e) {
+        // The media tier is unreachable: the next run retries, and so does a join.
+        std::cerr << "parlor app: opening room " << v.room << ": " << e.what() << "\n";
+      }
+    }
     try {
       if (live && !v.warned && room_control && now >= end - kWarningSeconds && now < end) {
         ctx.video.send_data(
@@ -73,11 +90,16 @@ void run_visit_jobs(ApiContext& ctx, int64_t now) {
         } catch (const InternalError&) {
           // Nobody left to tell; closing the room still matters.
         }
-        ctx.video.end_room(v.room);
       }
+      close_visit_room(ctx, v.id, v.room);
     } catch (const std::exception&) {
-      // The store or the media tier failed; the room's empty timeout closes it regardless.
+      // The store failed; the next run retries, and the room check closes a finished visit's room.
     }
+  }
+  const auto clock = std::chrono::steady_clock::now();
+  if (room_control && clock >= ctx.next_reconcile) {
+    ctx.next_reconcile = clock + ctx.settings.reconcile_interval;
+    reconcile_rooms(ctx, now);
   }
 }
 

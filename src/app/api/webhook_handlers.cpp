@@ -1,6 +1,9 @@
 // POST /webhooks/livekit: signed LiveKit webhook events, idempotent by event id. Participant and
-// room events move the visit along; egress events keep the recordings table in step.
+// room events move the visit along; egress events keep the recordings table in step. A join
+// that should not have happened (a token minted before the visit ended, or for a visitor who has
+// since left it) is undone here: the room of a final visit is closed, a stranger removed.
 #include "app/api/handlers.hpp"
+#include "app/api/visit_rooms.hpp"
 #include "common/errors.hpp"
 
 namespace parlor::app {
@@ -80,6 +83,9 @@ MaybeResponse handle_webhook(ApiContext& ctx, const http::Request& req,
       event.contains("participant") ? event["participant"].value("identity", "") : "";
   if (room.empty() && event.contains("egressInfo"))
     room = event["egressInfo"].value("roomName", "");
+  enum class Undo { kNone, kCloseRoom, kRemove } undo = Undo::kNone;
+  long long undo_visit = 0;
+  std::string undo_status;
   ctx.db.transaction([&] {
     long long now = unix_now();
     ctx.db.sql() << "INSERT INTO webhook_events (event_id, received_at) VALUES (:i, :t)",
@@ -94,7 +100,19 @@ MaybeResponse handle_webhook(ApiContext& ctx, const http::Request& req,
         << "INSERT INTO call_events (visit_id, type, identity, at) VALUES (:v, :t, :i, :a)",
         soci::use(visit_id), soci::use(type), soci::use(identity), soci::use(now);
     auto st = visit_status_from(status).value_or(VisitStatus::kScheduled);
-    if (type == "participant_joined" && can_transition(st, VisitStatus::kLive)) {
+    // A join outside the window (into a room someone made by hand) does not start the visit; the
+    // periodic room check closes that room.
+    auto visit_open = [&](long long id) {
+      auto v = ctx.load_visit(id);
+      return in_join_window(ctx.load_rules(), v.start, v.duration, now);
+    };
+    if (type == "participant_joined" &&
+        (is_final(st) || !identity_belongs(ctx.load_visit(visit_id), identity))) {
+      undo = is_final(st) ? Undo::kCloseRoom : Undo::kRemove;
+      undo_visit = visit_id;
+      undo_status = status;
+    } else if (type == "participant_joined" && can_transition(st, VisitStatus::kLive) &&
+               visit_open(visit_id)) {
       std::string live = "live";
       ctx.db.sql() << "UPDATE visits SET status = :s WHERE id = :v", soci::use(live),
           soci::use(visit_id);
@@ -109,6 +127,25 @@ MaybeResponse handle_webhook(ApiContext& ctx, const http::Request& req,
       record_egress(ctx, visit_id, event["egressInfo"], now);
     }
   });
+  if (undo != Undo::kNone && ctx.video.supports_room_control()) {
+    const std::string target = "visit:" + std::to_string(undo_visit);
+    try {
+      if (undo == Undo::kCloseRoom) {
+        ctx.video.end_room(room);
+        ctx.audit("system", "room.closed", target,
+                  {{"room", room},
+                   {"identity", identity},
+                   {"status", undo_status},
+                   {"reason", "a participant joined a " + undo_status + " visit"}});
+      } else {
+        ctx.video.remove_participant(room, identity);
+        ctx.audit("system", "call.removed", target,
+                  {{"room", room}, {"identity", identity}, {"reason", "not on the visit"}});
+      }
+    } catch (const InternalError&) {
+      // Already gone; the periodic room check covers a room that is not.
+    }
+  }
   return json_reply(200, json::object());
 }
 

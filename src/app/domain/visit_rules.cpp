@@ -74,7 +74,8 @@ bool is_final(VisitStatus s) {
 bool can_transition(VisitStatus from, VisitStatus to) {
   using S = VisitStatus;
   switch (from) {
-    case S::kRequested: return to == S::kScheduled || to == S::kCancelled;
+    case S::kRequested:
+      return to == S::kScheduled || to == S::kCancelled || to == S::kTerminated;
     case S::kScheduled:
       return to == S::kLive || to == S::kCancelled || to == S::kMissed || to == S::kTerminated;
     case S::kLive: return to == S::kCompleted || to == S::kTerminated;

@@ -36,7 +36,8 @@ const char* to_string(VisitStatus s);
 std::optional<VisitStatus> visit_status_from(const std::string& s);
 bool is_final(VisitStatus s);
 // The allowed transitions: requested→scheduled|cancelled; scheduled→live|cancelled|missed;
-// live→completed|terminated; scheduled→terminated (staff end before anyone joined).
+// live→completed|terminated; requested|scheduled→terminated (staff end before anyone joined).
+// Completed, cancelled, missed and terminated are final (is_final): nothing leaves them.
 bool can_transition(VisitStatus from, VisitStatus to);
 
 // Whether a participant may join now: from start - join_window to the visit's end.

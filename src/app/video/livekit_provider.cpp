@@ -1,5 +1,7 @@
 #include <openssl/sha.h>
 
+#include <algorithm>
+
 #include "app/video/video_provider.hpp"
 #include "common/auth/access_token.hpp"
 #include "common/encoding.hpp"
@@ -45,6 +47,12 @@ class LiveKitProvider : public VideoProvider {
     c.video = v;
     auth::MintOptions opts;
     opts.ttl = s_.token_ttl;
+    if (g.expires_at) {
+      // The visit decides: never valid past its end (plus the caller's grace).
+      int64_t now =
+          std::chrono::duration_cast<std::chrono::seconds>(opts.now.time_since_epoch()).count();
+      opts.ttl = std::chrono::seconds(std::max<int64_t>(1, g.expires_at - now));
+    }
     JoinToken t;
     t.token = auth::mint_token(c, s_.api_secret, opts);
     t.expires_at = std::chrono::duration_cast<std::chrono::seconds>(
@@ -63,9 +71,30 @@ class LiveKitProvider : public VideoProvider {
     twirp("RemoveParticipant", room, {{"room", room}, {"identity", identity}});
   }
 
+  void create_room(const RoomOptions& o) override {
+    json body = {{"name", o.name}};
+    if (o.max_participants) body["maxParticipants"] = o.max_participants;
+    if (o.empty_timeout) body["emptyTimeout"] = o.empty_timeout;
+    if (o.departure_timeout) body["departureTimeout"] = o.departure_timeout;
+    twirp("CreateRoom", "", body, Grant::kCreate);
+  }
+
+  std::vector<RoomSummary> list_rooms() override {
+    auto r = twirp("ListRooms", "", json::object(), Grant::kList);
+    std::vector<RoomSummary> out;
+    for (const auto& room : r.value("rooms", json::array())) {
+      if (!room.is_object()) continue;
+      RoomSummary s;
+      s.name = room.value("name", "");
+      s.num_participants = room.value("numParticipants", 0u);
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
   void end_room(const std::string& room) override {
     try {
-      twirp("DeleteRoom", "", {{"room", room}}, /*create_grant=*/true);
+      twirp("DeleteRoom", "", {{"room", room}}, Grant::kCreate);
     } catch (const InternalError& e) {
       // Already gone is what we wanted.
       if (std::string(e.what()).find("not_found") == std::string::npos) throw;
@@ -101,13 +130,18 @@ class LiveKitProvider : public VideoProvider {
   }
 
  private:
+  // The one grant each call needs (LiveKit: roomAdmin for that room, roomCreate, roomList).
+  enum class Grant { kAdmin, kCreate, kList };
+
   json twirp(const std::string& method, const std::string& room, const json& body,
-             bool create_grant = false) {
+             Grant grant = Grant::kAdmin) {
     auth::ClaimGrants c;
     c.api_key = s_.api_key;
     auth::VideoGrant v;
-    if (create_grant) {
+    if (grant == Grant::kCreate) {
       v.room_create = true;
+    } else if (grant == Grant::kList) {
+      v.room_list = true;
     } else {
       v.room_admin = true;
       v.room = room;

@@ -1,6 +1,7 @@
 // VIDEO_PROVIDER=twilio: the legacy provider for facilities still on Twilio Video. It mints
 // Twilio access tokens for /calls/join and nothing else: no room control (moderation, data
 // messages, participant lists) and no webhooks, so those answer 501 / are skipped.
+#include <algorithm>
 #include <chrono>
 
 #include "app/video/twilio_token.hpp"
@@ -23,9 +24,11 @@ class TwilioProvider : public VideoProvider {
     int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
+    auto ttl = ttl_;
+    if (g.expires_at) ttl = std::chrono::seconds(std::max<int64_t>(1, g.expires_at - now));
     JoinToken t;
-    t.token = mint_twilio_video_token(credentials_, g.identity, g.room, now, ttl_);
-    t.expires_at = now + ttl_.count();
+    t.token = mint_twilio_video_token(credentials_, g.identity, g.room, now, ttl);
+    t.expires_at = now + ttl.count();
     return t;
   }
 
@@ -35,7 +38,9 @@ class TwilioProvider : public VideoProvider {
   void remove_participant(const std::string&, const std::string&) override {
     unsupported("removing participants");
   }
+  void create_room(const RoomOptions&) override { unsupported("opening rooms"); }
   void end_room(const std::string&) override { unsupported("ending rooms"); }
+  std::vector<RoomSummary> list_rooms() override { unsupported("listing rooms"); }
   void send_data(const std::string&, const std::string&, const std::string&) override {
     unsupported("data messages");
   }

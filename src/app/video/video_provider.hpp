@@ -4,11 +4,11 @@
 // the embedded `parlor media` and an external LiveKit deployment. The legacy Twilio provider
 // (VIDEO_PROVIDER=twilio) mints Twilio Video access tokens and nothing else.
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/errors.hpp"
 
@@ -39,6 +39,21 @@ struct JoinGrant {
   std::string name;
   std::string metadata;
   bool monitor = false;  // hidden, subscribe-only (staff monitoring)
+  int64_t expires_at = 0;  // Unix seconds the token stops working at; 0 = settings.token_ttl
+};
+
+// A room the app opens for a visit (LiveKit CreateRoomRequest; 0 = the media server's default).
+struct RoomOptions {
+  std::string name;
+  uint32_t max_participants = 0;
+  uint32_t empty_timeout = 0;      // seconds the room waits for its first participant
+  uint32_t departure_timeout = 0;  // seconds it stays open after the last participant left
+};
+
+// One room as ListRooms reports it.
+struct RoomSummary {
+  std::string name;
+  uint32_t num_participants = 0;
 };
 
 struct JoinToken {
@@ -57,7 +72,11 @@ class VideoProvider {
   virtual void mute_track(const std::string& room, const std::string& identity,
                           const std::string& track_sid, bool muted) = 0;
   virtual void remove_participant(const std::string& room, const std::string& identity) = 0;
+  // CreateRoom: idempotent (an existing room is kept, its timeouts and limit updated).
+  virtual void create_room(const RoomOptions& options) = 0;
+  // DeleteRoom: disconnects everyone; a room that is already gone is not an error.
   virtual void end_room(const std::string& room) = 0;
+  virtual std::vector<RoomSummary> list_rooms() = 0;
   virtual void send_data(const std::string& room, const std::string& payload,
                          const std::string& topic) = 0;
   virtual nlohmann::json list_participants(const std::string& room) = 0;

@@ -47,6 +47,11 @@ TEST(VisitRules, StateMachine) {
   EXPECT_FALSE(can_transition(S::kCompleted, S::kLive));
   EXPECT_FALSE(can_transition(S::kCancelled, S::kScheduled));
   EXPECT_FALSE(can_transition(S::kLive, S::kCancelled));
+  EXPECT_TRUE(can_transition(S::kRequested, S::kTerminated));  // staff end, whatever the status
+  for (auto done : {S::kCompleted, S::kCancelled, S::kMissed, S::kTerminated}) {
+    EXPECT_TRUE(is_final(done));
+    EXPECT_FALSE(can_transition(done, S::kTerminated));
+  }
   for (auto s : {S::kCompleted, S::kCancelled, S::kMissed, S::kTerminated}) {
     EXPECT_TRUE(is_final(s));
     EXPECT_EQ(visit_status_from(to_string(s)), s);
