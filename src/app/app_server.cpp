@@ -17,9 +17,9 @@ const char* const kAppUsage = R"(usage: parlor app [options]
 Runs the visitation backend and web UI. Settings come from the environment (VIDEO_PROVIDER,
 LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET, TWILIO_ACCOUNT_SID, TWILIO_API_KEY,
 TWILIO_API_SECRET, DATABASE_URL, PARLOR_FACILITY_NAME, PARLOR_FACILITY_TIMEZONE,
-PARLOR_UTC_OFFSET_MINUTES, PARLOR_RECORDINGS_DIR, PARLOR_TOKEN_GRACE_SECONDS,
-PARLOR_RECONCILE_INTERVAL_MS, PARLOR_ROOM_DEPARTURE_TIMEOUT, PARLOR_MONITOR_SLOTS; see
-.env.example), then these flags:
+PARLOR_UTC_OFFSET_MINUTES, PARLOR_RECORDINGS_DIR, PARLOR_SECURE_COOKIES, PARLOR_TRUST_PROXY,
+PARLOR_TOKEN_GRACE_SECONDS, PARLOR_RECONCILE_INTERVAL_MS, PARLOR_ROOM_DEPARTURE_TIMEOUT,
+PARLOR_MONITOR_SLOTS; see .env.example), then these flags:
   --port N              HTTP port (default 8080; 0 = pick a free one)
   --bind ADDR           listen address (default 127.0.0.1)
   --data-dir DIR        where the SQLite database lives (default ./data)
@@ -32,6 +32,14 @@ PARLOR_RECONCILE_INTERVAL_MS, PARLOR_ROOM_DEPARTURE_TIMEOUT, PARLOR_MONITOR_SLOT
   --token-grace-seconds N  join tokens stop working N s after the visit's end (default 300)
   --reconcile-interval-ms N  how often rooms on the media server are checked against the
                         visits; rooms that should not exist are closed (default 30000)
+  --secure-cookies      always mark the session cookie Secure (PARLOR_SECURE_COOKIES=1)
+  --trust-proxy         believe X-Forwarded-Proto from a reverse proxy: https there makes the
+                        session cookie Secure (PARLOR_TRUST_PROXY=1); only behind a proxy
+                        that sets the header itself
+  --login-attempts-per-minute N          sign-in attempts per account (default 10)
+  --login-attempts-overall-per-minute N  sign-in attempts over all accounts (default 300)
+  --workers N           threads for API requests and password hashing (default 2)
+  --dev                 development: allow short API secrets (LIVEKIT_API_SECRET=secret)
 )";
 
 AppConfig load_app_config(int argc, char** argv, const std::map<std::string, std::string>& env,
@@ -82,6 +90,15 @@ AppConfig load_app_config(int argc, char** argv, const std::map<std::string, std
   setting("PARLOR_MONITOR_SLOTS", [&](const std::string& v) {
     c.settings.monitor_slots = static_cast<uint32_t>(number(v, "PARLOR_MONITOR_SLOTS", 0, 100));
   });
+  auto flag = [&](const char* k) {
+    std::string v;
+    get(k, v);
+    if (v.empty() || v == "0" || v == "false") return false;
+    if (v == "1" || v == "true") return true;
+    throw BadInput(std::string(k) + ": expected 1/true or 0/false, got '" + v + "'");
+  };
+  c.settings.secure_cookies = flag("PARLOR_SECURE_COOKIES");
+  c.settings.trust_proxy = flag("PARLOR_TRUST_PROXY");
   if (!offset.empty()) c.settings.utc_offset_minutes = static_cast<int>(number(offset, "PARLOR_UTC_OFFSET_MINUTES", -840, 840));
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -111,11 +128,51 @@ AppConfig load_app_config(int argc, char** argv, const std::map<std::string, std
       c.settings.token_grace = std::chrono::seconds(number(value(), a, 0, 3600));
     } else if (a == "--reconcile-interval-ms") {
       c.settings.reconcile_interval = std::chrono::milliseconds(number(value(), a, 50, 3600000));
+    } else if (a == "--secure-cookies") {
+      c.settings.secure_cookies = true;
+    } else if (a == "--trust-proxy") {
+      c.settings.trust_proxy = true;
+    } else if (a == "--login-attempts-per-minute") {
+      c.settings.login_throttle.per_account_per_minute =
+          static_cast<int>(number(value(), a, 1, 100000));
+    } else if (a == "--login-attempts-overall-per-minute") {
+      c.settings.login_throttle.overall_per_minute =
+          static_cast<int>(number(value(), a, 1, 1000000));
+    } else if (a == "--workers") {
+      c.settings.worker_threads = static_cast<size_t>(number(value(), a, 1, 64));
+    } else if (a == "--dev") {
+      c.dev = true;
     } else {
       throw BadInput("unknown option '" + a + "' (see parlor app --help)");
     }
   }
+  if (!*help) validate_app_config(c);
   return c;
+}
+
+void validate_app_config(const AppConfig& c) {
+  bool livekit = c.video.provider.empty() || c.video.provider == "livekit";
+  if (livekit && !c.dev && c.video.api_secret.size() < kMinApiSecretLength) {
+    throw BadInput("LIVEKIT_API_SECRET must be at least " + std::to_string(kMinApiSecretLength) +
+                   " characters (generate one with `openssl rand -base64 32`; --dev allows short "
+                   "development secrets)");
+  }
+}
+
+std::optional<fs::path> web_file(const std::string& web_dir, const std::string& request_path) {
+  std::error_code ec;
+  fs::path root = fs::canonical(web_dir, ec);
+  if (ec) return std::nullopt;
+  std::string rel = request_path;
+  while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);  // never an absolute path
+  if (rel.find('\0') != std::string::npos) return std::nullopt;
+  fs::path file = fs::weakly_canonical(root / rel, ec);
+  if (ec) return std::nullopt;
+  // Whole components: "../web-evil/x" relative to /srv/web starts with "..".
+  fs::path inside = file.lexically_relative(root);
+  if (inside.empty() || inside == "." || *inside.begin() == "..") return std::nullopt;
+  if (!fs::is_regular_file(file, ec)) return std::nullopt;
+  return file;
 }
 
 AppServer::AppServer(AppConfig config) : config_(std::move(config)), jobs_timer_(io_) {
@@ -144,11 +201,9 @@ http::Response AppServer::serve_web(const http::Request& req) const {
       {".svg", "image/svg+xml"}, {".png", "image/png"}, {".ico", "image/x-icon"},
       {".json", "application/json"}, {".woff2", "font/woff2"}, {".map", "application/json"}};
   if (req.path.rfind("/api/", 0) == 0) return http::Response::json(404, R"({"error":{"code":"not_found","message":"no such API endpoint"}})");
-  fs::path root = fs::weakly_canonical(config_.web_dir);
-  fs::path file = fs::weakly_canonical(root / req.path.substr(1));
   // Never serve outside the web root; unknown paths get index.html (client-side routes).
-  bool inside = file.string().rfind(root.string(), 0) == 0;
-  if (!inside || !fs::is_regular_file(file)) file = root / "index.html";
+  auto found = web_file(config_.web_dir, req.path);
+  fs::path file = found ? *found : fs::path(config_.web_dir) / "index.html";
   std::ifstream in(file, std::ios::binary);
   if (!in) {
     return http::Response::text(404, "The web UI is not built (run `make web`). The API is under /api.");
@@ -191,6 +246,7 @@ void AppServer::stop() {
   stopped_ = true;
   io_.stop();
   if (thread_.joinable()) thread_.join();
+  api_->stop();  // before io_ goes: queued requests hold connections
 }
 
 std::string AppServer::seed_demo() {

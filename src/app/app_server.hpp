@@ -3,8 +3,10 @@
 // store, its video provider and its periodic jobs (visit warnings and time limits).
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -26,14 +28,28 @@ struct AppConfig {
   AppSettings settings;
   std::chrono::milliseconds jobs_interval{5000};
   size_t body_limit = 256 * 1024;
+  bool dev = false;  // --dev: short development secrets (LIVEKIT_API_SECRET=secret) are allowed
 };
+
+// Secrets shorter than this are refused outside --dev.
+constexpr size_t kMinApiSecretLength = 32;
 
 // Reads VIDEO_PROVIDER, LIVEKIT_URL/API_KEY/API_SECRET, TWILIO_ACCOUNT_SID/API_KEY/API_SECRET,
 // DATABASE_URL, PARLOR_FACILITY_NAME, PARLOR_FACILITY_TIMEZONE, PARLOR_UTC_OFFSET_MINUTES,
-// PARLOR_RECORDINGS_DIR, then flags. Throws parlor::BadInput.
+// PARLOR_RECORDINGS_DIR, PARLOR_SECURE_COOKIES, PARLOR_TRUST_PROXY, then flags, then checks the
+// result (validate_app_config). Throws parlor::BadInput.
 AppConfig load_app_config(int argc, char** argv, const std::map<std::string, std::string>& env,
                           bool* help);
 extern const char* const kAppUsage;
+// Refuses unusable settings with a one-line message naming the setting: outside --dev, a
+// LiveKit API secret shorter than kMinApiSecretLength.
+void validate_app_config(const AppConfig& config);
+
+// The file under `web_dir` that a GET of `request_path` serves: nullopt when it does not exist
+// or resolves (symlinks included) to anywhere outside web_dir, compared by whole path
+// components, so /srv/web-evil is not inside /srv/web.
+std::optional<std::filesystem::path> web_file(const std::string& web_dir,
+                                              const std::string& request_path);
 
 class AppServer {
  public:

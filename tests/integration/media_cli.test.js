@@ -40,10 +40,10 @@ test('unknown flags are rejected', async () => {
 });
 
 test('LIVEKIT_KEYS from the environment is used', async () => {
-  const media = await startMedia({ args: ['--bind', '127.0.0.1'], env: { LIVEKIT_KEYS: 'envkey: envsecret123' } });
+  const media = await startMedia({ args: ['--bind', '127.0.0.1'], env: { LIVEKIT_KEYS: 'envkey: envsecret-0123456789-0123456789-01' } });
   try {
     const { RoomServiceClient } = await import('livekit-server-sdk');
-    const client = new RoomServiceClient(media.httpUrl, 'envkey', 'envsecret123');
+    const client = new RoomServiceClient(media.httpUrl, 'envkey', 'envsecret-0123456789-0123456789-01');
     assert.deepEqual(await client.listRooms(), []);
   } finally {
     await media.stop();

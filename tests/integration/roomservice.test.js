@@ -14,7 +14,7 @@ let rooms;
 before(async () => {
   sink = await startWebhookSink();
   media = await startMedia({
-    config: `keys:\n  ${devKey}: ${devSecret}\nwebhook:\n  api_key: ${devKey}\n  urls:\n    - ${sink.url}\nroom:\n  empty_timeout: 1\n`,
+    config: `development: true\nkeys:\n  ${devKey}: ${devSecret}\nwebhook:\n  api_key: ${devKey}\n  urls:\n    - ${sink.url}\nroom:\n  empty_timeout: 1\n`,
   });
   rooms = new RoomServiceClient(media.httpUrl, devKey, devSecret);
 });

@@ -18,7 +18,7 @@ import { devToken } from '../lib/livekit-page.js';
 let media;
 
 before(async () => {
-  media = await startMedia({ config: `keys:\n  ${devKey}: ${devSecret}\nlimit:\n  num_tracks: 2\n` });
+  media = await startMedia({ config: `development: true\nkeys:\n  ${devKey}: ${devSecret}\nlimit:\n  num_tracks: 2\n` });
 });
 
 after(async () => {

@@ -31,6 +31,7 @@ export async function startDev({ args = [], timeoutMs = 20000 } = {}) {
     appUrl: `http://127.0.0.1:${ports.app}`,
     mediaHttpUrl: `http://127.0.0.1:${ports.media}`,
     mediaUrl: `ws://127.0.0.1:${ports.media}`,
+    pid: proc.pid,
     output: () => out,
     logs: () => err,
     async stop() {

@@ -78,12 +78,23 @@ VisitRow ApiContext::load_visit(long long id) {
   return v;
 }
 
+VisitRow ApiContext::load_visit_for(const User& viewer, long long id) {
+  VisitRow v = load_visit(id);
+  if (!may_know_resident(viewer, v.resident_id)) v.resident_name.clear();
+  return v;
+}
+
+bool ApiContext::may_know_resident(const User& u, long long resident_id) {
+  if (is_staff(u.role)) return true;
+  if (u.role == "resident") return u.resident_id == resident_id;
+  return u.role == "visitor" && approval_status(u.visitor_id, resident_id) == "approved";
+}
+
 json ApiContext::visit_json(const VisitRow& v) {
   json vis = json::array();
   for (auto& [id, name] : v.visitors) vis.push_back({{"id", id}, {"name", name}});
   json j = {{"id", v.id},
             {"residentId", v.resident_id},
-            {"residentName", v.resident_name},
             {"visitors", vis},
             {"start", iso_time(v.start)},
             {"end", iso_time(v.start + v.duration * 60)},
@@ -92,6 +103,7 @@ json ApiContext::visit_json(const VisitRow& v) {
             {"status", v.status},
             {"room", v.room},
             {"recorded", false}};
+  if (!v.resident_name.empty()) j["residentName"] = v.resident_name;  // hidden from some viewers
   if (!v.ended_reason.empty()) j["endedReason"] = v.ended_reason;
   return j;
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "app/api/api_support.hpp"
+#include "app/auth/login_throttle.hpp"
 #include "app/domain/visit_rules.hpp"
 #include "app/store/database.hpp"
 #include "app/video/video_provider.hpp"
@@ -23,8 +24,12 @@ struct AppSettings {
   std::string time_zone = "UTC";
   int utc_offset_minutes = 0;
   std::chrono::seconds session_ttl{std::chrono::hours(12)};
-  bool secure_cookies = false;  // set behind HTTPS
-  int login_attempts_per_minute = 10;
+  bool secure_cookies = false;  // always mark the session cookie Secure (behind HTTPS)
+  // Believe X-Forwarded-Proto (only behind a proxy that sets it): https there = Secure cookie.
+  bool trust_proxy = false;
+  LoginThrottleSettings login_throttle;
+  size_t worker_threads = 2;   // API handlers and Argon2 run here, off the HTTP I/O thread
+  size_t worker_queue = 64;    // requests waiting for a worker beyond this get 503
   std::string livekit_url;     // what browsers connect to (returned by /calls/join)
   std::string recordings_dir;  // where recording files live; downloads never leave it
   // A visit's room (visit_rooms.hpp). Join tokens stop working this long after the visit's end.
@@ -64,14 +69,17 @@ struct VisitRow {
 class ApiContext {
  public:
   ApiContext(AppSettings settings, Database& db, VideoProvider& video)
-      : settings(std::move(settings)), db(db), video(video) {}
+      : settings(std::move(settings)),
+        db(db),
+        video(video),
+        login_throttle(this->settings.login_throttle) {}
 
   // passed in
   const AppSettings settings;
   Database& db;
   VideoProvider& video;
   // state
-  std::map<std::string, std::pair<int64_t, int>> login_attempts;  // key -> (minute, count)
+  LoginThrottle login_throttle;
   std::set<long long> rooms_opened;  // visits whose room this process created (CreateRoom)
   std::chrono::steady_clock::time_point next_reconcile{};
 
@@ -84,6 +92,12 @@ class ApiContext {
   std::string approval_status(long long visitor_id, long long resident_id);
 
   VisitRow load_visit(long long id);  // throws not_found
+  // load_visit for what `viewer` may read: a visitor not (or no longer) approved for the
+  // resident gets no resident name.
+  VisitRow load_visit_for(const User& viewer, long long id);
+  // Whether `u` may learn that the resident exists and see their name: staff, the resident
+  // themself, a visitor with an approved approval.
+  bool may_know_resident(const User& u, long long resident_id);
   static json visit_json(const VisitRow& v);
   static bool may_see_visit(const User& u, const VisitRow& v);
   // Moves a visit along the state machine (visit_rules.hpp); 409 if the move is not allowed.

@@ -1,21 +1,44 @@
 #include "app/api/app_api.hpp"
 
 #include "app/api/handlers.hpp"
+#include "app/auth/passwords.hpp"
 #include "common/errors.hpp"
 
 namespace parlor::app {
 
 AppApi::AppApi(AppSettings settings, Database& db, VideoProvider& video)
-    : ctx_(std::move(settings), db, video) {}
+    : ctx_(std::move(settings), db, video),
+      dummy_hash_(hash_password(random_token())),
+      workers_(std::make_unique<common::WorkerPool>(ctx_.settings.worker_threads,
+                                                    ctx_.settings.worker_queue)) {}
+
+AppApi::~AppApi() {
+  stop();
+}
+
+void AppApi::stop() {
+  workers_->stop();
+}
 
 void AppApi::register_routes(http::Router& router) {
-  auto handler = [this](const http::Request& req) {
-    std::lock_guard lock(mutex_);
-    return dispatch(req);
+  auto handler = [this](const http::Request& req, http::Respond respond) {
+    auto job = [this, req, respond] {
+      auto parts = split_path(req.path);
+      if (parts.size() == 3 && parts[0] == "api" && is_login({parts[1], parts[2]})) {
+        return respond(login(req));
+      }
+      std::lock_guard lock(mutex_);
+      respond(dispatch(req));
+    };
+    if (!workers_->try_post(std::move(job))) {
+      auto busy = error_reply(503, "unavailable", "the server is busy; try again shortly");
+      busy.with_header("Retry-After", "1");
+      respond(std::move(busy));
+    }
   };
-  router.add_prefix("*", "/api/", handler);
-  router.add("*", "/calls/join", handler);
-  router.add("*", "/webhooks/livekit", handler);
+  router.add_async("*", "/api/", true, handler);
+  router.add_async("*", "/calls/join", false, handler);
+  router.add_async("*", "/webhooks/livekit", false, handler);
   router.add("GET", "/healthz",
              [](const http::Request&) { return http::Response::json(200, R"({"ok":true})"); });
 }
@@ -58,8 +81,44 @@ void AppApi::run_jobs(int64_t now) {
 
 // The one error boundary of the API: every handler's exception becomes the documented error
 // shape here.
-http::Response AppApi::dispatch(const http::Request& req) {
+template <typename F>
+http::Response AppApi::answer(F&& fn) {
   try {
+    return fn();
+  } catch (const ApiError& e) {
+    return error_reply(e.status, e.code, e.what());
+  } catch (const BadInput& e) {
+    return error_reply(400, "bad_request", e.what());
+  } catch (const NotSupported& e) {
+    return error_reply(501, "not_implemented", e.what());
+  } catch (const InternalError& e) {
+    return error_reply(502, "internal", std::string("the video service failed: ") + e.what());
+  } catch (const soci::soci_error& e) {
+    return error_reply(500, "internal", "database error");
+  } catch (const std::exception& e) {
+    return error_reply(500, "internal", "internal error");
+  }
+}
+
+// Sign-in: look up and throttle under the lock, verify outside it (Argon2 takes tens of
+// milliseconds and must not hold up other requests), then create the session under the lock.
+http::Response AppApi::login(const http::Request& req) {
+  return answer([&]() -> http::Response {
+    std::variant<LoginAttempt, http::Response> step;
+    {
+      std::lock_guard lock(mutex_);
+      step = begin_login(ctx_, req);
+    }
+    if (auto* refusal = std::get_if<http::Response>(&step)) return std::move(*refusal);
+    auto& attempt = std::get<LoginAttempt>(step);
+    bool ok = verify_password(attempt.found ? attempt.hash : dummy_hash_, attempt.password);
+    std::lock_guard lock(mutex_);
+    return finish_login(ctx_, req, attempt, ok);
+  });
+}
+
+http::Response AppApi::dispatch(const http::Request& req) {
+  return answer([&]() -> http::Response {
     auto parts = split_path(req.path);
     if (!parts.empty() && parts[0] == "api") parts.erase(parts.begin());
 
@@ -76,19 +135,7 @@ http::Response AppApi::dispatch(const http::Request& req) {
       if (auto r = handler(ctx_, call)) return std::move(*r);
     }
     return error_reply(404, "not_found", "no such API endpoint: " + req.method + " " + req.path);
-  } catch (const ApiError& e) {
-    return error_reply(e.status, e.code, e.what());
-  } catch (const BadInput& e) {
-    return error_reply(400, "bad_request", e.what());
-  } catch (const NotSupported& e) {
-    return error_reply(501, "not_implemented", e.what());
-  } catch (const InternalError& e) {
-    return error_reply(502, "internal", std::string("the video service failed: ") + e.what());
-  } catch (const soci::soci_error& e) {
-    return error_reply(500, "internal", "database error");
-  } catch (const std::exception& e) {
-    return error_reply(500, "internal", "internal error");
-  }
+  });
 }
 
 }  // namespace parlor::app

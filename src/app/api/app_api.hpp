@@ -3,8 +3,11 @@
 // {"error":{"code","message"}}, session cookie + CSRF header, a role check on every endpoint.
 // AppApi owns the routing and the one error boundary; each resource's handlers live in their
 // own file (handlers.hpp). Requests are served one at a time under a lock, because the
-// Database (a single SOCI session) is not thread-safe.
+// Database (a single SOCI session) is not thread-safe. They run on a small worker pool, never
+// on the HTTP I/O thread; a sign-in's Argon2 check runs there outside the lock, and an unknown
+// account is checked against a dummy hash so both take the same time.
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -13,12 +16,18 @@
 #include "app/store/database.hpp"
 #include "app/video/video_provider.hpp"
 #include "common/http/http_server.hpp"
+#include "common/worker_pool.hpp"
 
 namespace parlor::app {
 
 class AppApi {
  public:
   AppApi(AppSettings settings, Database& db, VideoProvider& video);
+  ~AppApi();
+
+  // Stops the worker pool (queued requests are dropped unanswered). Call before the io_context
+  // that runs the HTTP server is destroyed.
+  void stop();
 
   // Registers every route on `router`.
   void register_routes(http::Router& router);
@@ -40,9 +49,15 @@ class AppApi {
 
  private:
   http::Response dispatch(const http::Request& req);
+  http::Response login(const http::Request& req);  // on a worker; locks around the hash check
+  // Runs the API's one error boundary around `fn`.
+  template <typename F>
+  http::Response answer(F&& fn);
 
   ApiContext ctx_;
-  std::mutex mutex_;  // the HTTP server may use several threads; the store is single-session
+  std::mutex mutex_;        // the HTTP server may use several threads; the store is single-session
+  std::string dummy_hash_;  // verified for unknown accounts
+  std::unique_ptr<common::WorkerPool> workers_;
 };
 
 }  // namespace parlor::app

@@ -19,7 +19,22 @@ using MaybeResponse = std::optional<http::Response>;
 MaybeResponse handle_webhook(ApiContext& ctx, const http::Request& req,
                              const std::vector<std::string>& parts);
 MaybeResponse handle_public(ApiContext& ctx, const http::Request& req,
-                            const std::vector<std::string>& parts);  // /config, /auth/login
+                            const std::vector<std::string>& parts);  // /config
+// POST /auth/login, in two steps around the password check (auth_handlers.cpp).
+struct LoginAttempt {
+  std::string email, password;
+  std::string hash;    // the account's Argon2 hash; empty when there is no such account
+  bool found = false;  // an unknown account is still verified (against a dummy hash)
+  User user;
+};
+bool is_login(const std::vector<std::string>& parts);
+// Validates and throttles (429 with Retry-After) and looks the account up.
+std::variant<LoginAttempt, http::Response> begin_login(ApiContext& ctx, const http::Request& req);
+// After the password check: the session and its cookie, or 401.
+http::Response finish_login(ApiContext& ctx, const http::Request& req, const LoginAttempt& a,
+                            bool verified);
+// Whether the session cookie gets Secure (AppSettings::secure_cookies, trusted X-Forwarded-Proto).
+bool secure_request(const AppSettings& settings, const http::Request& req);
 // The session's user, or an error reply (401, or 403 for a missing CSRF token).
 std::variant<User, http::Response> authenticate(ApiContext& ctx, const http::Request& req);
 

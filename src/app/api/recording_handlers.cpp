@@ -1,9 +1,9 @@
 // Recordings: GET /recordings?visitId= (the list) and GET /recordings/{id}/download (the file,
 // with single-range HTTP Range support so browsers can seek). Files are only ever read from
 // inside the recordings directory: the stored location is resolved, symlinks included, and
-// anything that lands outside is treated as missing.
+// anything that lands outside is treated as missing. The file is streamed from disk by the HTTP
+// server (http::FileBody) in fixed-size chunks, so a download never holds the file in memory.
 #include <filesystem>
-#include <fstream>
 
 #include "app/api/byte_range.hpp"
 #include "app/api/handlers.hpp"
@@ -13,12 +13,6 @@ namespace parlor::app {
 namespace fs = std::filesystem;
 
 namespace {
-
-// A `bytes=a-` request is answered with at most this much, so a player that asks for "the rest"
-// of a long recording gets it in pieces instead of the whole file in memory (replies are built
-// in memory). Players follow up with the next range, as they do with any server that shortens
-// open ranges.
-constexpr uint64_t kMaxOpenRangeBytes = 16ull << 20;
 
 json recording_json(const soci::row& row) {
   return {{"id", as_int(row, 0)},
@@ -81,23 +75,17 @@ http::Response download(ApiContext& ctx, const Call& call, long long id) {
   }
   uint64_t first = 0, count = size;
   if (range.kind == ByteRange::Kind::kPartial) {
-    if (range.open_ended && range.length() > kMaxOpenRangeBytes)
-      range.last = range.first + kMaxOpenRangeBytes - 1;
     first = range.first;
     count = range.length();
   }
-  std::string body(count, '\0');
-  std::ifstream in(*file, std::ios::binary);
-  in.seekg(static_cast<std::streamoff>(first));
-  if (count > 0 && !in.read(body.data(), static_cast<std::streamsize>(count))) {
-    throw ApiError(500, "internal", "the recording's file could not be read");
-  }
+  auto body = http::FileBody::open(file->string(), first, count);
+  if (!body) throw ApiError(500, "internal", "the recording's file could not be read");
   if (first == 0) {  // a player's seeks come as later ranges; log each download once
     ctx.audit(call.actor(), "recording.download", "recording:" + std::to_string(id));
   }
   http::Response res;
   res.status = range.kind == ByteRange::Kind::kPartial ? 206 : 200;
-  res.body = std::move(body);
+  res.file = std::move(body);
   res.with_header("Content-Type", media_type_for(file->filename().string()));
   res.with_header("Accept-Ranges", "bytes");
   if (range.kind == ByteRange::Kind::kPartial)

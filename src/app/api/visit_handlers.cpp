@@ -26,6 +26,14 @@ void check_rules(ApiContext& ctx, const User& u, long long resident, int64_t sta
   }
 }
 
+// `privileged` (attorney or clergy: never recorded or monitored) is staff's decision: a visitor
+// or resident who sends privileged: true gets 403 (false is accepted, it changes nothing).
+void refuse_privileged_unless_staff(const User& u, const json& body) {
+  if (!is_staff(u.role) && body.contains("privileged") && body["privileged"] != false) {
+    throw forbidden("only staff can arrange a privileged visit");
+  }
+}
+
 void check_approved(ApiContext& ctx, const std::vector<long long>& visitors, long long resident) {
   for (auto v : visitors) {
     if (ctx.approval_status(v, resident) != "approved") {
@@ -62,7 +70,7 @@ http::Response list_visits(ApiContext& ctx, const Call& call) {
   soci::rowset<soci::row> rs = ctx.db.sql().prepare << q + " ORDER BY v.id";
   for (const auto& row : rs) ids.push_back(as_int(row, 0));
   json list = json::array();
-  for (auto id : ids) list.push_back(ApiContext::visit_json(ctx.load_visit(id)));
+  for (auto id : ids) list.push_back(ApiContext::visit_json(ctx.load_visit_for(u, id)));
   return json_reply(200, {{"visits", list}});
 }
 
@@ -73,6 +81,7 @@ http::Response book_visit(ApiContext& ctx, const Call& call) {
   int64_t start = parse_time(b.value("start", json()), "start");
   int duration = need_int(b, "durationMinutes", 1, kMaxDurationMinutes);
   bool privileged = b.value("privileged", false);
+  refuse_privileged_unless_staff(u, b);
   std::vector<long long> visitors;
   if (u.role == "visitor") {
     visitors.push_back(u.visitor_id);
@@ -90,7 +99,7 @@ http::Response book_visit(ApiContext& ctx, const Call& call) {
   int exists = 0;
   ctx.db.sql() << "SELECT COUNT(*) FROM residents WHERE id = :r", soci::use(resident),
       soci::into(exists);
-  if (!exists) throw not_found("resident");
+  if (!exists || !ctx.may_know_resident(u, resident)) throw not_found("resident");
   check_approved(ctx, visitors, resident);
   check_rules(ctx, u, resident, start, duration);
   std::string status = is_staff(u.role) ? "scheduled" : "requested";
@@ -110,6 +119,7 @@ http::Response reschedule_visit(ApiContext& ctx, const Call& call, VisitRow& v) 
     throw forbidden("only staff or the visitor who requested the visit can reschedule it");
   }
   auto b = parse_body(call.req);
+  refuse_privileged_unless_staff(u, b);
   int64_t start = parse_time(b.value("start", json()), "start");
   int duration = v.duration;
   if (b.contains("durationMinutes") && !b["durationMinutes"].is_null()) {
@@ -189,7 +199,7 @@ MaybeResponse handle_visits(ApiContext& ctx, const Call& call) {
   if (parts.size() < 2) return std::nullopt;
 
   long long id = path_id(parts[1]);
-  auto v = ctx.load_visit(id);
+  auto v = ctx.load_visit_for(u, id);
   if (!ApiContext::may_see_visit(u, v)) throw not_found("visit");
   const std::string target = "visit:" + std::to_string(id);
   if (parts.size() == 2 && m == "GET")

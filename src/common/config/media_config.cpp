@@ -214,8 +214,11 @@ void validate(const MediaConfig& c) {
     throw BadInput("config: no API keys: set 'keys', 'key_file', LIVEKIT_KEYS or use --dev");
   }
   for (const auto& [k, s] : c.keys) {
-    if (s.size() < 6 && !c.development) {
-      throw BadInput("config: secret for key '" + k + "' is too short (at least 6 characters)");
+    if (s.size() < kMinSecretLength && !c.development) {
+      throw BadInput("config: keys: the secret for key '" + k + "' must be at least " +
+                     std::to_string(kMinSecretLength) +
+                     " characters (generate one with `openssl rand -base64 32`; --dev allows "
+                     "development keys)");
     }
   }
   if (c.bind_addresses.empty()) throw BadInput("config: bind_addresses is empty");

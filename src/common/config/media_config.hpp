@@ -105,6 +105,8 @@ std::map<std::string, std::string> parse_keys(const std::string& text);
 void apply_env(MediaConfig& config, const std::map<std::string, std::string>& env);
 // Development defaults: key devkey/secret, loopback bind (upstream `--dev`).
 void apply_dev(MediaConfig& config);
+// API secrets shorter than this are refused outside development mode.
+constexpr size_t kMinSecretLength = 32;
 // Throws parlor::BadInput with one clear line if the result is unusable.
 void validate(const MediaConfig& config);
 

@@ -1,5 +1,8 @@
 #include "common/http/http_server.hpp"
 
+#include <unistd.h>
+
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -28,6 +31,31 @@ void Router::add_prefix(std::string method, std::string prefix, Handler handler)
 
 void Router::add_upgrade(std::string path, UpgradeHandler handler) {
   upgrades_.emplace_back(std::move(path), std::move(handler));
+}
+
+void Router::add_async(std::string method, std::string path, bool prefix, AsyncHandler handler) {
+  async_routes_.push_back({std::move(method), std::move(path), prefix, std::move(handler)});
+}
+
+void Router::route_async(const Request& req, Respond respond) const {
+  const AsyncRoute* best = nullptr;
+  for (const auto& r : async_routes_) {
+    if (r.prefix ? req.path.rfind(r.path, 0) != 0 : req.path != r.path) continue;
+    if (r.method != "*" && r.method != req.method) continue;
+    if (!best || r.path.size() > best->path.size()) best = &r;
+  }
+  if (!best || (cors_ && req.method == "OPTIONS")) return respond(route(req));
+  auto finish = [cors = cors_, respond](Response res) {
+    if (cors && res.header("Access-Control-Allow-Origin").empty()) {
+      res.with_header("Access-Control-Allow-Origin", "*");
+    }
+    respond(std::move(res));
+  };
+  try {
+    best->handler(req, finish);
+  } catch (const std::exception& e) {
+    finish(Response::text(500, "internal error"));
+  }
 }
 
 const UpgradeHandler* Router::find_upgrade(const std::string& path) const {
@@ -176,15 +204,27 @@ class Session : public std::enable_shared_from_this<Session> {
         return;
       }
     }
-    Response res = router_.route(req);
-    write(std::move(res), raw.version(), raw.keep_alive(), req.method == "HEAD");
+    router_.route_async(
+        req, [self = shared_from_this(), version = raw.version(), keep_alive = raw.keep_alive(),
+              head = req.method == "HEAD"](Response res) {
+          // Handlers may answer from another thread: the write runs on the connection's strand.
+          asio::dispatch(self->stream_.get_executor(),
+                         [self, res = std::move(res), version, keep_alive, head]() mutable {
+                           if (self->server_alive_.expired()) return;
+                           self->write(std::move(res), version, keep_alive, head);
+                         });
+        });
   }
 
+  // A refused request: answer, then drain what the client is still sending before closing.
   void fail(int status, const char* message) {
+    drain_after_write_ = true;
     write(Response::text(status, message), 11, false, false);
   }
 
   void write(Response res, unsigned version, bool keep_alive, bool head) {
+    if (res.file && res.file->length() > 0)
+      return write_file(std::move(res), version, keep_alive, head);
     auto msg = std::make_shared<bhttp::response<bhttp::string_body>>();
     msg->version(version);
     msg->result(static_cast<unsigned>(res.status));
@@ -214,9 +254,86 @@ class Session : public std::enable_shared_from_this<Session> {
                        });
   }
 
+  // Streams a FileBody: the header, then one chunk at a time from a single buffer, read with
+  // pread as the socket takes the previous chunk.
+  struct FileSend {
+    bhttp::response<bhttp::buffer_body> msg;
+    bhttp::response_serializer<bhttp::buffer_body> sr{msg};
+    std::shared_ptr<FileBody> file;
+    uint64_t sent = 0;
+    std::vector<char> buf;
+  };
+
+  void write_file(Response res, unsigned version, bool keep_alive, bool head) {
+    auto fs = std::make_shared<FileSend>();
+    fs->file = std::move(res.file);
+    auto& msg = fs->msg;
+    msg.version(version);
+    msg.result(static_cast<unsigned>(res.status));
+    msg.set(bhttp::field::server, options_.server_header);
+    for (auto& [k, v] : res.headers) msg.set(k, v);
+    msg.keep_alive(keep_alive);
+    msg.content_length(fs->file->length());
+    msg.body().data = nullptr;
+    msg.body().more = !head;
+    stream_.expires_after(options_.timeout);
+    bool close_after = !keep_alive;
+    bhttp::async_write_header(
+        stream_, fs->sr,
+        [self = shared_from_this(), fs, head, close_after](beast::error_code ec, size_t) {
+          if (ec || head) return self->after_write(ec, close_after);
+          fs->buf.resize(std::min<uint64_t>(self->options_.file_chunk_bytes, fs->file->length()));
+          self->write_file_chunk(fs, close_after);
+        });
+  }
+
+  void write_file_chunk(const std::shared_ptr<FileSend>& fs, bool close_after) {
+    uint64_t left = fs->file->length() - fs->sent;
+    size_t want = static_cast<size_t>(std::min<uint64_t>(left, fs->buf.size()));
+    ssize_t got = ::pread(fs->file->fd(), fs->buf.data(), want,
+                          static_cast<off_t>(fs->file->offset() + fs->sent));
+    if (got <= 0) return close();  // file shrank or failed: the length was promised, so cut off
+    fs->sent += static_cast<uint64_t>(got);
+    fs->msg.body().data = fs->buf.data();
+    fs->msg.body().size = static_cast<size_t>(got);
+    fs->msg.body().more = fs->sent < fs->file->length();
+    stream_.expires_after(options_.timeout);
+    bhttp::async_write(stream_, fs->sr,
+                       [self = shared_from_this(), fs, close_after](beast::error_code ec, size_t) {
+                         if (ec == bhttp::error::need_buffer) {
+                           return self->write_file_chunk(fs, close_after);
+                         }
+                         self->after_write(ec, close_after);
+                       });
+  }
+
   void after_write(beast::error_code ec, bool close_after) {
+    if (!ec && drain_after_write_) return drain();
     if (ec || close_after) return close();
     read();
+  }
+
+  // Sends FIN, then reads and discards until the client closes, drain_limit bytes were read or
+  // drain_timeout passed. Closing with unread data would make the kernel send RST, and a client
+  // still writing its body could lose the answer.
+  void drain() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    buffer_.clear();
+    drain_buf_.resize(16 * 1024);
+    stream_.expires_after(options_.drain_timeout);
+    drain_more();
+  }
+
+  void drain_more() {
+    stream_.async_read_some(asio::buffer(drain_buf_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ >= self->options_.drain_limit) {
+                                return self->close();
+                              }
+                              self->drain_more();
+                            });
   }
 
   void close() {
@@ -231,6 +348,9 @@ class Session : public std::enable_shared_from_this<Session> {
   const Router& router_;
   const ServerOptions& options_;
   std::weak_ptr<bool> server_alive_;
+  bool drain_after_write_ = false;
+  std::vector<char> drain_buf_;
+  size_t drained_ = 0;
 };
 
 }  // namespace

@@ -4,7 +4,10 @@
 // Ownership: the caller owns the io_context and the Router; both must outlive the Server.
 // Threading: everything runs on the given io_context; handlers are called on its thread(s).
 // Limits: request header and body sizes and a per-request read/idle timeout are enforced for
-// every connection; a violation answers 413/431/408 and closes the connection.
+// every connection; a violation answers 413/431/400 and then reads and discards what the client
+// is still sending (up to drain_limit bytes or drain_timeout) before closing, so the client
+// reads the answer instead of a connection reset. Response::file bodies are streamed from disk
+// in file_chunk_bytes pieces.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -23,6 +26,11 @@
 namespace parlor::http {
 
 using Handler = std::function<Response(const Request&)>;
+// Completes an asynchronous request. Call it exactly once, from any thread.
+using Respond = std::function<void(Response)>;
+// A handler that answers later (e.g. after work on another thread pool). It must copy what it
+// needs from the request before returning; the request is not kept alive for it.
+using AsyncHandler = std::function<void(const Request&, Respond)>;
 using BeastRequest = boost::beast::http::request<boost::beast::http::string_body>;
 
 // Receives a WebSocket upgrade request together with its connection. The handler takes
@@ -38,6 +46,9 @@ class Router {
   void add(std::string method, std::string path, Handler handler);
   // Prefix match (longest prefix wins), used e.g. for "/twirp/".
   void add_prefix(std::string method, std::string prefix, Handler handler);
+  // An asynchronous handler for an exact path, or a path prefix ("*" = any method); tried
+  // before the plain routes (longest path wins).
+  void add_async(std::string method, std::string path, bool prefix, AsyncHandler handler);
   // WebSocket upgrade for an exact path. Non-upgrade requests to the path fall through to the
   // plain routes (and 404 if none).
   void add_upgrade(std::string path, UpgradeHandler handler);
@@ -53,6 +64,8 @@ class Router {
 
   // Never throws: what a handler throws becomes 400 (BadInput), 401 (Unauthenticated) or 500.
   Response route(const Request& request) const;
+  // Answers through `respond`: an asynchronous route when one matches, else route().
+  void route_async(const Request& request, Respond respond) const;
   const UpgradeHandler* find_upgrade(const std::string& path) const;
   // Runs an upgrade handler at the connection's boundary: what it throws is reported and the
   // connection (which the handler owns) is dropped.
@@ -68,6 +81,12 @@ class Router {
     Handler handler;
   };
   std::vector<Route> routes_;
+  struct AsyncRoute {
+    std::string method, path;
+    bool prefix;
+    AsyncHandler handler;
+  };
+  std::vector<AsyncRoute> async_routes_;
   std::vector<std::pair<std::string, UpgradeHandler>> upgrades_;
   Handler fallback_;
   bool cors_ = true;
@@ -80,6 +99,9 @@ struct ServerOptions {
   size_t body_limit = 1 << 20;
   size_t header_limit = 64 * 1024;  // /rtc/v1 carries the whole join request in the query
   std::chrono::seconds timeout{30};
+  size_t file_chunk_bytes = 64 * 1024;  // read size (and memory) per streamed file download
+  size_t drain_limit = 8 << 20;         // after a refused request, bytes read and discarded
+  std::chrono::seconds drain_timeout{5};
   std::string server_header = "parlor";
 };
 

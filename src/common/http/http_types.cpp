@@ -1,5 +1,8 @@
 #include "common/http/http_types.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "common/encoding.hpp"
@@ -22,6 +25,17 @@ std::string Request::header(std::string_view name) const {
 std::string Request::query_param(const std::string& name) const {
   auto it = query.find(name);
   return it == query.end() ? std::string{} : it->second;
+}
+
+std::shared_ptr<FileBody> FileBody::open(const std::string& path, uint64_t offset,
+                                         uint64_t length) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return nullptr;
+  return std::shared_ptr<FileBody>(new FileBody(fd, offset, length));
+}
+
+FileBody::~FileBody() {
+  ::close(fd_);
 }
 
 Response Response::text(int status, std::string body) {

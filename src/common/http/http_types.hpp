@@ -2,7 +2,9 @@
 // Plain request/response values shared by the HTTP server, its handlers and tests. Handlers are
 // pure functions Response(const Request&) (as in Beast's advanced server example): they never
 // touch sockets, so they can be unit-tested without a network.
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,10 +27,32 @@ struct Request {
   bool has_query(const std::string& name) const { return query.count(name) != 0; }
 };
 
+// An open file, or a byte range of one, sent as a response body instead of Response::body. The
+// server reads it in chunks of ServerOptions::file_chunk_bytes as the client takes them, so a
+// download's memory stays bounded whatever the file's size. Closes the file when destroyed.
+class FileBody {
+ public:
+  // Opens `path` read-only; nullptr if it cannot be opened. `offset + length` must lie within
+  // the file (the caller checked the size).
+  static std::shared_ptr<FileBody> open(const std::string& path, uint64_t offset, uint64_t length);
+  ~FileBody();
+  FileBody(const FileBody&) = delete;
+  FileBody& operator=(const FileBody&) = delete;
+  int fd() const { return fd_; }
+  uint64_t offset() const { return offset_; }
+  uint64_t length() const { return length_; }
+
+ private:
+  FileBody(int fd, uint64_t offset, uint64_t length) : fd_(fd), offset_(offset), length_(length) {}
+  int fd_;
+  uint64_t offset_, length_;
+};
+
 struct Response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  std::shared_ptr<FileBody> file;  // when set, sent instead of `body` (Content-Length = its length)
 
   static Response text(int status, std::string body);
   static Response json(int status, std::string body);

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+#include <vector>
+
 #include "common/errors.hpp"
 #include "common/http/http_server.hpp"
 
@@ -53,6 +56,37 @@ TEST(Router, CorsPreflightAndHeaders) {
   EXPECT_EQ(res.status, 204);
   EXPECT_EQ(res.header("Access-Control-Allow-Headers"), "authorization");
   EXPECT_EQ(router.route(make("GET", "/a")).header("access-control-allow-origin"), "*");
+}
+
+TEST(Router, AsyncRoutesAnswerLaterAndPlainRoutesStillWork) {
+  Router router;
+  Respond pending;
+  router.add_async("*", "/api/", true, [&](const Request&, Respond respond) { pending = respond; });
+  router.add_async("POST", "/hook", false,
+                   [](const Request&, Respond respond) { respond(Response::text(200, "hook")); });
+  router.add_async("GET", "/throws", false,
+                   [](const Request&, Respond) { throw std::runtime_error("x"); });
+  router.add("GET", "/plain", [](const Request&) { return Response::text(200, "plain"); });
+  std::vector<Response> got;
+  auto collect = [&](Response r) { got.push_back(std::move(r)); };
+
+  router.route_async(make("GET", "/api/visits"), collect);
+  EXPECT_TRUE(got.empty());  // not answered yet
+  ASSERT_TRUE(pending);
+  pending(Response::text(201, "later"));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].status, 201);
+  EXPECT_EQ(got[0].header("Access-Control-Allow-Origin"), "*");  // CORS as for plain routes
+
+  router.route_async(make("POST", "/hook"), collect);
+  EXPECT_EQ(got.back().body, "hook");
+  router.route_async(make("POST", "/hookx"), collect);  // exact: not a prefix
+  EXPECT_EQ(got.back().status, 404);
+  router.route_async(make("GET", "/throws"), collect);
+  EXPECT_EQ(got.back().status, 500);
+  router.route_async(make("GET", "/plain"), collect);
+  EXPECT_EQ(got.back().body, "plain");
+  EXPECT_EQ(got.size(), 5u);
 }
 
 TEST(Router, FallbackServesUnmatchedGets) {

@@ -68,7 +68,7 @@ TEST(MediaConfig, DevModeMatchesUpstream) {
 TEST(MediaConfig, ValidationCatchesUnusableSettings) {
   MediaConfig c;
   EXPECT_THROW(validate(c), BadInput);  // no keys
-  c.keys = {{"k", "long-enough-secret"}};
+  c.keys = {{"k", std::string(kMinSecretLength, 'x')}};
   EXPECT_NO_THROW(validate(c));
   auto bad = c;
   bad.logging.level = "loud";
@@ -79,6 +79,18 @@ TEST(MediaConfig, ValidationCatchesUnusableSettings) {
   bad = c;
   bad.keys = {{"k", "short"}};
   EXPECT_THROW(validate(bad), BadInput);
+  bad = c;
+  bad.keys = {{"k", std::string(kMinSecretLength - 1, 'x')}};  // 31 characters
+  try {
+    validate(bad);
+    ADD_FAILURE() << "a 31-character secret was accepted";
+  } catch (const BadInput& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("keys"), std::string::npos) << m;  // names the setting
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;    // one line
+  }
+  bad.development = true;  // --dev keeps devkey / secret
+  EXPECT_NO_THROW(validate(bad));
   bad = c;
   bad.webhook.urls = {"http://x"};
   bad.webhook.api_key = "missing";

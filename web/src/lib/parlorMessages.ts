@@ -6,9 +6,14 @@ export type ParlorMessage =
   | { type: 'visit_warning'; endsAt?: string; secondsLeft?: number }
   | { type: 'visit_ended'; reason?: string };
 
-/** Parses a data message; null for other topics, bad JSON or unknown types. */
-export function parseParlorMessage(payload: Uint8Array | string, topic: string | undefined): ParlorMessage | null {
-  if (topic !== PARLOR_TOPIC) return null;
+/**
+ * Parses a data message; null for other topics, bad JSON, unknown types, and anything not sent
+ * by the server: a participant could otherwise send a fake warning or end notice to the others.
+ */
+export function parseParlorMessage(
+  payload: Uint8Array | string, topic: string | undefined, fromServer: boolean,
+): ParlorMessage | null {
+  if (!fromServer || topic !== PARLOR_TOPIC) return null;
   let obj: unknown;
   try {
     obj = JSON.parse(typeof payload === 'string' ? payload : new TextDecoder().decode(payload));

@@ -58,7 +58,11 @@ describe('JoinPage', () => {
     await screen.findByTestId('video-room');
     expect(connect).toHaveBeenCalledWith('ws://media', 'secret-token', expect.anything());
     expect(window.location.href).not.toContain('secret-token');
-    act(() => handle.emit('data', new TextEncoder().encode('{"type":"visit_ended","reason":"ended by staff"}'), 'parlor'));
+    const ended = new TextEncoder().encode('{"type":"visit_ended","reason":"ended by staff"}');
+    act(() => handle.emit('data', ended, 'parlor', false));  // a participant's fake: ignored
+    expect(screen.queryByTestId('end-screen')).toBeNull();
+    expect(handle.disconnect).not.toHaveBeenCalled();
+    act(() => handle.emit('data', ended, 'parlor', true));
     expect((await screen.findByTestId('end-screen')).textContent).toMatch(/Reason: ended by staff/);
     expect(handle.disconnect).toHaveBeenCalled();
   });

@@ -76,8 +76,8 @@ export function JoinPage({ monitor = false }: { monitor?: boolean }) {
     if (!handle) return;
     if (pendingLeave.current?.handle === handle) clearTimeout(pendingLeave.current.timer);
     pendingLeave.current = null;
-    const offData = handle.on('data', (payload, topic) => {
-      const m = parseParlorMessage(payload, topic);
+    const offData = handle.on('data', (payload, topic, fromServer) => {
+      const m = parseParlorMessage(payload, topic, fromServer);
       if (m?.type === 'visit_ended') {
         finish({ cause: 'visit_ended', reason: m.reason });
         void handle.disconnect();

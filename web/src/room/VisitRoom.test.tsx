@@ -36,7 +36,11 @@ describe('VisitRoom', () => {
     render(<VisitRoom handle={h} visit={visit(30)} monitor={false} onLeave={() => {}} onTimeUp={() => {}} />);
     expect(screen.queryByTestId('time-warning')).toBeNull();
     const endsAt = new Date(Date.now() + 120_000).toISOString();
-    act(() => h.emit('data', new TextEncoder().encode(JSON.stringify({ type: 'visit_warning', endsAt, secondsLeft: 120 })), 'parlor'));
+    const warning = new TextEncoder().encode(JSON.stringify({ type: 'visit_warning', endsAt, secondsLeft: 120 }));
+    act(() => h.emit('data', warning, 'parlor', false));  // sent by a participant: ignored
+    expect(screen.queryByTestId('time-warning')).toBeNull();
+    expect(screen.getByTestId('countdown').textContent).toMatch(/^(29|30):\d\d left$/);
+    act(() => h.emit('data', warning, 'parlor', true));
     expect(screen.getByTestId('time-warning')).toBeTruthy();
     expect(screen.getByTestId('countdown').textContent).toMatch(/^(1:59|2:00) left$/);
   });

@@ -30,8 +30,8 @@ export function VisitRoom({ handle, visit, monitor, timeZone, onLeave, onTimeUp 
     const offs = [
       handle.on('reconnecting', () => setReconnecting(true)),
       handle.on('reconnected', () => setReconnecting(false)),
-      handle.on('data', (payload, topic) => {
-        const m = parseParlorMessage(payload, topic);
+      handle.on('data', (payload, topic, fromServer) => {
+        const m = parseParlorMessage(payload, topic, fromServer);
         if (m?.type === 'visit_warning') {
           setWarned(true);
           if (m.endsAt) setEndsAt(m.endsAt);

@@ -17,8 +17,12 @@ export interface VideoRoomEvents {
   reconnecting: () => void;
   reconnected: () => void;
   disconnected: (cause: VideoEndCause) => void;
-  /** An application data message (the parlor app sends topic "parlor"). */
-  data: (payload: Uint8Array, topic: string | undefined) => void;
+  /**
+   * An application data message (the parlor app sends topic "parlor"). `fromServer` is true only
+   * for messages the server itself sent (the app's RoomService SendData); a message another
+   * participant sent has it false and must never be trusted as a control message.
+   */
+  data: (payload: Uint8Array, topic: string | undefined, fromServer: boolean) => void;
 }
 
 export interface ConnectOptions {

@@ -88,8 +88,12 @@ export class LiveKitRoomHandle implements VideoRoomHandle {
         break;
       }
       case 'data': {
-        const fn = (payload: Uint8Array, _p: unknown, _k: unknown, topic?: string) =>
-          (listener as VideoRoomEvents['data'])(payload, topic);
+        // livekit-client passes no participant for a packet the server sent (RoomService
+        // SendData); one relayed from another participant names its sender. The sender's
+        // identity (stamped by the server) is checked too: a packet from someone this client
+        // does not know yet also comes without a participant object.
+        const fn = (payload: Uint8Array, participant: unknown, _k: unknown, topic?: string, _e?: unknown, identity?: string) =>
+          (listener as VideoRoomEvents['data'])(payload, topic, participant === undefined && !identity);
         this.room.on(RoomEvent.DataReceived, fn);
         remove = () => this.room.off(RoomEvent.DataReceived, fn);
         break;
