@@ -11,7 +11,9 @@ void NackGenerator::add(uint16_t sequence) {
   if (count_ < table_.size()) table_[count_++] = Missing{sequence, 0, {}};
 }
 
-void NackGenerator::remove_at(size_t i) { table_[i] = table_[--count_]; }
+void NackGenerator::remove_at(size_t i) {
+  table_[i] = table_[--count_];
+}
 
 size_t NackGenerator::on_packet(uint16_t sequence, Clock::time_point now, std::span<uint16_t> out) {
   if (!started_) {
@@ -42,12 +44,14 @@ size_t NackGenerator::on_packet(uint16_t sequence, Clock::time_point now, std::s
   for (size_t i = 0; i < count_;) {
     auto& m = table_[i];
     bool too_old = static_cast<uint16_t>(highest_ - m.sequence) > options_.max_age;
-    if (too_old || (m.attempts >= options_.max_attempts && now - m.last_request >= options_.retry_interval)) {
+    if (too_old ||
+        (m.attempts >= options_.max_attempts && now - m.last_request >= options_.retry_interval)) {
       ++abandoned_;
       remove_at(i);
       continue;
     }
-    bool due = m.attempts == 0 || (m.attempts < options_.max_attempts && now - m.last_request >= options_.retry_interval);
+    bool due = m.attempts == 0 || (m.attempts < options_.max_attempts &&
+                                   now - m.last_request >= options_.retry_interval);
     if (due && n < out.size()) {
       out[n++] = m.sequence;
       ++m.attempts;

@@ -38,9 +38,9 @@ class NackGenerator {
   void reset();
 
   size_t missing() const { return count_; }
-  uint64_t requested() const { return requested_; }    // sequence numbers asked for, in total
-  uint64_t recovered() const { return recovered_; }    // of those, how many arrived afterwards
-  uint64_t abandoned() const { return abandoned_; }    // given up: too old or out of attempts
+  uint64_t requested() const { return requested_; }  // sequence numbers asked for, in total
+  uint64_t recovered() const { return recovered_; }  // of those, how many arrived afterwards
+  uint64_t abandoned() const { return abandoned_; }  // given up: too old or out of attempts
 
  private:
   struct Missing {

@@ -6,7 +6,8 @@ int64_t TwccRecorder::micros(Clock::time_point t) const {
   return std::chrono::duration_cast<std::chrono::microseconds>(t - epoch_).count();
 }
 
-void TwccRecorder::on_packet(uint16_t transport_sequence, uint32_t media_ssrc, Clock::time_point arrival) {
+void TwccRecorder::on_packet(uint16_t transport_sequence, uint32_t media_ssrc,
+                             Clock::time_point arrival) {
   auto seq = static_cast<int64_t>(unwrap_.unwrap(transport_sequence));
   media_ssrc_ = media_ssrc;
   if (next_ < 0) next_ = seq;
@@ -22,16 +23,20 @@ void TwccRecorder::on_packet(uint16_t transport_sequence, uint32_t media_ssrc, C
   if (seq > highest_) highest_ = seq;
 }
 
-bool TwccRecorder::due(Clock::time_point now) const { return highest_ >= next_ && next_ >= 0 && now - last_feedback_ >= kInterval; }
+bool TwccRecorder::due(Clock::time_point now) const {
+  return highest_ >= next_ && next_ >= 0 && now - last_feedback_ >= kInterval;
+}
 
-size_t TwccRecorder::build_feedback(std::span<uint8_t> out, uint32_t sender_ssrc, Clock::time_point now) {
+size_t TwccRecorder::build_feedback(std::span<uint8_t> out, uint32_t sender_ssrc,
+                                    Clock::time_point now) {
   if (next_ < 0 || highest_ < next_) return 0;
   // The reference time comes from the first packet that arrived; leading losses are reported
   // as not received before it.
   int64_t first = next_;
   while (first <= highest_ && slot(first) == kNotArrived) ++first;
   if (first > highest_) return 0;  // cannot happen: highest_ itself arrived
-  rtc::rtcp::TwccFeedbackBuilder builder(static_cast<uint16_t>(next_), slot(first), feedback_count_);
+  rtc::rtcp::TwccFeedbackBuilder builder(static_cast<uint16_t>(next_), slot(first),
+                                         feedback_count_);
   int64_t s = next_;
   for (; s <= highest_; ++s) {
     int64_t at = slot(s);

@@ -29,7 +29,7 @@ const asanEnv = { ASAN_OPTIONS: 'detect_leaks=0:quarantine_size_mb=8' };
 
 async function start(limits = '') {
   const media = await startMedia({
-    config: `keys:\n  ${devKey}: ${devSecret}\n${limits ? `limit:\n${limits}` : ''}`,
+    config: `development: true\nkeys:\n  ${devKey}: ${devSecret}\n${limits ? `limit:\n${limits}` : ''}`,
     env: asanEnv,
   });
   servers.push(media);

@@ -33,7 +33,7 @@ before(async () => {
   sink = await startWebhookSink();
   // Remote unmute on: RoomService's unmute also asks the client to unmute (LiveKit's option).
   media = await startMedia({
-    config: `keys:\n  ${devKey}: ${devSecret}\nwebhook:\n  api_key: ${devKey}\n  urls:\n    - ${sink.url}\n` +
+    config: `development: true\nkeys:\n  ${devKey}: ${devSecret}\nwebhook:\n  api_key: ${devKey}\n  urls:\n    - ${sink.url}\n` +
       'room:\n  enable_remote_unmute: true\n',
   });
   rooms = new RoomServiceClient(media.httpUrl, devKey, devSecret);

@@ -21,13 +21,16 @@ void put32(std::span<uint8_t> b, size_t at, uint32_t v) {
   put16(b, at, static_cast<uint16_t>(v >> 16));
   put16(b, at + 2, static_cast<uint16_t>(v));
 }
-uint16_t get16(std::span<const uint8_t> b, size_t at) { return static_cast<uint16_t>((b[at] << 8) | b[at + 1]); }
+uint16_t get16(std::span<const uint8_t> b, size_t at) {
+  return static_cast<uint16_t>((b[at] << 8) | b[at + 1]);
+}
 uint32_t get32(std::span<const uint8_t> b, size_t at) {
   return (static_cast<uint32_t>(get16(b, at)) << 16) | get16(b, at + 2);
 }
 }  // namespace
 
-TwccFeedbackBuilder::TwccFeedbackBuilder(uint16_t base_sequence, int64_t reference_us, uint8_t feedback_count)
+TwccFeedbackBuilder::TwccFeedbackBuilder(uint16_t base_sequence, int64_t reference_us,
+                                         uint8_t feedback_count)
     : base_(base_sequence),
       reference_(static_cast<int32_t>(reference_us / kTwccReferenceUnitUs)),
       feedback_count_(feedback_count),
@@ -44,7 +47,8 @@ bool TwccFeedbackBuilder::add_received(int64_t arrival_us) {
   // Quantise the arrival time, not the difference, so rounding never accumulates.
   int64_t ticks = arrival_us / kTwccTickUs;
   int64_t delta = ticks - last_ticks_;
-  if (delta < std::numeric_limits<int16_t>::min() || delta > std::numeric_limits<int16_t>::max()) return false;
+  if (delta < std::numeric_limits<int16_t>::min() || delta > std::numeric_limits<int16_t>::max())
+    return false;
   symbols_[count_] = (delta >= 0 && delta <= 0xFF) ? kSmallDelta : kLargeDelta;
   deltas_[count_] = static_cast<int16_t>(delta);
   ++count_;
@@ -52,7 +56,8 @@ bool TwccFeedbackBuilder::add_received(int64_t arrival_us) {
   return true;
 }
 
-size_t TwccFeedbackBuilder::build(std::span<uint8_t> out, uint32_t sender_ssrc, uint32_t media_ssrc) const {
+size_t TwccFeedbackBuilder::build(std::span<uint8_t> out, uint32_t sender_ssrc,
+                                  uint32_t media_ssrc) const {
   if (count_ == 0 || out.size() < kHeaderSize) return 0;
   size_t at = kHeaderSize;
   auto room = [&](size_t n) { return at + n <= out.size(); };
@@ -66,7 +71,8 @@ size_t TwccFeedbackBuilder::build(std::span<uint8_t> out, uint32_t sender_ssrc, 
       i += run;
     } else {
       size_t n = std::min(kOneBitSymbols, count_ - i);
-      bool one_bit = std::all_of(&symbols_[i], &symbols_[i] + n, [](uint8_t s) { return s != kLargeDelta; });
+      bool one_bit =
+          std::all_of(&symbols_[i], &symbols_[i] + n, [](uint8_t s) { return s != kLargeDelta; });
       if (one_bit) {
         chunk = 0x8000;
         for (size_t k = 0; k < n; ++k) chunk |= static_cast<uint16_t>(symbols_[i + k] << (13 - k));
@@ -74,7 +80,8 @@ size_t TwccFeedbackBuilder::build(std::span<uint8_t> out, uint32_t sender_ssrc, 
       } else {
         n = std::min(kTwoBitSymbols, count_ - i);
         chunk = 0xC000;
-        for (size_t k = 0; k < n; ++k) chunk |= static_cast<uint16_t>(symbols_[i + k] << (12 - 2 * k));
+        for (size_t k = 0; k < n; ++k)
+          chunk |= static_cast<uint16_t>(symbols_[i + k] << (12 - 2 * k));
         i += n;
       }
     }
@@ -126,7 +133,8 @@ std::optional<TwccFeedback> read_twcc(const Header& h, std::span<TwccStatus> out
   // Each status keeps its symbol in arrival_us until the deltas are read below.
   auto emit = [&](uint8_t symbol) {
     if (decoded < out.size()) {
-      out[decoded] = TwccStatus{static_cast<uint16_t>(f.base_sequence + decoded), symbol != kNotReceived, symbol};
+      out[decoded] = TwccStatus{static_cast<uint16_t>(f.base_sequence + decoded),
+                                symbol != kNotReceived, symbol};
     }
     ++decoded;
   };

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "rtc/ice_checks.hpp"
+
 #include <array>
 #include <vector>
 
@@ -18,22 +20,9 @@ StunAddress addr(uint8_t last, uint16_t port) {
   return a;
 }
 
-// A browser's connectivity check: USERNAME "server:client", PRIORITY, ICE-CONTROLLING,
-// optional USE-CANDIDATE, MESSAGE-INTEGRITY with the server's password, FINGERPRINT.
 std::vector<uint8_t> check(const std::string& username, const std::string& pwd, bool nominate,
                            uint8_t tid_seed = 1) {
-  std::array<uint8_t, 12> tid{};
-  tid.fill(tid_seed);
-  std::vector<uint8_t> buf(256);
-  StunMessageBuilder b(buf, kStunBindingMethod, StunClass::kRequest, tid);
-  b.add_string(stun_attr::kUsername, username);
-  b.add_u32(stun_attr::kPriority, 1845501695);
-  b.add_u64(stun_attr::kIceControlling, 42);
-  if (nominate) b.add_attribute(stun_attr::kUseCandidate, {});
-  b.add_integrity(pwd);
-  b.add_fingerprint();
-  buf.resize(b.size());
-  return buf;
+  return test_support::ice_check(username, pwd, nominate, tid_seed);
 }
 
 class IceLite : public ::testing::Test {

@@ -65,7 +65,7 @@ TEST(Twcc, NegativeDeltaUsesATwoBitVectorAndPaddingIsCounted) {
   auto bytes = built(b, 2, 3);
   // 20 header + one chunk (2) + 1 small + 2 large = 25, padded to 28 with the P bit.
   ASSERT_EQ(bytes.size(), 28u);
-  EXPECT_EQ(bytes[0], 0xAF);  // V=2, P, FMT 15
+  EXPECT_EQ(bytes[0], 0xAF);   // V=2, P, FMT 15
   EXPECT_EQ(bytes[20], 0xD8);  // T=1 S=1: 01 10 00 ...
   EXPECT_EQ(bytes[21], 0x00);
   EXPECT_EQ(bytes[22], 24);

@@ -8,6 +8,8 @@
 #include <array>
 #include <vector>
 
+#include "rtc/ice_checks.hpp"
+
 namespace parlor::rtc {
 namespace {
 
@@ -25,20 +27,9 @@ class NullListener : public WebRtcTransport::Listener {
   void on_rtcp(std::span<const uint8_t>) override {}
 };
 
-// A browser's connectivity check, as in ice_lite_agent_test.cpp.
-std::vector<uint8_t> check(const std::string& username, const std::string& pwd, bool nominate, uint8_t seed) {
-  std::array<uint8_t, 12> tid{};
-  tid.fill(seed);
-  std::vector<uint8_t> buf(256);
-  StunMessageBuilder b(buf, kStunBindingMethod, StunClass::kRequest, tid);
-  b.add_string(stun_attr::kUsername, username);
-  b.add_u32(stun_attr::kPriority, 1845501695);
-  b.add_u64(stun_attr::kIceControlling, 42);
-  if (nominate) b.add_attribute(stun_attr::kUseCandidate, {});
-  b.add_integrity(pwd);
-  b.add_fingerprint();
-  buf.resize(b.size());
-  return buf;
+std::vector<uint8_t> check(const std::string& username, const std::string& pwd, bool nominate,
+                           uint8_t seed) {
+  return test_support::ice_check(username, pwd, nominate, seed);
 }
 
 TEST(WebRtcTransport, MediaGoesToTheNominatedPairNotTheLatestCheck) {

@@ -11,7 +11,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::vector<rtc::rtcp::TwccStatus> feedback(TwccRecorder& r, TwccRecorder::Clock::time_point now, size_t* length = nullptr) {
+std::vector<rtc::rtcp::TwccStatus> feedback(TwccRecorder& r, TwccRecorder::Clock::time_point now,
+                                            size_t* length = nullptr) {
   std::array<uint8_t, rtc::rtcp::TwccFeedbackBuilder::kMaxSize> out{};
   size_t n = r.build_feedback(out, 1, now);
   if (length) *length = n;
