@@ -78,7 +78,7 @@ class CountingRoomListener : public RoomListener {
                           const livekit::TrackInfo&) override {}
   void on_track_unpublished(const livekit::Room&, const livekit::ParticipantInfo&,
                             const livekit::TrackInfo&) override {}
-  void on_participant_count(const std::string&, uint32_t, uint32_t) override {}
+  void on_participant_count(const std::string&, uint32_t, uint32_t, uint32_t) override {}
   int joined = 0, left = 0;
 };
 
@@ -115,7 +115,7 @@ class SessionHarness {
       livekit::Room info;
       info.set_name("room-" + std::to_string(++rooms_made_));
       info.set_sid("RM_test" + std::to_string(rooms_made_));
-      room_ = std::make_unique<Room>(info, config, worker_, listener);
+      room_ = std::make_unique<Room>(info, config, worker_, listener, counters);
     }
     return *room_;
   }
@@ -141,6 +141,7 @@ class SessionHarness {
 
   config::MediaConfig config;
   CountingRoomListener listener;
+  LimitCounters counters;
 
  private:
   sfu::Worker worker_;
