@@ -114,7 +114,7 @@ TEST(MediaConfig, ParticipantLimitsHaveSafeDefaults) {
   EXPECT_EQ(l.data_packets_per_second, 200u);
   EXPECT_EQ(l.data_bytes_per_second, 1u << 20);
   MediaConfig c;
-  c.keys = {{"k", "long-enough-secret"}};
+  c.keys = {{"k", std::string(kMinSecretLength, 'x')}};
   EXPECT_NO_THROW(validate(c));
 }
 
@@ -149,7 +149,7 @@ TEST(MediaConfig, ParticipantLimitsFromYaml) {
 
 TEST(MediaConfig, ParticipantLimitsRefuseZeroAndInconsistentValues) {
   MediaConfig c;
-  c.keys = {{"k", "long-enough-secret"}};
+  c.keys = {{"k", std::string(kMinSecretLength, 'x')}};
   auto expect_refused = [&](auto change, const char* key) {
     auto bad = c;
     change(bad.limit);
