@@ -62,9 +62,8 @@ test('the browser sees its own camera come back through the media server', async
       if (s.type === 'inbound-rtp' && s.kind === 'audio') audioPackets = s.packetsReceived;
       if (s.type === 'inbound-rtp' && s.kind === 'video') videoFramesDecoded = s.framesDecoded;
     });
-    const out = { width: video.videoWidth, height: video.videoHeight, frames, advanced: video.currentTime - t0, audioPackets, videoFramesDecoded };
-    pc.close();
-    return out;
+    window.echoPc = pc;  // closed after the server's stats are read: a closed session leaves the list
+    return { width: video.videoWidth, height: video.videoHeight, frames, advanced: video.currentTime - t0, audioPackets, videoFramesDecoded };
   }, media.httpUrl);
   console.log('echo result', JSON.stringify(result));
   assert.ok(!result.error, result.error);
@@ -73,7 +72,8 @@ test('the browser sees its own camera come back through the media server', async
   assert.ok(result.advanced > 2, `playback advanced ${result.advanced}s`);
   assert.ok(result.audioPackets > 50, `audio came back (${result.audioPackets} packets)`);
   const stats = await (await fetch(`${media.httpUrl}/echo/stats`)).json();
-  assert.ok(stats.sessions.length >= 1);
+  await page.evaluate(() => window.echoPc.close());
+  assert.ok(stats.sessions.length >= 1, `the server lists the echo session: ${JSON.stringify(stats)}`);
   for (const s of stats.sessions) assert.equal(s.srtpErrors, 0, 'no SRTP errors on the server');
   assert.ok(stats.sessions.some((s) => s.dataEchoed >= 1), 'the data channel message went through the server');
 });
