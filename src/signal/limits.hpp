@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/auth/access_token.hpp"
 #include "common/config/media_config.hpp"
@@ -75,6 +76,13 @@ class TokenBucket {
 // `signal_burst`. Messages beyond it are dropped; a client that keeps sending while refused
 // (another burst's worth of dropped messages faster than the rate forgives them) is flooding
 // and is to be disconnected.
+// True when a SignalRequest's bytes carry a LeaveRequest (field 8, length-delimited): the one
+// request the rate limit never drops, so a client that flooded can still leave at once.
+inline bool is_leave_request(std::string_view bytes) {
+  constexpr unsigned char kLeaveTag = (8 << 3) | 2;
+  return !bytes.empty() && static_cast<unsigned char>(bytes.front()) == kLeaveTag;
+}
+
 class SignalRateLimiter {
  public:
   enum class Verdict { kAccept, kDrop, kDisconnect };

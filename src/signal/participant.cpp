@@ -331,7 +331,9 @@ sfu::UpTrack::Level Participant::take_audio_level() {
 
 void Participant::on_ws_message(std::string_view message) {
   if (leaving_) return;
-  switch (signal_rate_.admit(Clock::now())) {
+  const auto verdict = is_leave_request(message) ? SignalRateLimiter::Verdict::kAccept
+                                                 : signal_rate_.admit(Clock::now());
+  switch (verdict) {
     case SignalRateLimiter::Verdict::kAccept:
       break;
     case SignalRateLimiter::Verdict::kDrop:

@@ -18,7 +18,9 @@ import { startMedia, devKey, devSecret, waitFor } from '../lib/media.js';
 import { devToken } from '../lib/livekit-page.js';
 
 const servers = [];
+const sockets = [];  // every WebSocket a test opened, closed even when the test failed midway
 after(async () => {
+  for (const ws of sockets) ws.terminate();
   for (const s of servers) assert.equal(await s.stop(), 0, 'server exits cleanly');
   await dispose();
 });
@@ -61,6 +63,7 @@ function upgrade(media, token, join) {
   return new Promise((resolve) => {
     const ws = new WebSocket(`${media.url}/rtc/v1?access_token=${token}&join_request=${joinParam(join)}`);
     // The JoinResponse can arrive in the same read as the 101: keep messages until a session listens.
+    sockets.push(ws);
     ws.early = [];
     ws.on('message', (data) => ws.early?.push(data));
     ws.on('unexpected-response', (req, res) => {

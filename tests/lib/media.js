@@ -60,7 +60,11 @@ export async function startMedia({ config, args = [], env = {}, timeoutMs = 1500
       if (proc.exitCode === null) {
         const exited = new Promise((r) => proc.once('exit', r));
         proc.kill('SIGTERM');
+        // A server that does not stop within 15 s is wedged: kill it, and report it (exit code
+        // null, signal SIGKILL) rather than hang the whole test run.
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 15000);
         await exited;
+        clearTimeout(timer);
       }
       rmSync(dir, { recursive: true, force: true });
       return proc.exitCode;

@@ -43,6 +43,22 @@ TEST(SignalRateLimiter, AClientAtTheRateIsNeverRefused) {
   }
 }
 
+TEST(SignalRateLimiter, ALeaveIsRecognisedFromItsFirstTag) {
+  livekit::SignalRequest leave;
+  leave.mutable_leave()->set_reason(livekit::CLIENT_INITIATED);
+  EXPECT_TRUE(is_leave_request(leave.SerializeAsString()));
+  livekit::SignalRequest empty_leave;
+  empty_leave.mutable_leave();
+  EXPECT_TRUE(is_leave_request(empty_leave.SerializeAsString()));
+  livekit::SignalRequest ping;
+  ping.set_ping(1);
+  EXPECT_FALSE(is_leave_request(ping.SerializeAsString()));
+  livekit::SignalRequest add;
+  add.mutable_add_track()->set_name(std::string(300, 'n'));
+  EXPECT_FALSE(is_leave_request(add.SerializeAsString()));
+  EXPECT_FALSE(is_leave_request(""));
+}
+
 TEST(DataRateLimiter, BoundsPacketsAndBytes) {
   config::LimitConfig limits;
   limits.data_packets_per_second = 3;
