@@ -11,6 +11,7 @@ PACKAGES=(
   libcurl4-openssl-dev libsodium-dev zlib1g-dev
   libavformat-dev libavcodec-dev libavutil-dev
   chromium postgresql coturn redis-server ffmpeg curl ca-certificates
+  python3 python3-yaml systemd
 )
 
 missing=()

@@ -18,10 +18,12 @@ namespace {
 constexpr const char* kMediaUsage = R"(usage: parlor media [options]
 
 Runs the LiveKit-compatible media server. Configuration is read in this order, later wins:
-defaults, the YAML file (--config or LIVEKIT_CONFIG), LIVEKIT_* environment variables, flags.
+defaults, the YAML (--config FILE, or the YAML itself in --config-body or LIVEKIT_CONFIG, which
+wins), LIVEKIT_* environment variables, flags.
 
 options:
   --config FILE        YAML config (LiveKit key names; see config-sample.yaml)
+  --config-body YAML   the YAML config itself (like LIVEKIT_CONFIG)
   --dev                development mode: key 'devkey' / secret 'secret', loopback only
   --port N             HTTP/WebSocket/Twirp port (default 7880; 0 = pick a free one)
   --bind ADDR          address to listen on (default 127.0.0.1)
@@ -55,15 +57,23 @@ uint16_t parse_port(const std::string& v, const std::string& flag) {
 config::MediaConfig load_media_config(int argc, char** argv, bool* help) {
   std::vector<std::string> args(argv + 1, argv + argc);
   auto env = environment_map();
-  std::string config_path = env.count("LIVEKIT_CONFIG") ? env["LIVEKIT_CONFIG"] : "";
+  // As in LiveKit: LIVEKIT_CONFIG (or --config-body) is the YAML itself, typically handed to a
+  // container; when it is set it wins over --config FILE.
+  std::string config_path;
+  std::string config_body = env.count("LIVEKIT_CONFIG") ? env["LIVEKIT_CONFIG"] : "";
   bool dev = false;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--config" && i + 1 < args.size()) config_path = args[++i];
+    if (args[i] == "--config-body" && i + 1 < args.size()) config_body = args[++i];
     if (args[i] == "--dev") dev = true;
     if (args[i] == "--help" || args[i] == "-h") *help = true;
   }
   config::MediaConfig c;
-  if (!config_path.empty()) config::apply_yaml(c, read_file(config_path));
+  if (!config_body.empty()) {
+    config::apply_yaml(c, config_body);
+  } else if (!config_path.empty()) {
+    config::apply_yaml(c, read_file(config_path));
+  }
   if (!c.key_file.empty()) c.keys = config::parse_keys(read_file(c.key_file));
   config::apply_env(c, env);
   if (dev || c.development) config::apply_dev(c);
@@ -73,7 +83,7 @@ config::MediaConfig load_media_config(int argc, char** argv, bool* help) {
       if (i + 1 >= args.size()) throw BadInput(a + ": missing value");
       return args[++i];
     };
-    if (a == "--config") {
+    if (a == "--config" || a == "--config-body") {
       ++i;
     } else if (a == "--dev" || a == "--help" || a == "-h") {
     } else if (a == "--port") {
