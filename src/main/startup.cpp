@@ -17,8 +17,9 @@ std::vector<std::string> media_startup_lines(const service::MediaServer& server)
     lines.push_back("note: no webhook.urls: room and participant events go nowhere");
   }
   if (!c.turn.enabled) {
-    lines.push_back("note: TURN is off (turn.enabled): clients on networks that block UDP "
-                    "cannot connect");
+    lines.push_back(
+        "note: TURN is off (turn.enabled): clients on networks that block UDP "
+        "cannot connect");
   }
   if (c.development) {
     lines.push_back("note: development mode: API key 'devkey', secret 'secret'");

@@ -43,7 +43,8 @@ bool refused(std::string_view params) {
     size_t semi = params.find(';');
     std::string_view p = trim(params.substr(0, semi));
     params = semi == std::string_view::npos ? std::string_view{} : params.substr(semi + 1);
-    if (p.size() < 2 || std::tolower(static_cast<unsigned char>(p[0])) != 'q' || p[1] != '=') continue;
+    if (p.size() < 2 || std::tolower(static_cast<unsigned char>(p[0])) != 'q' || p[1] != '=')
+      continue;
     std::string_view v = trim(p.substr(2));
     if (v.empty()) return false;
     for (char c : v) {
@@ -82,6 +83,16 @@ bool etag_matches(std::string_view if_none_match, std::string_view etag) {
   return match;
 }
 
+std::string gzip_etag(std::string_view etag) {
+  std::string out(etag);
+  if (!out.empty() && out.back() == '"') {
+    out.insert(out.size() - 1, "-gzip");
+  } else {
+    out += "-gzip";
+  }
+  return out;
+}
+
 WebAssets::WebAssets(std::span<const WebAsset> table) : table_(table) {
   by_path_.reserve(table.size());
   for (const auto& asset : table_) by_path_.emplace(asset.path, &asset);
@@ -110,21 +121,28 @@ http::Response WebAssets::serve(const http::Request& req) const {
   }
   if (!asset) {
     return http::Response::text(
-        404, "This parlor binary carries no web UI (it was built before `make web`); "
-             "pass --web-dir DIR to serve one from disk. The API is under /api.");
+        404,
+        "This parlor binary carries no web UI (it was built before `make web`); "
+        "pass --web-dir DIR to serve one from disk. The API is under /api.");
   }
   bool immutable = asset->path.substr(0, kAssetsPrefix.size()) == kAssetsPrefix;
+  bool gzip = !asset->gzip.empty() && accepts_gzip(req.header("accept-encoding"));
+  std::string etag = gzip ? gzip_etag(asset->etag) : std::string(asset->etag);
   http::Response r;
-  r.headers.emplace_back("ETag", std::string(asset->etag));
-  r.headers.emplace_back("Cache-Control", std::string(immutable ? kImmutableCache : kRevalidateCache));
+  r.headers.emplace_back("ETag", etag);
+  r.headers.emplace_back("Cache-Control",
+                         std::string(immutable ? kImmutableCache : kRevalidateCache));
   if (!asset->gzip.empty()) r.headers.emplace_back("Vary", "Accept-Encoding");
-  if (etag_matches(req.header("if-none-match"), asset->etag)) {
+  // The client's copy is current whichever encoding it holds: the content is the same.
+  std::string inm = req.header("if-none-match");
+  if (etag_matches(inm, asset->etag) ||
+      (!asset->gzip.empty() && etag_matches(inm, gzip_etag(asset->etag)))) {
     r.status = 304;
     return r;
   }
   r.headers.emplace_back("Content-Type", std::string(asset->content_type));
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  if (!asset->gzip.empty() && accepts_gzip(req.header("accept-encoding"))) {
+  if (gzip) {
     r.headers.emplace_back("Content-Encoding", "gzip");
     r.body.assign(asset->gzip);
   } else {

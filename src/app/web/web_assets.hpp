@@ -6,7 +6,9 @@
 //     page app's client-side routes), except under /assets/, where a missing file is a 404 (a
 //     stale page asking for a chunk of an older build must not get HTML as JavaScript);
 //   * ETag (a hash of the content) and If-None-Match -> 304 (RFC 9110 §13.1.2, weak compare);
-//   * the gzip copy when the client accepts gzip (RFC 9110 §12.5.3), with Vary: Accept-Encoding;
+//   * the gzip copy when the client accepts gzip (RFC 9110 §12.5.3), with Vary: Accept-Encoding
+//     and its own ETag ("<tag>-gzip": a strong validator names one representation, and the
+//     content coding is part of it, RFC 9110 §8.8.3); either tag revalidates;
 //   * Cache-Control: Vite names everything under /assets/ by a hash of its content, so those are
 //     cached for a year as immutable; everything else (index.html above all) is revalidated.
 //
@@ -53,6 +55,8 @@ class WebAssets {
 // True when an Accept-Encoding value allows gzip: "gzip" or "x-gzip" or "*" with q > 0, and
 // gzip not refused with q=0.
 bool accepts_gzip(std::string_view accept_encoding);
+// The ETag of the gzip representation: "abc" -> "abc-gzip".
+std::string gzip_etag(std::string_view etag);
 // True when an If-None-Match value names `etag` ("*", or a list, W/ prefixes ignored).
 bool etag_matches(std::string_view if_none_match, std::string_view etag);
 

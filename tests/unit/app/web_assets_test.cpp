@@ -75,6 +75,14 @@ TEST(WebAssets, IfNoneMatchGivesNotModified) {
   for (std::string inm : {"\"idx-1\"", "\"app-2-x\"", "app-2", ""}) {
     EXPECT_EQ(web.serve(get("/assets/app-abc123.js", {{"if-none-match", inm}})).status, 200) << inm;
   }
+  // The gzip representation's tag revalidates too, and a gzip 304 carries it.
+  auto z = web.serve(get("/assets/app-abc123.js",
+                         {{"if-none-match", "\"app-2-gzip\""}, {"accept-encoding", "gzip"}}));
+  EXPECT_EQ(z.status, 304);
+  EXPECT_EQ(z.header("ETag"), "\"app-2-gzip\"");
+  EXPECT_EQ(z.header("Vary"), "Accept-Encoding");
+  // No gzip copy, no gzip tag.
+  EXPECT_EQ(web.serve(get("/favicon.ico", {{"if-none-match", "\"ico-3-gzip\""}})).status, 200);
   // A client route revalidates against index.html's tag.
   EXPECT_EQ(web.serve(get("/visits/3", {{"if-none-match", "\"idx-1\""}})).status, 304);
 }
@@ -89,6 +97,8 @@ TEST(WebAssets, GzipOnlyWhenAcceptedAndSmaller) {
   EXPECT_EQ(zipped.body, "GZ-APP");
   EXPECT_EQ(zipped.header("Vary"), "Accept-Encoding");
   EXPECT_EQ(zipped.header("Content-Type"), "text/javascript");
+  EXPECT_EQ(zipped.header("ETag"), "\"app-2-gzip\"");
+  EXPECT_EQ(plain.header("ETag"), "\"app-2\"");
   auto refused = web.serve(get("/assets/app-abc123.js", {{"accept-encoding", "gzip;q=0, br"}}));
   EXPECT_EQ(refused.header("Content-Encoding"), "");
   EXPECT_EQ(refused.body, "console.log('app')");
@@ -122,6 +132,11 @@ TEST(WebAssets, EmptyTableSaysSo) {
   auto r = web.serve(get("/"));
   EXPECT_EQ(r.status, 404);
   EXPECT_NE(r.body.find("--web-dir"), std::string::npos);
+}
+
+TEST(WebAssets, GzipEtag) {
+  EXPECT_EQ(gzip_etag("\"abc\""), "\"abc-gzip\"");
+  EXPECT_EQ(gzip_etag("W/\"abc\""), "W/\"abc-gzip\"");
 }
 
 TEST(WebAssets, ContentTypes) {
