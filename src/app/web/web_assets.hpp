@@ -14,6 +14,7 @@
 //
 // Threading: immutable after construction; serve() may run on any thread.
 #include <span>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 
