@@ -14,10 +14,11 @@ export PARLOR_BIN ?= $(CURDIR)/$(TEST_DIR)/parlor
 
 .PHONY: run test deps npm-deps web build build-test build-fuzz unit fuzz integration e2e bench format lint clean
 
-run: deps build web
+# `web` before the C++ build: the parlor binary embeds web/dist, so it must be current first.
+run: deps web build
 	$(RELEASE_DIR)/parlor dev
 
-test: deps build-test web
+test: deps web build-test
 	$(MAKE) unit
 	$(MAKE) fuzz
 	$(MAKE) integration

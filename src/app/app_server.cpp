@@ -5,6 +5,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "app/web/content_type.hpp"
 #include "common/boundary.hpp"
 #include "common/errors.hpp"
 
@@ -26,7 +27,8 @@ PARLOR_MONITOR_SLOTS; see .env.example), then these flags:
   --recordings-dir DIR  recording files served by /api/recordings/{id}/download
                         (default DATA-DIR/recordings)
   --database-url URL    postgresql://... or a SQLite path (overrides DATABASE_URL)
-  --web-dir DIR         built web UI to serve (default web/dist)
+  --web-dir DIR         serve the web UI from DIR (e.g. web/dist while developing it)
+                        instead of the copy embedded into this binary
   --livekit-url URL     media server (overrides LIVEKIT_URL)
   --jobs-interval-ms N  how often time limits are checked (default 5000)
   --token-grace-seconds N  join tokens stop working N s after the visit's end (default 300)
@@ -175,7 +177,8 @@ std::optional<fs::path> web_file(const std::string& web_dir, const std::string& 
   return file;
 }
 
-AppServer::AppServer(AppConfig config) : config_(std::move(config)), jobs_timer_(io_) {
+AppServer::AppServer(AppConfig config)
+    : config_(std::move(config)), web_assets_(config_.embedded_web), jobs_timer_(io_) {
   if (config_.database_url.empty()) {
     fs::create_directories(config_.data_dir);
     config_.database_url = (fs::path(config_.data_dir) / "parlor.db").string();
@@ -196,26 +199,64 @@ AppServer::AppServer(AppConfig config) : config_(std::move(config)), jobs_timer_
 AppServer::~AppServer() { stop(); }
 
 http::Response AppServer::serve_web(const http::Request& req) const {
-  static const std::map<std::string, std::string> kTypes{
-      {".html", "text/html; charset=utf-8"}, {".js", "text/javascript"}, {".css", "text/css"},
-      {".svg", "image/svg+xml"}, {".png", "image/png"}, {".ico", "image/x-icon"},
-      {".json", "application/json"}, {".woff2", "font/woff2"}, {".map", "application/json"}};
   if (req.path.rfind("/api/", 0) == 0) return http::Response::json(404, R"({"error":{"code":"not_found","message":"no such API endpoint"}})");
-  // Never serve outside the web root; unknown paths get index.html (client-side routes).
+  if (config_.web_dir.empty()) return web_assets_.serve(req);
+  // From disk (--web-dir). Never serve outside the web root; unknown paths get index.html
+  // (client-side routes).
   auto found = web_file(config_.web_dir, req.path);
   fs::path file = found ? *found : fs::path(config_.web_dir) / "index.html";
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    return http::Response::text(404, "The web UI is not built (run `make web`). The API is under /api.");
+    return http::Response::text(404, "No web UI in --web-dir " + config_.web_dir +
+                                         " (run `make web`). The API is under /api.");
   }
   std::stringstream ss;
   ss << in.rdbuf();
   http::Response r;
   r.body = ss.str();
-  auto it = kTypes.find(file.extension().string());
-  r.headers.emplace_back("Content-Type", it == kTypes.end() ? "application/octet-stream" : it->second);
+  r.headers.emplace_back("Content-Type", std::string(web_content_type(file.extension().string())));
+  r.headers.emplace_back("Cache-Control", std::string(kRevalidateCache));
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   return r;
+}
+
+std::vector<std::string> AppServer::startup_lines() const {
+  std::vector<std::string> lines;
+  lines.push_back("listening app=" + config_.bind + ":" + std::to_string(port()) +
+                  " (visitation API /api/, LiveKit webhooks /webhooks/livekit, web UI /)");
+  std::error_code ec;
+  if (!config_.web_dir.empty()) {
+    if (fs::is_regular_file(fs::path(config_.web_dir) / "index.html", ec)) {
+      lines.push_back("web UI: from " + config_.web_dir + " (--web-dir)");
+    } else {
+      lines.push_back("warning: --web-dir " + config_.web_dir +
+                      " has no index.html: no web UI is served, only the API");
+    }
+  } else if (web_assets_.empty()) {
+    lines.push_back(
+        "warning: no web UI: this binary was built before `make web` and no --web-dir was "
+        "given; only the API is served");
+  } else {
+    lines.push_back("web UI: embedded in the binary (" + std::to_string(web_assets_.size()) +
+                    " files)");
+  }
+  bool postgres = config_.database_url.rfind("postgres", 0) == 0;
+  // Never the URL itself: it may carry a password.
+  lines.push_back(postgres ? "database: PostgreSQL (DATABASE_URL)"
+                           : "database: SQLite " + config_.database_url);
+  if (fs::is_directory(config_.recordings_dir, ec)) {
+    lines.push_back("recordings: " + config_.recordings_dir);
+  } else {
+    lines.push_back("note: recordings directory " + config_.recordings_dir +
+                    " does not exist (yet): recording downloads answer 404 until it does");
+  }
+  std::string provider = config_.video.provider.empty() ? "livekit" : config_.video.provider;
+  if (provider == "livekit") {
+    lines.push_back("video: LiveKit protocol at " + config_.video.url);
+  } else {
+    lines.push_back("video: " + provider + " (tokens only: no moderation, no recordings)");
+  }
+  return lines;
 }
 
 void AppServer::start() {

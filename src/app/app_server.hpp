@@ -7,12 +7,14 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 
 #include "app/api/app_api.hpp"
 #include "app/store/database.hpp"
 #include "app/video/video_provider.hpp"
+#include "app/web/web_assets.hpp"
 #include "common/http/http_server.hpp"
 
 namespace parlor::app {
@@ -23,7 +25,10 @@ struct AppConfig {
   std::string database_url;  // empty = SQLite file <data_dir>/parlor.db
   std::string data_dir = "data";
   std::string recordings_dir;  // empty = <data_dir>/recordings
-  std::string web_dir = "web/dist";
+  // The web UI: files from this directory when set (--web-dir, for UI development), else the
+  // table embedded into the binary at build time (empty when it was built before `make web`).
+  std::string web_dir;
+  std::span<const WebAsset> embedded_web;
   VideoSettings video;
   AppSettings settings;
   std::chrono::milliseconds jobs_interval{5000};
@@ -58,6 +63,12 @@ class AppServer {
   void start();
   void stop();
   uint16_t port() const { return http_ ? http_->port() : 0; }
+  const AppConfig& config() const { return config_; }
+  const WebAssets& web_assets() const { return web_assets_; }
+  // What an operator should see at startup, one line each: the listener and what it serves,
+  // where the UI, database and recordings come from, and every optional part that is missing.
+  // Call after start().
+  std::vector<std::string> startup_lines() const;
   AppApi& api() { return *api_; }
   Database& db() { return *db_; }
 
@@ -69,6 +80,7 @@ class AppServer {
   http::Response serve_web(const http::Request& req) const;
 
   AppConfig config_;
+  WebAssets web_assets_;
   std::unique_ptr<Database> db_;
   std::unique_ptr<VideoProvider> video_;
   std::unique_ptr<AppApi> api_;

@@ -4,7 +4,9 @@
 #include "app/app_server.hpp"
 #include "common/errors.hpp"
 #include "main/commands.hpp"
+#include "main/embedded_web.hpp"
 #include "main/process.hpp"
+#include "main/startup.hpp"
 
 namespace parlor::cmd {
 
@@ -22,9 +24,11 @@ int run_app(int argc, char** argv) {
     return 0;
   }
   try {
+    config.embedded_web = embedded_web_assets();
     app::AppServer server(std::move(config));
     server.start();
-    std::cout << "listening app=127.0.0.1:" << server.port() << std::endl;
+    print_lines(std::cout, server.startup_lines());
+    std::cout << std::flush;
     wait_for_stop_signal([&] { server.stop(); });
     return 0;
   } catch (const Error& e) {

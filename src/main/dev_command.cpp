@@ -8,7 +8,9 @@
 #include "common/errors.hpp"
 #include "main/commands.hpp"
 #include "main/media_options.hpp"
+#include "main/embedded_web.hpp"
 #include "main/process.hpp"
+#include "main/startup.hpp"
 #include "app/app_server.hpp"
 #include "service/media_server.hpp"
 
@@ -28,7 +30,7 @@ uint16_t free_port() {
 int run_dev(int argc, char** argv) {
   // App flags are taken out; the rest are `parlor media` flags, with --dev forced on.
   uint16_t app_port = 8080;
-  std::string data_dir = "data", web_dir = "web/dist", database_url, recordings_dir;
+  std::string data_dir = "data", web_dir, database_url, recordings_dir;
   long jobs_interval_ms = 2000;  // quicker than `parlor app`'s default, so demos feel live
   long reconcile_interval_ms = 0, token_grace_seconds = -1;  // unset: the app's defaults
   std::vector<char*> args{argv[0]};
@@ -83,7 +85,9 @@ int run_dev(int argc, char** argv) {
                  "                  [--token-grace-seconds N] [parlor media options]\n"
                  "Runs media server + app + web UI on 127.0.0.1 with API key 'devkey' and secret\n"
                  "'secret', SQLite in DIR (default ./data) and demo accounts. Ports 0 = pick free "
-                 "ones.\n";
+                 "ones.\n"
+                 "The web UI is the one embedded in this binary; --web-dir DIR serves DIR instead\n"
+                 "(e.g. web/dist while developing the UI).\n";
     return 0;
   }
   try {
@@ -99,6 +103,7 @@ int run_dev(int argc, char** argv) {
     app_config.port = app_port;
     app_config.data_dir = data_dir;
     app_config.web_dir = web_dir;
+    app_config.embedded_web = embedded_web_assets();
     app_config.database_url = database_url;
     app_config.recordings_dir = recordings_dir;
     app_config.jobs_interval = std::chrono::milliseconds(jobs_interval_ms);
@@ -116,8 +121,9 @@ int run_dev(int argc, char** argv) {
     service::MediaServer server(std::move(config));
     server.start();
     app_server.start();
-    std::cout << "listening http=127.0.0.1:" << server.http_port() << "\n"
-              << "listening app=127.0.0.1:" << app_server.port() << "\n\n"
+    print_lines(std::cout, media_startup_lines(server));
+    print_lines(std::cout, app_server.startup_lines());
+    std::cout << "\n"
               << "Parlor (development)\n"
               << "  Web UI + API: " << app_url << "\n"
               << "  LiveKit URL:  ws://127.0.0.1:" << server.http_port() << "\n"

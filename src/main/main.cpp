@@ -7,7 +7,14 @@
 #include <iostream>
 #include <string_view>
 
+#include "app/web/web_assets.hpp"
+#include "common/version.hpp"
 #include "main/commands.hpp"
+#include "main/embedded_web.hpp"
+
+#ifndef PARLOR_BUILD_TYPE
+#define PARLOR_BUILD_TYPE "unknown"
+#endif
 
 namespace {
 
@@ -27,7 +34,23 @@ constexpr Command kCommands[] = {
 void print_usage(std::ostream& out) {
   out << "usage: parlor <command> [options]\n\ncommands:\n";
   for (const auto& c : kCommands) out << "  " << c.name << "\t" << c.summary << "\n";
-  out << "  version\tprint the version\n\nRun `parlor <command> --help` for a command's options.\n";
+  out << "  version\tprint the version, protocol level, build type and embedded UI\n\nRun `parlor <command> --help` for a command's options.\n";
+}
+
+// `parlor version`: what an operator (or a bug report) needs to know about this binary.
+void print_version(std::ostream& out) {
+  namespace v = parlor::version;
+  parlor::app::WebAssets web(parlor::cmd::embedded_web_assets());
+  out << v::kProduct << " " << v::kParlor << "\n"
+      << "LiveKit protocol " << v::kSignalProtocol << " (LiveKit server " << v::kLiveKitCompatible
+      << " behaviour)\n"
+      << "build: " << PARLOR_BUILD_TYPE << "\n";
+  if (web.empty()) {
+    out << "web UI: none embedded (built before `make web`; serve one with --web-dir DIR)\n";
+  } else {
+    out << "web UI: embedded, " << web.size() << " files, " << (web.total_bytes() + 1023) / 1024
+        << " KiB\n";
+  }
 }
 
 }  // namespace
@@ -39,7 +62,7 @@ int main(int argc, char** argv) {
   }
   std::string_view name = argv[1];
   if (name == "version" || name == "--version") {
-    std::cout << "parlor " << parlor::cmd::kVersion << "\n";
+    print_version(std::cout);
     return 0;
   }
   for (const auto& c : kCommands) {

@@ -9,6 +9,7 @@
 #include "main/commands.hpp"
 #include "main/media_options.hpp"
 #include "main/process.hpp"
+#include "main/startup.hpp"
 #include "service/media_server.hpp"
 
 namespace parlor::cmd {
@@ -128,8 +129,8 @@ int run_media(int argc, char** argv) {
   try {
     service::MediaServer server(std::move(config));
     server.start();
-    std::cout << "listening http=" << server.config().bind_addresses.front() << ":"
-              << server.http_port() << std::endl;
+    print_lines(std::cout, media_startup_lines(server));
+    std::cout << std::flush;
     wait_for_stop_signal([&] { server.stop(); });
     return 0;
   } catch (const Error& e) {

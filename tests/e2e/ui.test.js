@@ -1,27 +1,28 @@
-// The web UI end to end: `parlor dev` serving web/dist, Debian's Chromium with fake devices.
+// The web UI end to end: `parlor dev` serving the UI embedded in the binary (gzip, ETags), Debian's
+// Chromium with fake devices.
 // Sign-in per role, the visitor's home with the demo visit, the staff console in a second
 // browser context, a blocked visitor's join refused in the page, the pre-join camera check,
 // and (once the media server's LiveKit rooms land) two people seeing each other.
 // Screenshots go to test-results/ui-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDev } from '../lib/dev.js';
 import { launchChromium } from '../lib/browser.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const webDist = path.join(repoRoot, 'web/dist');
 const shots = path.join(repoRoot, 'test-results');
 
 let dev;
 let browser;
 
 before(async () => {
-  assert.ok(existsSync(path.join(webDist, 'index.html')), 'web/dist is missing: run `make web` (cd web && npm run build) first');
   mkdirSync(shots, { recursive: true });
-  dev = await startDev({ args: ['--web-dir', webDist] });
+  dev = await startDev();
+  assert.match(dev.output(), /web UI: embedded/,
+    'this parlor binary carries no web UI: run `make web` (cd web && npm run build), then rebuild it');
   browser = await launchChromium();
 });
 

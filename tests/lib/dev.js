@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parlorBin } from './media.js';
 
-export async function startDev({ args = [], timeoutMs = 20000 } = {}) {
+// `cwd`: the working directory (default: the test runner's); the served UI does not depend on it.
+export async function startDev({ args = [], timeoutMs = 20000, cwd } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'parlor-dev-'));
   const proc = spawn(parlorBin, ['dev', '--port', '0', '--udp-port', '0', '--app-port', '0', '--data-dir', dir, ...args], {
+    cwd,
     env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

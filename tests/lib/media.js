@@ -73,9 +73,10 @@ export async function startMedia({ config, args = [], env = {}, timeoutMs = 1500
 }
 
 /** Runs `parlor` with arguments to completion; resolves to { code, stdout, stderr }. */
-export function runParlor(args, { env = {} } = {}) {
+export function runParlor(args, { env = {}, cwd } = {}) {
   return new Promise((resolve) => {
     const proc = spawn(parlorBin, args, {
+      cwd,
       env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
