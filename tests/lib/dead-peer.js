@@ -11,7 +11,10 @@ import { devToken } from './livekit-page.js';
 
 const peerScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'rtc-node-peer.js');
 
-/** Starts the child peer; resolves to { proc, sid } once it has published. */
+/**
+ * Starts the child peer; resolves to { proc, sid, exited, output(), waitForOutput(re) } once it
+ * has published.
+ */
 export async function startPeer(url, token, { timeoutMs = 20000 } = {}) {
   const proc = spawn(process.execPath, [peerScript, url, token], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -32,7 +35,22 @@ export async function startPeer(url, token, { timeoutMs = 20000 } = {}) {
       reject(new Error(`peer exited (${code ?? signal}):\n${err}`));
     });
   });
-  return { proc, sid, exited: new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r))) };
+  const exited = new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
+  const waitForOutput = (re, { timeoutMs = 20000 } = {}) => new Promise((resolve, reject) => {
+    if (re.test(out)) { resolve(); return; }
+    const timer = setTimeout(() => {
+      proc.stdout.off('data', check);
+      reject(new Error(`peer did not print ${re}; it printed:\n${out}`));
+    }, timeoutMs);
+    function check() {
+      if (!re.test(out)) return;
+      clearTimeout(timer);
+      proc.stdout.off('data', check);
+      resolve();
+    }
+    proc.stdout.on('data', check);
+  });
+  return { proc, sid, exited, output: () => out, waitForOutput };
 }
 
 /** Resolves to the time `room` emits `event` for this identity (the participant is its last argument). */

@@ -1,12 +1,15 @@
 // A participant in its own process, for tests that kill it: `node tests/lib/rtc-node-peer.js
 // <ws-url> <token>` joins with @livekit/rtc-node, publishes a microphone track (a 440 Hz tone)
-// and prints "ready <sid>" once published; then it runs until it is killed.
+// and prints "ready <sid>" once published, then "reconnected" / "disconnected <reason>" as its
+// connection state changes; it runs until it is killed.
 import {
-  Room, AudioSource, AudioFrame, LocalAudioTrack, TrackPublishOptions, TrackSource,
+  Room, RoomEvent, AudioSource, AudioFrame, LocalAudioTrack, TrackPublishOptions, TrackSource,
 } from '@livekit/rtc-node';
 
 const [url, token] = process.argv.slice(2);
 const room = new Room();
+room.on(RoomEvent.Reconnected, () => process.stdout.write('reconnected\n'));
+room.on(RoomEvent.Disconnected, (reason) => process.stdout.write(`disconnected ${reason}\n`));
 await room.connect(url, token, { autoSubscribe: false, dynacast: false });
 
 const source = new AudioSource(48000, 1);
