@@ -38,7 +38,7 @@ struct PeerActivity {
   using TimePoint = std::chrono::steady_clock::time_point;
   TimePoint created{};
   std::optional<TimePoint> signal_lost_at;  // nullopt while the WebSocket is open
-  bool media_connected = false;             // DTLS-SRTP up on its primary transport
+  bool media_connected = false;             // DTLS-SRTP up on one of its transports
   // Per transport (the only PC or the v0 publisher PC, then the v0 subscriber PC): when the
   // peer was last heard on it; nullopt = never (or no such transport).
   std::array<std::optional<TimePoint>, 2> last_heard{};
