@@ -29,6 +29,7 @@ before(async () => {
 
 after(async () => {
   await media?.stop();
+  assert.doesNotMatch(media?.logs() ?? '', /runtime error|AddressSanitizer/, 'the sanitizers found nothing');
   await sink?.close();
   await dispose();
 });
@@ -184,5 +185,6 @@ test('a participant whose WebSocket alone drops keeps its place while its media 
     await observer.disconnect();
     await proxy.close();
     await shortSilence.stop();
+    assert.doesNotMatch(shortSilence.logs(), /runtime error|AddressSanitizer/, 'the sanitizers found nothing');
   }
 });
