@@ -17,9 +17,6 @@ class LiveRooms : public ParticipantDirectory, public signal::RoomListener {
   ~LiveRooms() override;
 
   signal::SignalServer& signal() { return *signal_; }
-  void signal_sweep() {
-    worker_.post([this] { signal_->sweep(); });
-  }
 
   // ParticipantDirectory (control threads)
   std::vector<livekit::ParticipantInfo> list(const std::string& room) override;

@@ -287,8 +287,7 @@ void MediaServer::schedule_sweep() {
   sweep_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     if (auto caught = guarded([this] {
-          rooms_.sweep();
-          if (live_) live_->signal_sweep();
+          rooms_.sweep();  // participants' liveness is checked on each room's own tick
         })) {
       metrics_.caught("control_timer")++;
       log_->error("room sweep threw: {}", caught->message);

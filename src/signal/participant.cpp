@@ -95,7 +95,8 @@ Participant::Participant(Room& room, JoinParams params, std::shared_ptr<SignalSi
       signal_rate_(room.config().limit),
       data_rate_(room.config().limit) {
   rtc::IceLiteAgent::Options ice;
-  ice.consent_timeout = std::chrono::seconds(room.config().rtc.consent_timeout_seconds);
+  ice.consent_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+      LivenessTimeouts::from(room.config().rtc).ice_consent);
   transport_ = std::make_unique<rtc::WebRtcTransport>(room.worker().certificate(), rtc::generate_ice_credentials(),
                                                       ice, room.worker(), *this);
   if (!single_pc_) {
@@ -383,7 +384,8 @@ void Participant::end_after_error(const Caught& caught) {
 }
 
 // The signaling connection dropped without a leave: keep the session (media may still flow)
-// for a resume; the room removes it if none comes in time or its transport fails.
+// for a resume; the room removes it if none comes in time, or at once once its media is silent
+// too (signal/liveness.hpp).
 void Participant::on_ws_closed() {
   if (leaving_) return;
   signal_lost_at_ = Clock::now();
@@ -756,10 +758,14 @@ void Participant::request_first_keyframes() {
   }
 }
 
-bool Participant::media_lost(Clock::time_point now) const {
-  using S = rtc::IceLiteAgent::State;
-  if (transport_->connected() && transport_->ice_state(now) == S::kDisconnected) return true;
-  return sub_transport_ && sub_transport_->connected() && sub_transport_->ice_state(now) == S::kDisconnected;
+PeerActivity Participant::activity() const {
+  PeerActivity a;
+  a.created = created_;
+  a.signal_lost_at = signal_lost_at_;
+  a.media_connected = transport_->connected() || (sub_transport_ && sub_transport_->connected());
+  a.last_heard[0] = transport_->last_received();
+  if (sub_transport_) a.last_heard[1] = sub_transport_->last_received();
+  return a;
 }
 
 void Participant::on_subscriber_connected() {

@@ -27,6 +27,7 @@
 #include "sfu/up_track.hpp"
 #include "signal/signal_sink.hpp"
 #include "signal/limits.hpp"
+#include "signal/liveness.hpp"
 
 namespace parlor::signal {
 
@@ -93,8 +94,8 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   }
   bool auto_subscribe() const { return auto_subscribe_; }
   bool connected() const { return transport_->connected(); }
-  // ICE consent expired on one of its transports (RFC 7675): the peer is gone.
-  bool media_lost(Clock::time_point now) const;
+  // Its signal and transport activity, for the room's liveness check (signal/liveness.hpp).
+  PeerActivity activity() const;
   Clock::time_point created() const { return created_; }
   livekit::ParticipantInfo info() const;
   std::vector<PublishedTrack*> published_tracks();

@@ -1,5 +1,7 @@
 #include "signal/room.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cmath>
@@ -9,11 +11,7 @@
 namespace parlor::signal {
 
 namespace {
-constexpr auto kConnectDeadline = std::chrono::seconds(30);  // never connected: give up (LiveKit: 60 s)
 constexpr auto kQualityInterval = std::chrono::seconds(5);
-// How long a session whose signaling dropped waits for a resume (JS retries for ~45 s in all,
-// trying a resume first and a full reconnect after).
-constexpr auto kResumeWindow = std::chrono::seconds(15);
 constexpr float kSpeakerLevelStep = 0.1f;  // re-announce a speaker when its level moves this much
 }
 
@@ -23,7 +21,8 @@ Room::Room(livekit::Room info, const config::MediaConfig& config, sfu::Worker& w
       config_(config),
       worker_(worker),
       listener_(listener),
-      counters_(counters) {}
+      counters_(counters),
+      liveness_(LivenessTimeouts::from(config.rtc)) {}
 
 Room::~Room() {
   *alive_ = false;
@@ -298,23 +297,38 @@ void Room::send_data(const livekit::DataPacket& packet, const std::vector<std::s
   }
 }
 
-void Room::sweep(std::chrono::steady_clock::time_point now) {
-  std::vector<std::string> stale;
-  std::vector<std::string> gone;
+void Room::check_liveness(std::chrono::steady_clock::time_point now) {
+  std::vector<std::pair<std::string, Liveness>> verdicts;
   for (auto& [id, p] : participants_) {
-    if (!p->connected() && now - p->created() > kConnectDeadline) stale.push_back(id);
-    else if (auto lost = p->signal_lost_at(); lost && (now - *lost > kResumeWindow || !p->connected())) gone.push_back(id);
+    auto verdict = judge_liveness(p->activity(), liveness_, now);
+    if (verdict != Liveness::kAlive) verdicts.emplace_back(id, verdict);
   }
-  for (auto& id : stale) remove(id, livekit::CONNECTION_TIMEOUT, true);
-  for (auto& id : gone) remove(id, livekit::SIGNAL_CLOSE, false);
-  std::vector<std::string> lost;
-  for (auto& [id, p] : participants_) {
-    if (p->media_lost(now)) lost.push_back(id);
+  for (auto& [id, verdict] : verdicts) {
+    auto* p = find(id);
+    if (!p) continue;  // removing an earlier one cannot remove another, but stay safe
+    auto ms = [&](std::optional<std::chrono::steady_clock::time_point> t) -> long long {
+      return t ? std::chrono::duration_cast<std::chrono::milliseconds>(now - *t).count() : -1;
+    };
+    auto activity = p->activity();
+    auto heard = std::max(activity.last_heard[0], activity.last_heard[1]);
+    worker_.log().info("participant removed ({}) room={} identity={} sid={} signal_lost_ms_ago={} heard_ms_ago={}",
+                       to_string(verdict), info_.name(), id, p->sid(), ms(activity.signal_lost_at), ms(heard));
+    switch (verdict) {
+      case Liveness::kNeverConnected: remove(id, livekit::CONNECTION_TIMEOUT, true); break;
+      case Liveness::kPeerGone: remove(id, livekit::CONNECTION_TIMEOUT, false); break;
+      case Liveness::kResumeExpired: remove(id, livekit::SIGNAL_CLOSE, false); break;
+      case Liveness::kConsentExpired:
+        // LiveKit's answer to a failed transport: the SDK does a full reconnect.
+        p->send_leave(livekit::MEDIA_FAILURE, livekit::LeaveRequest::RECONNECT);
+        remove(id, livekit::MEDIA_FAILURE, false);
+        break;
+      case Liveness::kAlive: break;
+    }
   }
-  for (auto& id : lost) remove(id, livekit::CONNECTION_TIMEOUT, true);
 }
 
 void Room::tick(std::chrono::steady_clock::time_point now) {
+  check_liveness(now);
   for (auto& [_, p] : participants_) p->tick(now);
 
   livekit::SignalResponse speakers;

@@ -19,6 +19,7 @@
 #include "livekit_rtc.pb.h"
 #include "sfu/worker.hpp"
 #include "signal/limits.hpp"
+#include "signal/liveness.hpp"
 #include "signal/participant.hpp"
 
 namespace parlor::signal {
@@ -80,9 +81,9 @@ class Room {
                                                bool subscribe);
   void route_data(Participant& from, livekit::DataPacket packet, bool reliable);
   void send_data(const livekit::DataPacket& packet, const std::vector<std::string>& identities, bool reliable);
-  void sweep(std::chrono::steady_clock::time_point now);
-  // Every few hundred ms: token refresh, active speakers (spec §4.9, LiveKit cadence 400 ms),
-  // and connection quality every 5 s (sent on change).
+  // Every few hundred ms: participants' liveness (signal/liveness.hpp: dead peers, failed
+  // transports, resume and connect deadlines), token refresh, active speakers (spec §4.9,
+  // LiveKit cadence 400 ms), and connection quality every 5 s (sent on change).
   void tick(std::chrono::steady_clock::time_point now);
 
   const config::MediaConfig& config() const { return config_; }
@@ -92,6 +93,8 @@ class Room {
 
  private:
   void report_count();
+  // Removes the participants judge_liveness() gives up on.
+  void check_liveness(std::chrono::steady_clock::time_point now);
   uint32_t visible_count() const;  // num_participants: hidden participants are not counted
   // subscription_limit_video / _audio: false (and counted) when `subscriber` may take no more.
   bool within_subscription_limit(Participant& subscriber, const PublishedTrack& track);
@@ -101,6 +104,7 @@ class Room {
   sfu::Worker& worker_;
   RoomListener& listener_;
   LimitCounters& counters_;
+  const LivenessTimeouts liveness_;
   std::map<std::string, std::unique_ptr<Participant>> participants_;  // by identity
   std::map<std::string, float> speakers_;  // participant sid → level, currently speaking
   std::map<std::string, livekit::ConnectionQuality> quality_;

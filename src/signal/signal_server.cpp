@@ -193,15 +193,4 @@ Room* SignalServer::find_room(const std::string& name) {
   return it == rooms_.end() ? nullptr : it->second.get();
 }
 
-void SignalServer::sweep() {
-  auto now = std::chrono::steady_clock::now();
-  for (auto& entry : rooms_) {
-    Room* room = entry.second.get();
-    if (auto caught = guarded([room, now] { room->sweep(now); })) {
-      worker_.note_caught("room_timer");
-      worker_.log().error("room sweep threw room={}: {}", entry.first, caught->message);
-    }
-  }
-}
-
 }  // namespace parlor::signal

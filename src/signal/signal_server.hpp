@@ -42,7 +42,6 @@ class SignalServer {
 
   // Worker thread only.
   Room* find_room(const std::string& name);
-  void sweep();
 
  private:
   void schedule_tick();

@@ -2,7 +2,7 @@
 // no traffic) holds a bystander; the fuzzed participant joins with the first frame as its
 // publisher offer (empty: none) and sends the remaining frames as WebSocket messages through a
 // fake SignalSink. Input: one flags byte, then frames of [u16 little-endian length][bytes].
-// Afterwards the room ticks and sweeps, and the bystander must still answer a ping.
+// Afterwards the room ticks (now and past every deadline), and the bystander must still answer a ping.
 // Aborts when an exception escapes the session's own boundary, when a request fails with an
 // internal (not bad-input) error, or when the server sends something that is not a
 // SignalResponse.
@@ -83,7 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto pongs = bystander->of(livekit::SignalResponse::kPongResp);
     if (pongs.empty() || pongs.back().pong_resp().last_ping_timestamp() != 1234) abort();
     if (!bystander->escaped.empty()) abort();
-    h.room().sweep(now + std::chrono::seconds(60));  // past every deadline: sessions time out
+    h.room().tick(now + std::chrono::seconds(60));  // past every deadline: sessions time out
     h.close_room();
   });
   return 0;

@@ -123,7 +123,9 @@ void apply_yaml(MediaConfig& c, const std::string& yaml_text) {
     r.read("use_external_ip", c.rtc.use_external_ip);
     r.read("use_ice_lite", c.rtc.use_ice_lite);
     r.read("workers", c.rtc.workers);
-    r.read("consent_timeout", c.rtc.consent_timeout_seconds);
+    r.read("consent_timeout", c.rtc.ice_consent_timeout_seconds);  // the older name
+    r.read("ice_consent_timeout", c.rtc.ice_consent_timeout_seconds);
+    r.read("peer_silence_timeout", c.rtc.peer_silence_timeout_seconds);
   });
   s.section("room", [&](Section& r) {
     r.read("auto_create", c.room.auto_create);
@@ -225,6 +227,14 @@ void validate(const MediaConfig& c) {
   if ((c.rtc.port_range_start == 0) != (c.rtc.port_range_end == 0) ||
       c.rtc.port_range_end < c.rtc.port_range_start) {
     throw BadInput("config: rtc.port_range_start/port_range_end must both be set, start <= end");
+  }
+  // Also refuses NaN; an hour is far beyond any useful value and keeps durations in range.
+  constexpr double kMaxTimeoutSeconds = 3600;
+  if (!(c.rtc.ice_consent_timeout_seconds > 0 && c.rtc.ice_consent_timeout_seconds <= kMaxTimeoutSeconds)) {
+    throw BadInput("config: rtc.ice_consent_timeout must be greater than 0 (seconds, at most 3600)");
+  }
+  if (!(c.rtc.peer_silence_timeout_seconds > 0 && c.rtc.peer_silence_timeout_seconds <= kMaxTimeoutSeconds)) {
+    throw BadInput("config: rtc.peer_silence_timeout must be greater than 0 (seconds, at most 3600)");
   }
   static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error"};
   if (!kLevels.count(c.logging.level)) {

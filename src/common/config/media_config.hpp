@@ -18,7 +18,14 @@ struct RtcConfig {
   bool use_external_ip = false;
   bool use_ice_lite = true;
   uint32_t workers = 0;            // media worker threads; 0 = one per core
-  uint32_t consent_timeout_seconds = 30;  // RFC 7675 consent freshness
+  // Seconds a transport may hear nothing from its peer while the participant's WebSocket is open
+  // before it counts as failed (ICE consent freshness, RFC 7675 uses 30 s; browsers and
+  // libwebrtc send a consent check at least every 2.5 s). The older key `consent_timeout` is
+  // read as this one.
+  double ice_consent_timeout_seconds = 10;
+  // Seconds of silence from every transport of a participant whose WebSocket is gone before it
+  // is removed at once (a dead process) instead of waiting out the resume window.
+  double peer_silence_timeout_seconds = 3;
 };
 
 struct RoomConfig {

@@ -103,6 +103,7 @@ size_t IceLiteAgent::handle(std::span<const uint8_t> packet, const StunAddress& 
   }
   if (m->use_candidate()) selected_ = from;
   if (selected_ && *selected_ == from) selected_last_check_ = now;
+  last_valid_check_ = now;
 
   StunMessageBuilder b(out, kStunBindingMethod, StunClass::kSuccess, m->transaction_id());
   bool complete = b.add_xor_mapped_address(from) && b.add_integrity(local_.pwd) && b.add_fingerprint();

@@ -73,6 +73,8 @@ class IceLiteAgent {
   std::optional<StunAddress> selected() const { return selected_; }
   // True if `from` has passed a connectivity check: only such addresses may speak DTLS/SRTP.
   bool is_validated(const StunAddress& from) const;
+  // When the last check that passed integrity arrived, on any pair (nullopt: none yet).
+  std::optional<Clock::time_point> last_valid_check() const { return last_valid_check_; }
   const Counters& counters() const { return counters_; }
 
  private:
@@ -87,6 +89,7 @@ class IceLiteAgent {
   std::vector<Pair> pairs_;
   std::optional<StunAddress> selected_;
   Clock::time_point selected_last_check_{};
+  std::optional<Clock::time_point> last_valid_check_;
   Counters counters_;
 };
 

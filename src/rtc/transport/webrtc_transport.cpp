@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace parlor::rtc {
@@ -75,7 +76,10 @@ void WebRtcTransport::on_datagram(std::span<uint8_t> data, const UdpEndpoint& fr
     return;
   }
   if (first >= 20 && first <= 63) {
-    if (dtls_) dtls_->receive(data);
+    if (dtls_) {
+      last_media_ = now;
+      dtls_->receive(data);
+    }
     return;
   }
   if (first >= 128 && first <= 191) {
@@ -86,6 +90,7 @@ void WebRtcTransport::on_datagram(std::span<uint8_t> data, const UdpEndpoint& fr
         ++counters_.srtp_errors;
         return;
       }
+      last_media_ = now;
       listener_.on_rtcp(data.first(len));
       return;
     }
@@ -93,6 +98,7 @@ void WebRtcTransport::on_datagram(std::span<uint8_t> data, const UdpEndpoint& fr
       ++counters_.srtp_errors;
       return;
     }
+    last_media_ = now;
     auto packet = RtpPacketView::parse(data.first(len));
     if (!packet) {
       ++counters_.malformed_rtp;
@@ -102,6 +108,13 @@ void WebRtcTransport::on_datagram(std::span<uint8_t> data, const UdpEndpoint& fr
     return;
   }
   ++counters_.unknown_first_byte;
+}
+
+std::optional<IceLiteAgent::Clock::time_point> WebRtcTransport::last_received() const {
+  auto check = ice_.last_valid_check();
+  if (!check) return last_media_;
+  if (!last_media_) return check;
+  return std::max(*check, *last_media_);
 }
 
 bool WebRtcTransport::send_rtp(std::span<const uint8_t> plain) {

@@ -89,6 +89,10 @@ class WebRtcTransport : public RtpSink, private DtlsTransport::Listener, private
   // nomination the last address an ICE check validated.
   std::optional<UdpEndpoint> destination() const;
   IceLiteAgent::State ice_state(IceLiteAgent::Clock::time_point now) const { return ice_.state(now); }
+  // When the peer was last heard: the latest ICE check that passed integrity, DTLS record from a
+  // validated address, or SRTP/SRTCP packet that authenticated (nullopt: nothing yet). A
+  // timestamp per packet, no clock read: `now` comes with the datagram.
+  std::optional<IceLiteAgent::Clock::time_point> last_received() const;
   const Counters& counters() const { return counters_; }
   const IceLiteAgent::Counters& ice_counters() const { return ice_.counters(); }
 
@@ -116,6 +120,7 @@ class WebRtcTransport : public RtpSink, private DtlsTransport::Listener, private
   std::unique_ptr<SctpAssociation> sctp_;
   std::optional<UdpEndpoint> last_validated_;
   std::optional<UdpEndpoint> nominated_;  // the socket address of ICE's selected pair
+  std::optional<IceLiteAgent::Clock::time_point> last_media_;  // last DTLS/SRTP/SRTCP accepted
   std::array<uint8_t, UdpSocket::kMaxDatagram + 64> out_{};
   Counters counters_;
 };

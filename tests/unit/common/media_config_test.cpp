@@ -37,6 +37,29 @@ TEST(MediaConfig, WrongTypesAndBadYamlAreClearErrors) {
   EXPECT_THROW(apply_yaml(c, "port: [1,\n"), BadInput);
 }
 
+TEST(MediaConfig, PeerTimeoutsParseAndValidate) {
+  MediaConfig c;
+  EXPECT_EQ(c.rtc.peer_silence_timeout_seconds, 3);
+  EXPECT_EQ(c.rtc.ice_consent_timeout_seconds, 10);
+  apply_yaml(c, "rtc:\n  peer_silence_timeout: 2.5\n  ice_consent_timeout: 20\n");
+  EXPECT_EQ(c.rtc.peer_silence_timeout_seconds, 2.5);
+  EXPECT_EQ(c.rtc.ice_consent_timeout_seconds, 20);
+  apply_yaml(c, "rtc:\n  consent_timeout: 30\n");  // the older key still reads
+  EXPECT_EQ(c.rtc.ice_consent_timeout_seconds, 30);
+  EXPECT_THROW(apply_yaml(c, "rtc:\n  peer_silence_timeout: soon\n"), BadInput);
+
+  c.keys = {{"k", std::string(kMinSecretLength, 'x')}};
+  EXPECT_NO_THROW(validate(c));
+  for (double bad : {0.0, -1.0, 1e9}) {
+    auto b = c;
+    b.rtc.peer_silence_timeout_seconds = bad;
+    EXPECT_THROW(validate(b), BadInput) << bad;
+    b = c;
+    b.rtc.ice_consent_timeout_seconds = bad;
+    EXPECT_THROW(validate(b), BadInput) << bad;
+  }
+}
+
 TEST(MediaConfig, KeysFromYamlAndEnvironment) {
   MediaConfig c;
   apply_yaml(c, "keys:\n  yamlkey: yamlsecret\n");

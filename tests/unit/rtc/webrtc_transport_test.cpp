@@ -1,6 +1,7 @@
 // WebRtcTransport's choice of destination: media goes to the pair the client nominated, not to
 // whichever validated address sent the latest check (RFC 8445 §8.1.1: the nominated pair is the
-// one used; a consent check on another pair must not move media).
+// one used; a consent check on another pair must not move media), and when the peer was last
+// heard.
 #include "rtc/transport/webrtc_transport.hpp"
 
 #include <gtest/gtest.h>
@@ -58,6 +59,47 @@ TEST(WebRtcTransport, MediaGoesToTheNominatedPairNotTheLatestCheck) {
   t.on_datagram(again_a, a, now);
   EXPECT_EQ(*t.destination(), b);
   EXPECT_EQ(sender.sent, 3);  // each check was answered, at its own source
+}
+
+// Issue 13: the time the peer was last heard counts only what passes the transport's checks.
+TEST(WebRtcTransport, LastReceivedCountsOnlyPacketsThatPassTheChecks) {
+  auto cert = DtlsCertificate::generate();
+  NullSender sender;
+  NullListener listener;
+  const IceCredentials local{"srvufrag", "server-password-0123456789"};
+  WebRtcTransport t(*cert, local, {}, sender, listener);
+  t.set_remote({"cli", "client-password"}, cert->fingerprint());
+  EXPECT_FALSE(t.last_received());
+
+  auto t0 = IceLiteAgent::Clock::now();
+  auto a = UdpEndpoint::from("127.0.0.1", 40001);
+  auto stranger = UdpEndpoint::from("127.0.0.9", 40009);
+  auto wrong_password = check("srvufrag:cli", "not-the-password-at-all", false, 1);
+  t.on_datagram(wrong_password, a, t0);
+  EXPECT_FALSE(t.last_received());
+  std::vector<uint8_t> srtp_like(40, 0);
+  srtp_like[0] = 0x80;  // RTP from an address no check validated
+  t.on_datagram(srtp_like, stranger, t0);
+  std::vector<uint8_t> dtls_like(40, 0);
+  dtls_like[0] = 22;  // a DTLS record from it
+  t.on_datagram(dtls_like, stranger, t0);
+  EXPECT_FALSE(t.last_received());
+
+  auto good = check("srvufrag:cli", local.pwd, true, 2);
+  t.on_datagram(good, a, t0 + std::chrono::seconds(1));
+  ASSERT_TRUE(t.last_received());
+  EXPECT_EQ(*t.last_received(), t0 + std::chrono::seconds(1));
+
+  // RTP before DTLS-SRTP is up cannot authenticate: not counted.
+  t.on_datagram(srtp_like, a, t0 + std::chrono::seconds(2));
+  EXPECT_EQ(*t.last_received(), t0 + std::chrono::seconds(1));
+  // A DTLS record from the validated address is the peer speaking.
+  t.on_datagram(dtls_like, a, t0 + std::chrono::seconds(3));
+  EXPECT_EQ(*t.last_received(), t0 + std::chrono::seconds(3));
+  // A bad check later does not refresh it.
+  auto bad_again = check("srvufrag:cli", "not-the-password-at-all", false, 3);
+  t.on_datagram(bad_again, a, t0 + std::chrono::seconds(4));
+  EXPECT_EQ(*t.last_received(), t0 + std::chrono::seconds(3));
 }
 
 }  // namespace

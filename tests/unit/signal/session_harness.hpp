@@ -1,7 +1,8 @@
 #pragma once
 // Test support: a Room and its Participants driven without a socket, through the SignalSink
 // seam. FakeSignalSink records what the server sends; SessionHarness owns a real media worker
-// bound to 127.0.0.1 port 0 (nothing is sent to it) and runs everything on its thread. Used by
+// bound to 127.0.0.1 port 0 (tests may send it datagrams, e.g. ICE checks, at udp_port()) and
+// runs everything on its thread. Used by
 // tests/unit/signal and the signal_session fuzz target.
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
@@ -120,6 +121,7 @@ class SessionHarness {
     return *room_;
   }
   void close_room() { room_.reset(); }
+  uint16_t udp_port() const { return worker_.udp_port(); }
 
   static JoinParams params(const std::string& identity, bool single_pc = true) {
     JoinParams p;
