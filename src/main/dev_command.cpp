@@ -96,6 +96,7 @@ int run_dev(int argc, char** argv) {
     std::string app_url = "http://127.0.0.1:" + std::to_string(app_port);
     config.webhook.urls.push_back(app_url + "/webhooks/livekit");
     config.webhook.api_key = "devkey";
+    if (config.webhook.queue_file.empty()) config.webhook.queue_file = data_dir + "/webhooks.queue";
     // Only the app opens rooms (CreateRoom when a visit's join window opens), so a join token
     // can never bring back the room of a visit that ended.
     config.room.auto_create = false;

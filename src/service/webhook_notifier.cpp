@@ -22,9 +22,17 @@ WebhookNotifier::WebhookNotifier(const config::MediaConfig& config, Metrics& met
                               "Webhook deliveries abandoned after all retries")),
       dropped_(metrics.counter("parlor_webhooks_dropped_total",
                                "Webhook events dropped because the queue was full")),
-      caught_(metrics.caught("webhook")) {
-  if (enabled()) thread_ = std::thread([this] { run(); });
+      caught_(metrics.caught("webhook")),
+      queued_(metrics.gauge("parlor_webhooks_queued", "Webhook events queued and not yet delivered")) {
+  if (!enabled()) return;
+  if (!config_.webhook.queue_file.empty()) {
+    for (auto& e : journal_.open(config_.webhook.queue_file)) queue_.push_back(std::move(e));
+    set_queued_gauge();
+  }
+  thread_ = std::thread([this] { run(); });
 }
+
+void WebhookNotifier::set_queued_gauge() { queued_ = static_cast<int64_t>(queue_.size()); }
 
 WebhookNotifier::~WebhookNotifier() {
   {
@@ -55,14 +63,17 @@ void WebhookNotifier::notify(livekit::WebhookEvent event) {
                              std::chrono::system_clock::now().time_since_epoch())
                              .count());
   }
-  std::string body = to_proto_json(event);
+  WebhookJournal::Event queued{event.id(), to_proto_json(event)};
   {
     std::lock_guard lock(mutex_);
     if (queue_.size() >= config_.webhook.queue_size) {
       dropped_++;
       return;
     }
-    queue_.push_back(std::move(body));
+    // One append(2)-sized write to the page cache: a process killed after this loses nothing.
+    if (journal_.is_open()) journal_.append(queued);
+    queue_.push_back(std::move(queued));
+    set_queued_gauge();
   }
   cv_.notify_all();
 }
@@ -79,20 +90,32 @@ void WebhookNotifier::set_caught_handler(std::function<void(const Caught&)> hand
 
 void WebhookNotifier::run() {
   for (;;) {
-    std::string body;
+    WebhookJournal::Event event;
     {
       std::unique_lock lock(mutex_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
-      body = std::move(queue_.front());
-      queue_.pop_front();
+      if (stopping_ && journal_.is_open()) return;  // the file keeps the rest for the next start
+      event = queue_.front();
       busy_ = true;
+      // The event's record reaches the disk before it is first sent.
+      journal_.sync();
     }
-    auto caught = guarded([&] { deliver(body); });
+    bool finished = true;
+    auto caught = guarded([&] { finished = deliver(event.body); });
     std::function<void(const Caught&)> report;
     {
       std::lock_guard lock(mutex_);
       busy_ = false;
+      if (finished || caught) {
+        // Delivered, given up, or thrown (a bug: dropped and counted, never retried forever).
+        queue_.pop_front();
+        if (journal_.is_open()) {
+          journal_.done(event.id);
+          if (journal_.needs_compaction()) journal_.compact({queue_.begin(), queue_.end()});
+        }
+        set_queued_gauge();
+      }
       if (caught) report = on_caught_;
     }
     if (caught) {
@@ -100,19 +123,25 @@ void WebhookNotifier::run() {
       if (report) guarded([&] { report(*caught); });
     }
     cv_.notify_all();
+    if (!finished && !caught) return;  // stopping mid-retry: the event stays queued (and on file)
   }
 }
 
-void WebhookNotifier::deliver(const std::string& body) {
+bool WebhookNotifier::deliver(const std::string& body) {
   std::string key = config_.webhook.api_key.empty() ? config_.keys.begin()->first
                                                     : config_.webhook.api_key;
   auto secret = config_.keys.at(key);
+  const bool durable = journal_.is_open();
   http::HttpClient client;
   for (const auto& url : config_.webhook.urls) {
     auto delay = kFirstRetryDelay;
     bool ok = false;
-    for (uint32_t attempt = 0; attempt < std::max<uint32_t>(1, config_.webhook.max_attempts);
-         ++attempt) {
+    const uint32_t attempts = std::max<uint32_t>(1, config_.webhook.max_attempts);
+    for (uint32_t attempt = 0;; ++attempt) {
+      if (attempt == attempts) {
+        failed_++;  // counted once per event and URL
+        if (!durable) break;
+      }
       // A fresh token per attempt keeps exp valid through long retry sequences.
       std::map<std::string, std::string> headers{
           {"Content-Type", "application/webhook+json"},
@@ -126,12 +155,13 @@ void WebhookNotifier::deliver(const std::string& body) {
       }
       {
         std::unique_lock lock(mutex_);
-        if (cv_.wait_for(lock, delay, [this] { return stopping_; })) break;
+        if (cv_.wait_for(lock, delay, [this] { return stopping_; })) return false;
       }
       delay = std::min<std::chrono::milliseconds>(delay * 2, kMaxRetryDelay);
     }
-    ok ? sent_++ : failed_++;
+    if (ok) sent_++;
   }
+  return true;
 }
 
 }  // namespace parlor::service

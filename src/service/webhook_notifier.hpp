@@ -3,9 +3,16 @@
 // carrying the body's SHA-256, POSTed to every configured URL.
 //
 // Events go into a bounded queue and are sent by one background thread, in the order they were
-// queued (so causal order holds), with retries and exponential backoff. Enqueueing never blocks:
-// when the queue is full the event is dropped and counted. Nothing on a room's path waits for
-// delivery.
+// queued (so causal order holds, per room and overall), with retries and exponential backoff.
+// Enqueueing never waits for delivery: when the queue is full the event is dropped and counted.
+//
+// With `webhook.queue_file` the queue is durable (service/webhook_journal.hpp): each event is
+// appended to the file as it is queued and marked when delivered, so events not yet delivered
+// when the server stops or is killed are delivered after it starts again, in order. A durable
+// event is never given up: after `max_attempts` failed tries it is counted as failed once and
+// then retried every few seconds until it is delivered (the app applies each event id once, so a
+// delivery repeated across a crash changes nothing). Without a file, an event is dropped after
+// `max_attempts`.
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -18,6 +25,7 @@
 #include "common/config/media_config.hpp"
 #include "livekit_webhook.pb.h"
 #include "service/metrics.hpp"
+#include "service/webhook_journal.hpp"
 
 namespace parlor::service {
 
@@ -37,6 +45,7 @@ class WebhookNotifier {
   void set_caught_handler(std::function<void(const Caught&)> handler);
 
   bool enabled() const { return !config_.webhook.urls.empty(); }
+  bool durable() const { return journal_.is_open(); }
 
   // The body and Authorization header for one event (exposed for tests).
   static std::string sign(const std::string& body, const std::string& api_key,
@@ -44,17 +53,22 @@ class WebhookNotifier {
 
  private:
   void run();
-  void deliver(const std::string& body);
+  // True when every URL took the event (or, without a journal, when it was given up); false
+  // when the server is stopping before that.
+  bool deliver(const std::string& body);
+  void set_queued_gauge();  // under mutex_
 
   const config::MediaConfig& config_;
   std::atomic<uint64_t>& sent_;
   std::atomic<uint64_t>& failed_;
   std::atomic<uint64_t>& dropped_;
   std::atomic<uint64_t>& caught_;
+  std::atomic<int64_t>& queued_;
   std::function<void(const Caught&)> on_caught_;  // guarded by mutex_
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<std::string> queue_;
+  std::deque<WebhookJournal::Event> queue_;  // the front is the one being delivered
+  WebhookJournal journal_;                    // guarded by mutex_
   bool busy_ = false;
   bool stopping_ = false;
   std::thread thread_;

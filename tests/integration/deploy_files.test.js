@@ -54,13 +54,20 @@ async function roomAutoCreated(media) {
 }
 
 test('deploy/media.yaml starts parlor media from a file and from LIVEKIT_CONFIG; rooms are not auto-created', async () => {
-  const yaml = readFileSync(path.join(deploy, 'media.yaml'), 'utf8');
+  const original = readFileSync(path.join(deploy, 'media.yaml'), 'utf8');
+  assert.match(original, /queue_file: \/var\/lib\/parlor\//);
+  // The same file, with the webhook queue in a scratch directory (one per server: a queue file
+  // has one owner) instead of /var/lib/parlor.
+  const scratch = mkdtempSync(path.join(tmpdir(), 'parlor-deploy-'));
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+  const withQueue = (name) => original.replace(/queue_file: \S+/, `queue_file: ${path.join(scratch, name)}`);
+  const yaml = withQueue('file.queue');
   const env = { LIVEKIT_KEYS: `${key}: ${secret}` };
   const fromFile = await startMedia({ config: yaml, env });
   servers.push(fromFile);
   assert.equal(await roomAutoCreated(fromFile), false, 'a token alone must not create a room');
   // LIVEKIT_CONFIG holds the YAML itself (LiveKit's meaning) and wins over defaults.
-  const fromEnv = await startMedia({ args: ['--keys', `${key}: ${secret}`], env: { LIVEKIT_CONFIG: yaml } });
+  const fromEnv = await startMedia({ args: ['--keys', `${key}: ${secret}`], env: { LIVEKIT_CONFIG: withQueue('env.queue') } });
   servers.push(fromEnv);
   assert.equal(await roomAutoCreated(fromEnv), false);
   const plain = await startMedia({ args: ['--keys', `${key}: ${secret}`] });

@@ -57,7 +57,7 @@ export async function startMedia({ config, args = [], env = {}, timeoutMs = 1500
     proc,
     logs: () => err,
     async stop() {
-      if (proc.exitCode === null) {
+      if (proc.exitCode === null && proc.signalCode === null) {  // still running
         const exited = new Promise((r) => proc.once('exit', r));
         proc.kill('SIGTERM');
         // A server that does not stop within 15 s is wedged: kill it, and report it (exit code

@@ -140,6 +140,7 @@ void apply_yaml(MediaConfig& c, const std::string& yaml_text) {
     w.read("queue_size", c.webhook.queue_size);
     w.read("timeout_ms", c.webhook.timeout_ms);
     w.read("max_attempts", c.webhook.max_attempts);
+    w.read("queue_file", c.webhook.queue_file);
   });
   s.section("limit", [&](Section& l) {
     l.read("num_tracks", c.limit.num_tracks);

@@ -44,6 +44,8 @@ struct WebhookConfig {
   uint32_t queue_size = 1000;        // events buffered per URL before dropping
   uint32_t timeout_ms = 5000;
   uint32_t max_attempts = 5;
+  // Parlor: a file that keeps undelivered events across restarts (empty: memory only).
+  std::string queue_file;
 };
 
 // What one client can make the server hold or do. Every bound is enforced and counted in
