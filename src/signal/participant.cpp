@@ -586,10 +586,14 @@ void Participant::handle_subscription(const livekit::UpdateSubscription& req) {
 
 // LiveKit's setTrackSubscriptionPermissions: the new state replaces the old one and takes effect
 // at once for every subscriber (Room::track_permissions_changed). Over the bounds it is refused
-// whole (the previous permissions stay) and counted.
+// whole (the previous permissions stay) and counted; an entry naming nobody is a bad request.
 void Participant::handle_subscription_permission(const livekit::SubscriptionPermission& req) {
   const auto& limits = room_.config().limit;
-  if (!track_permissions_.update(req, {limits.max_track_permissions, limits.num_tracks})) {
+  auto identity_of = [this](const std::string& sid) -> std::optional<std::string> {
+    if (auto* p = room_.find_by_sid(sid)) return p->identity();
+    return std::nullopt;
+  };
+  if (!track_permissions_.update(req, {limits.max_track_permissions, limits.num_tracks}, identity_of)) {
     LimitCounters::bump(room_.limit_counters().track_permissions);
     livekit::SignalResponse r;
     r.mutable_request_response()->set_reason(livekit::RequestResponse::LIMIT_EXCEEDED);

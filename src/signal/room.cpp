@@ -241,7 +241,7 @@ void Room::unsubscribe(Participant& subscriber, const std::string& track_sid) {
 
 bool Room::may_receive(const Participant& subscriber, const Participant& publisher, const PublishedTrack& track) {
   return subscriber.bypasses_track_permissions() ||
-         publisher.track_permissions().allows(subscriber.identity(), subscriber.sid(), track.info.sid());
+         publisher.track_permissions().allows(subscriber.identity(), track.info.sid());
 }
 
 void Room::reconcile_permissions(Participant& subscriber, Participant& publisher) {

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 
+#include "common/errors.hpp"
+
 namespace parlor::signal {
 
-bool TrackPermissions::update(const livekit::SubscriptionPermission& request, const Bounds& bounds) {
+bool TrackPermissions::update(const livekit::SubscriptionPermission& request, const Bounds& bounds,
+                              const IdentityOf& identity_of) {
   if (request.all_participants()) {  // LiveKit drops the list: everyone may subscribe
     all_ = true;
     entries_.clear();
@@ -17,10 +20,14 @@ bool TrackPermissions::update(const livekit::SubscriptionPermission& request, co
   std::vector<Entry> entries;
   entries.reserve(request.track_permissions_size());
   for (const auto& p : request.track_permissions()) {
-    if (p.participant_identity().empty() && p.participant_sid().empty()) continue;  // names nobody
     Entry e;
-    e.identity = p.participant_identity();
-    e.sid = p.participant_sid();
+    e.identity = p.participant_identity();  // LiveKit: the identity wins over the sid
+    if (e.identity.empty()) {
+      if (p.participant_sid().empty()) throw BadInput("a track permission names no participant");
+      auto identity = identity_of(p.participant_sid());
+      if (!identity) continue;  // nobody has that sid (any more)
+      e.identity = std::move(*identity);
+    }
     e.all_tracks = p.all_tracks();
     e.track_sids.assign(p.track_sids().begin(), p.track_sids().end());
     entries.push_back(std::move(e));
@@ -30,11 +37,10 @@ bool TrackPermissions::update(const livekit::SubscriptionPermission& request, co
   return true;
 }
 
-bool TrackPermissions::allows(std::string_view identity, std::string_view sid, std::string_view track_sid) const {
+bool TrackPermissions::allows(std::string_view identity, std::string_view track_sid) const {
   if (all_) return true;
   for (const auto& e : entries_) {
-    bool named = (!e.identity.empty() && e.identity == identity) || (!e.sid.empty() && e.sid == sid);
-    if (!named) continue;
+    if (e.identity != identity) continue;
     if (e.all_tracks) return true;
     if (std::find(e.track_sids.begin(), e.track_sids.end(), track_sid) != e.track_sids.end()) return true;
   }

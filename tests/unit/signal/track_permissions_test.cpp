@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/errors.hpp"
 #include "signal/session_harness.hpp"
 
 namespace parlor::signal {
@@ -35,43 +36,50 @@ livekit::SubscriptionPermission only(std::vector<livekit::TrackPermission> entri
 
 const TrackPermissions::Bounds kBounds{10, 4};
 
+// The room's sids: PA_bob is bob's; any other sid is unknown.
+std::optional<std::string> identity_of(const std::string& sid) {
+  if (sid == "PA_bob") return "bob";
+  return std::nullopt;
+}
+
 TEST(TrackPermissions, EveryoneUntilRestricted) {
   TrackPermissions p;
-  EXPECT_TRUE(p.allows("a", "PA_a", "TR_1"));
-  ASSERT_TRUE(p.update(only({}), kBounds));
-  EXPECT_FALSE(p.allows("a", "PA_a", "TR_1"));  // an empty list allows nobody
+  EXPECT_TRUE(p.allows("a", "TR_1"));
+  ASSERT_TRUE(p.update(only({}), kBounds, identity_of));
+  EXPECT_FALSE(p.allows("a", "TR_1"));  // an empty list allows nobody
   livekit::SubscriptionPermission all;
   all.set_all_participants(true);
   *all.add_track_permissions() = allow("x", "", false);  // ignored with all_participants
-  ASSERT_TRUE(p.update(all, kBounds));
-  EXPECT_TRUE(p.allows("a", "PA_a", "TR_1"));
+  ASSERT_TRUE(p.update(all, kBounds, identity_of));
+  EXPECT_TRUE(p.allows("a", "TR_1"));
   EXPECT_EQ(p.entry_count(), 0u);
 }
 
 TEST(TrackPermissions, ByIdentityOrSidAllTracksOrAList) {
   TrackPermissions p;
   ASSERT_TRUE(p.update(only({allow("alice", "", true), allow("", "PA_bob", false, {"TR_1"}),
-                             allow("", "", true)}),
-                       kBounds));
-  EXPECT_TRUE(p.allows("alice", "PA_x", "TR_1"));
-  EXPECT_TRUE(p.allows("alice", "PA_x", "TR_later"));  // all_tracks covers tracks published later
-  EXPECT_TRUE(p.allows("bob", "PA_bob", "TR_1"));
-  EXPECT_FALSE(p.allows("bob", "PA_bob", "TR_2"));
-  EXPECT_FALSE(p.allows("bob", "PA_other", "TR_1"));  // a new session of bob is another sid
-  EXPECT_FALSE(p.allows("carol", "PA_c", "TR_1"));
-  EXPECT_FALSE(p.allows("", "", "TR_1"));  // the entry naming nobody matches nobody
-  EXPECT_EQ(p.entry_count(), 2u);
+                             allow("", "PA_gone", true), allow("carol", "PA_bob", false, {"TR_2"})}),
+                       kBounds, identity_of));
+  EXPECT_TRUE(p.allows("alice", "TR_1"));
+  EXPECT_TRUE(p.allows("alice", "TR_later"));  // all_tracks covers tracks published later
+  EXPECT_TRUE(p.allows("bob", "TR_1"));        // the sid was resolved to bob's identity
+  EXPECT_FALSE(p.allows("bob", "TR_2"));       // the identity wins over a sid naming bob
+  EXPECT_TRUE(p.allows("carol", "TR_2"));
+  EXPECT_FALSE(p.allows("carol", "TR_1"));
+  EXPECT_FALSE(p.allows("dave", "TR_1"));
+  EXPECT_EQ(p.entry_count(), 3u);  // the unknown sid was skipped
 }
 
-TEST(TrackPermissions, OverTheBoundsIsRefusedAndChangesNothing) {
+TEST(TrackPermissions, BadRequestsChangeNothing) {
   TrackPermissions p;
-  ASSERT_TRUE(p.update(only({allow("alice", "", true)}), kBounds));
+  ASSERT_TRUE(p.update(only({allow("alice", "", true)}), kBounds, identity_of));
   std::vector<livekit::TrackPermission> many;
   for (int i = 0; i < 11; ++i) many.push_back(allow("p" + std::to_string(i), "", true));
-  EXPECT_FALSE(p.update(only(many), kBounds));
-  EXPECT_FALSE(p.update(only({allow("bob", "", false, {"1", "2", "3", "4", "5"})}), kBounds));
-  EXPECT_TRUE(p.allows("alice", "", "TR_1"));
-  EXPECT_FALSE(p.allows("bob", "", "1"));
+  EXPECT_FALSE(p.update(only(many), kBounds, identity_of));
+  EXPECT_FALSE(p.update(only({allow("bob", "", false, {"1", "2", "3", "4", "5"})}), kBounds, identity_of));
+  EXPECT_THROW(p.update(only({allow("bob", "", true), allow("", "", true)}), kBounds, identity_of), BadInput);
+  EXPECT_TRUE(p.allows("alice", "TR_1"));
+  EXPECT_FALSE(p.allows("bob", "1"));
 }
 
 // ---- through the room --------------------------------------------------------------------
@@ -257,6 +265,30 @@ TEST_F(PermissionsTest, HiddenMonitorsAreNeverRefused) {
   EXPECT_TRUE(subscribed(late, track));
 }
 
+TEST_F(PermissionsTest, RoomAdminsBypassAndAnUnhiddenMonitorIsChecked) {
+  auto pub = join("pub", "mic");
+  auto staff = join("staff", "", /*hidden=*/true);
+  Session admin;
+  h.run([&] {
+    auto params = SessionHarness::params("admin");
+    params.claims.video->room_admin = true;
+    ASSERT_FALSE(h.join(std::move(params), admin.sink));
+    admin.p = h.room().find("admin");
+  });
+  const auto track = track_of(pub);
+  send(pub, only({}));
+  EXPECT_TRUE(subscribed(admin, track));
+  ASSERT_TRUE(subscribed(staff, track));
+  // RoomService makes the monitor visible: from now on it is an ordinary subscriber.
+  livekit::UpdateParticipantRequest update;
+  update.mutable_permission()->set_can_subscribe(true);
+  update.mutable_permission()->set_hidden(false);
+  h.run([&] { staff.p->update_from_server(update); });
+  EXPECT_FALSE(subscribed(staff, track));
+  ASSERT_EQ(updates(staff).size(), 1u);
+  EXPECT_FALSE(updates(staff)[0].allowed());
+}
+
 TEST_F(PermissionsTest, TooManyEntriesAreRefusedAndCounted) {
   h.config.limit.max_track_permissions = 2;
   auto pub = join("pub", "mic");
@@ -268,6 +300,12 @@ TEST_F(PermissionsTest, TooManyEntriesAreRefusedAndCounted) {
   auto rr = pub.sink->of(R::kRequestResponse);
   ASSERT_FALSE(rr.empty());
   EXPECT_EQ(rr.back().request_response().reason(), livekit::RequestResponse::LIMIT_EXCEEDED);
+  // An entry naming nobody is a bad request: answered, nothing changed, the session goes on.
+  send(pub, only({allow("", "", true)}));
+  rr = pub.sink->of(R::kRequestResponse);
+  EXPECT_EQ(rr.back().request_response().reason(), livekit::RequestResponse::INVALID_REQUEST);
+  EXPECT_TRUE(subscribed(a, track));
+  EXPECT_TRUE(pub.sink->escaped.empty());
 }
 
 TEST_F(PermissionsTest, LeavingPublisherForgetsDenials) {
