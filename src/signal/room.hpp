@@ -1,8 +1,8 @@
 #pragma once
 // A LiveKit room on one media worker: its participants, their published tracks and who
 // receives what. The room implements LiveKit's rules (spec §3, §4): join and replace-by-identity,
-// hidden participants, grants, track publication, auto-subscribe, mute, leave, and the
-// participant updates that must precede the media they describe.
+// hidden participants, grants, track publication, auto-subscribe, subscription permissions, mute,
+// leave, and the participant updates that must precede the media they describe.
 //
 // Threading: worker thread only. Ownership: Room → Participant (unique_ptr) → its transport,
 // published tracks (UpTrack) and subscriptions (DownTrack). A Participant leaving removes its
