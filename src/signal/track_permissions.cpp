@@ -42,7 +42,8 @@ bool TrackPermissions::allows(std::string_view identity, std::string_view track_
   for (const auto& e : entries_) {
     if (e.identity != identity) continue;
     if (e.all_tracks) return true;
-    if (std::find(e.track_sids.begin(), e.track_sids.end(), track_sid) != e.track_sids.end()) return true;
+    if (std::find(e.track_sids.begin(), e.track_sids.end(), track_sid) != e.track_sids.end())
+      return true;
   }
   return false;
 }

@@ -28,8 +28,8 @@ namespace parlor::signal {
 class TrackPermissions {
  public:
   struct Bounds {
-    size_t max_entries = 0;          // limit.max_track_permissions
-    size_t max_sids_per_entry = 0;   // limit.num_tracks: a publisher has no more tracks
+    size_t max_entries = 0;         // limit.max_track_permissions
+    size_t max_sids_per_entry = 0;  // limit.num_tracks: a publisher has no more tracks
   };
 
   // A participant's identity from its sid (nullopt: nobody in the room has it).
@@ -37,7 +37,8 @@ class TrackPermissions {
 
   // Replaces the state with the request's. False (nothing changed) when it is over the bounds;
   // throws BadInput (nothing changed) for an entry that names nobody.
-  bool update(const livekit::SubscriptionPermission& request, const Bounds& bounds, const IdentityOf& identity_of);
+  bool update(const livekit::SubscriptionPermission& request, const Bounds& bounds,
+              const IdentityOf& identity_of);
   // Whether the subscriber with this identity may receive the track `track_sid`.
   bool allows(std::string_view identity, std::string_view track_sid) const;
   bool allows_everyone() const { return all_; }

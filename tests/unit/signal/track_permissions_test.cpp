@@ -57,9 +57,10 @@ TEST(TrackPermissions, EveryoneUntilRestricted) {
 
 TEST(TrackPermissions, ByIdentityOrSidAllTracksOrAList) {
   TrackPermissions p;
-  ASSERT_TRUE(p.update(only({allow("alice", "", true), allow("", "PA_bob", false, {"TR_1"}),
-                             allow("", "PA_gone", true), allow("carol", "PA_bob", false, {"TR_2"})}),
-                       kBounds, identity_of));
+  ASSERT_TRUE(
+      p.update(only({allow("alice", "", true), allow("", "PA_bob", false, {"TR_1"}),
+                     allow("", "PA_gone", true), allow("carol", "PA_bob", false, {"TR_2"})}),
+               kBounds, identity_of));
   EXPECT_TRUE(p.allows("alice", "TR_1"));
   EXPECT_TRUE(p.allows("alice", "TR_later"));  // all_tracks covers tracks published later
   EXPECT_TRUE(p.allows("bob", "TR_1"));        // the sid was resolved to bob's identity
@@ -76,8 +77,10 @@ TEST(TrackPermissions, BadRequestsChangeNothing) {
   std::vector<livekit::TrackPermission> many;
   for (int i = 0; i < 11; ++i) many.push_back(allow("p" + std::to_string(i), "", true));
   EXPECT_FALSE(p.update(only(many), kBounds, identity_of));
-  EXPECT_FALSE(p.update(only({allow("bob", "", false, {"1", "2", "3", "4", "5"})}), kBounds, identity_of));
-  EXPECT_THROW(p.update(only({allow("bob", "", true), allow("", "", true)}), kBounds, identity_of), BadInput);
+  EXPECT_FALSE(
+      p.update(only({allow("bob", "", false, {"1", "2", "3", "4", "5"})}), kBounds, identity_of));
+  EXPECT_THROW(p.update(only({allow("bob", "", true), allow("", "", true)}), kBounds, identity_of),
+               BadInput);
   EXPECT_TRUE(p.allows("alice", "TR_1"));
   EXPECT_FALSE(p.allows("bob", "1"));
 }
@@ -89,7 +92,8 @@ std::string publish_sdp(const std::string& cid) {
   return "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
          "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"
          "a=ice-ufrag:cNi0\r\na=ice-pwd:k4n7eCxGSTUw+Y3R97Ii4WXs\r\na=setup:actpass\r\n"
-         "a=fingerprint:sha-256 6C:D8:DD:BC:53:D2:E2:D9:2D:C5:81:5E:28:C0:F6:DB:6D:45:62:1D:67:1C:6B:6C:"
+         "a=fingerprint:sha-256 "
+         "6C:D8:DD:BC:53:D2:E2:D9:2D:C5:81:5E:28:C0:F6:DB:6D:45:62:1D:67:1C:6B:6C:"
          "1B:B0:89:43:A9:17:C3:45\r\n"
          "a=mid:0\r\na=sendonly\r\na=rtcp-mux\r\na=msid:stream " +
          cid + "\r\na=rtpmap:111 opus/48000/2\r\n";
@@ -151,7 +155,8 @@ class PermissionsTest : public ::testing::Test {
   // The permission updates a session received, in order.
   static std::vector<livekit::SubscriptionPermissionUpdate> updates(Session& s) {
     std::vector<livekit::SubscriptionPermissionUpdate> out;
-    for (const auto& r : s.sink->of(R::kSubscriptionPermissionUpdate)) out.push_back(r.subscription_permission_update());
+    for (const auto& r : s.sink->of(R::kSubscriptionPermissionUpdate))
+      out.push_back(r.subscription_permission_update());
     return out;
   }
 
