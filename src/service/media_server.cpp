@@ -270,6 +270,8 @@ void MediaServer::publish_limit_metrics() {
       c.metadata);
   set("parlor_limit_subscriptions_total",
       "Subscriptions refused by limit.subscription_limit_video / _audio", c.subscriptions);
+  set("parlor_limit_track_permissions_total",
+      "Subscription permission requests refused by limit.max_track_permissions", c.track_permissions);
   set("parlor_limit_signal_dropped_total",
       "Signal messages dropped by limit.signal_messages_per_second", c.signal_dropped);
   set("parlor_limit_signal_disconnects_total",

@@ -29,6 +29,7 @@ struct LimitCounters {
   std::atomic<uint64_t> track_request{0};       // name/stream/cid length, layers, codecs
   std::atomic<uint64_t> metadata{0};            // metadata, name or attributes of an update
   std::atomic<uint64_t> subscriptions{0};       // subscription_limit_video / _audio
+  std::atomic<uint64_t> track_permissions{0};   // max_track_permissions (subscription_permission)
   std::atomic<uint64_t> signal_dropped{0};      // signal messages over the rate, dropped
   std::atomic<uint64_t> signal_disconnects{0};  // participants disconnected for flooding
   std::atomic<uint64_t> data_dropped{0};        // data packets over the rate (or size), dropped

@@ -211,6 +211,8 @@ void Participant::start(const std::vector<livekit::ParticipantInfo>& others) {
   join->set_ping_timeout(kPingTimeoutSeconds);
   send(r);
   started_ = true;
+  // Tracks refused while joining: the client knows their publishers now.
+  for (const auto& [track_sid, publisher_sid] : denied_) send_permission_update(publisher_sid, track_sid, false);
   send_refresh_token();
   state_ = livekit::ParticipantInfo::JOINED;
   if (!single_pc_) {
@@ -420,6 +422,7 @@ void Participant::handle(const livekit::SignalRequest& req) {
     case R::kMute: handle_mute(req.mute()); break;
     case R::kSubscription: handle_subscription(req.subscription()); break;
     case R::kTrackSetting: handle_track_settings(req.track_setting()); break;
+    case R::kSubscriptionPermission: handle_subscription_permission(req.subscription_permission()); break;
     case R::kUpdateMetadata: handle_update_metadata(req.update_metadata()); break;
     case R::kLeave:
       if (!leaving_) {
@@ -581,6 +584,26 @@ void Participant::handle_subscription(const livekit::UpdateSubscription& req) {
   }
 }
 
+// LiveKit's setTrackSubscriptionPermissions: the new state replaces the old one and takes effect
+// at once for every subscriber (Room::track_permissions_changed). Over the bounds it is refused
+// whole (the previous permissions stay) and counted; an entry naming nobody is a bad request.
+void Participant::handle_subscription_permission(const livekit::SubscriptionPermission& req) {
+  const auto& limits = room_.config().limit;
+  auto identity_of = [this](const std::string& sid) -> std::optional<std::string> {
+    if (auto* p = room_.find_by_sid(sid)) return p->identity();
+    return std::nullopt;
+  };
+  if (!track_permissions_.update(req, {limits.max_track_permissions, limits.num_tracks}, identity_of)) {
+    LimitCounters::bump(room_.limit_counters().track_permissions);
+    livekit::SignalResponse r;
+    r.mutable_request_response()->set_reason(livekit::RequestResponse::LIMIT_EXCEEDED);
+    r.mutable_request_response()->set_message("too many track permissions");
+    send(r);
+    return;
+  }
+  room_.track_permissions_changed(*this);
+}
+
 // Spec §4.8: disabled pauses; otherwise the size (preferred) or quality caps the layer.
 void Participant::handle_track_settings(const livekit::UpdateTrackSettings& req) {
   for (const auto& sid : req.track_sids()) {
@@ -696,6 +719,8 @@ void Participant::apply_permission(bool could_subscribe) {
   } else if (!could_subscribe && auto_subscribe_) {
     room_.subscribe_all(*this);
   }
+  // hidden / roomAdmin may have changed: publishers' permissions apply to it, or no longer do.
+  if (can_subscribe()) room_.recheck_track_permissions(*this);
 }
 
 // The track leaves the room (subscribers, the others' view, the track_unpublished webhook) and
@@ -722,11 +747,32 @@ size_t Participant::subscription_count(livekit::TrackType type) const {
                     [&](auto& s) { return s->track && s->track->info.type() == type; }));
 }
 
+void Participant::send_permission_update(const std::string& publisher_sid, const std::string& track_sid,
+                                         bool allowed) {
+  livekit::SignalResponse r;
+  auto* u = r.mutable_subscription_permission_update();
+  u->set_participant_sid(publisher_sid);
+  u->set_track_sid(track_sid);
+  u->set_allowed(allowed);
+  send(r);
+}
+
+void Participant::deny_track(const std::string& publisher_sid, const std::string& track_sid, bool tell_again) {
+  bool fresh = denied_.emplace(track_sid, publisher_sid).second;
+  if (started_ && (fresh || tell_again)) send_permission_update(publisher_sid, track_sid, false);
+}
+
+void Participant::allow_track(const std::string& publisher_sid, const std::string& track_sid) {
+  if (denied_.erase(track_sid) == 0) return;
+  send_permission_update(publisher_sid, track_sid, true);
+}
+
 bool Participant::subscribed_to(const std::string& track_sid) const {
   return std::any_of(subscriptions_.begin(), subscriptions_.end(), [&](auto& s) { return s->track_sid == track_sid; });
 }
 
 void Participant::remove_subscription(const std::string& track_sid) {
+  denied_.erase(track_sid);
   bool changed = false;
   std::erase_if(subscriptions_, [&](std::unique_ptr<Subscription>& s) {
     if (s->track_sid != track_sid) return false;
@@ -746,6 +792,7 @@ void Participant::drop_all_subscriptions() {
   }
   subscriptions_.clear();
   subscription_by_ssrc_.clear();
+  denied_.clear();
 }
 
 // ---- media ----------------------------------------------------------------------------------

@@ -28,6 +28,7 @@
 #include "signal/signal_sink.hpp"
 #include "signal/limits.hpp"
 #include "signal/liveness.hpp"
+#include "signal/track_permissions.hpp"
 
 namespace parlor::signal {
 
@@ -88,6 +89,13 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   const std::string& identity() const { return claims_.identity; }
   bool hidden() const { return claims_.video && claims_.video->hidden; }
   bool can_subscribe() const { return claims_.video && claims_.video->effective_can_subscribe(); }
+  // Publishers' subscription permissions do not apply to it (signal/track_permissions.hpp):
+  // staff monitors (hidden), recorders and room admins receive everything they subscribe to.
+  bool bypasses_track_permissions() const {
+    return claims_.video && (claims_.video->hidden || claims_.video->recorder || claims_.video->room_admin);
+  }
+  // Who may receive this participant's tracks (its subscription_permission request).
+  const TrackPermissions& track_permissions() const { return track_permissions_; }
   // A hidden participant publishes nothing (its data would carry its sid to the others).
   bool can_publish_data() const {
     return claims_.video && claims_.video->effective_can_publish_data() && !hidden();
@@ -126,6 +134,12 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   bool subscribed_to(const std::string& track_sid) const;
   size_t subscription_count(livekit::TrackType type) const;
   void drop_all_subscriptions();
+  // Subscription permissions, receiving side: a track it wants but may not receive is remembered
+  // (until it unsubscribes or the track goes) and the client told allowed:false; allow_track()
+  // forgets it and tells allowed:true. Told after the JoinResponse if it happens during the join.
+  void deny_track(const std::string& publisher_sid, const std::string& track_sid, bool tell_again);
+  bool denied(const std::string& track_sid) const { return denied_.count(track_sid) > 0; }
+  void allow_track(const std::string& publisher_sid, const std::string& track_sid);
 
   // Moderation (RoomService).
   livekit::TrackInfo set_track_muted(const std::string& track_sid, bool muted, bool from_server);
@@ -162,6 +176,8 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   void handle_mute(const livekit::MuteTrackRequest& request);
   void handle_subscription(const livekit::UpdateSubscription& request);
   void handle_track_settings(const livekit::UpdateTrackSettings& request);
+  void handle_subscription_permission(const livekit::SubscriptionPermission& request);
+  void send_permission_update(const std::string& publisher_sid, const std::string& track_sid, bool allowed);
   static int max_layer_for(const livekit::TrackInfo& track, const livekit::UpdateTrackSettings& request);
   void handle_update_metadata(const livekit::UpdateParticipantMetadata& request);
   void apply_permission(bool could_subscribe);
@@ -204,6 +220,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   // Sources with a RoomService mute in force: a track republished for one starts server-muted,
   // so unpublishing and publishing again does not get around the mute.
   std::set<int> server_muted_sources_;
+  TrackPermissions track_permissions_;  // default: everyone may subscribe
   int mid_ext_ = 0, rid_ext_ = 0, audio_level_ext_ = 0, twcc_ext_ = 0;
   sfu::TwccRecorder twcc_;  // transport-cc feedback for what the client publishes
 
@@ -214,6 +231,9 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
     std::string mid;
     std::string kind;
   };
+  // Tracks it wants but their publishers' permissions refuse: track sid → publisher sid. Bounded
+  // by the tracks published in the room (entries go with the track or an unsubscribe).
+  std::map<std::string, std::string> denied_;
   std::vector<Slot> free_slots_;  // recvonly sections of the last offer with nothing assigned
   bool negotiation_requested_ = false;
   bool started_ = false;  // JoinResponse sent

@@ -190,6 +190,10 @@ void Room::on_track_unpublished(Participant& publisher, PublishedTrack& track) {
 
 bool Room::subscribe(Participant& subscriber, Participant& publisher, PublishedTrack& track) {
   if (!subscriber.can_subscribe() || !track.up || subscriber.subscribed_to(track.info.sid())) return false;
+  if (!may_receive(subscriber, publisher, track)) {
+    subscriber.deny_track(publisher.sid(), track.info.sid(), false);
+    return false;
+  }
   if (!within_subscription_limit(subscriber, track)) return false;
   auto s = std::make_unique<Subscription>();
   s->publisher = &publisher;
@@ -235,6 +239,39 @@ void Room::unsubscribe(Participant& subscriber, const std::string& track_sid) {
   subscriber.remove_subscription(track_sid);
 }
 
+bool Room::may_receive(const Participant& subscriber, const Participant& publisher, const PublishedTrack& track) {
+  return subscriber.bypasses_track_permissions() ||
+         publisher.track_permissions().allows(subscriber.identity(), track.info.sid());
+}
+
+void Room::reconcile_permissions(Participant& subscriber, Participant& publisher) {
+  for (auto* t : publisher.published_tracks()) {
+    const auto& sid = t->info.sid();
+    const bool allowed = may_receive(subscriber, publisher, *t);
+    if (!allowed && subscriber.subscribed_to(sid)) {
+      // LiveKit revokes at once: the down track goes (its section goes inactive in the next
+      // negotiation, so the client sees the track unsubscribed) and the client learns why.
+      subscriber.remove_subscription(sid);
+      subscriber.deny_track(publisher.sid(), sid, true);
+    } else if (allowed && subscriber.denied(sid)) {
+      subscriber.allow_track(publisher.sid(), sid);
+      subscribe(subscriber, publisher, *t);
+    }
+  }
+}
+
+void Room::track_permissions_changed(Participant& publisher) {
+  for (auto& [_, p] : participants_) {
+    if (p.get() != &publisher && p->can_subscribe()) reconcile_permissions(*p, publisher);
+  }
+}
+
+void Room::recheck_track_permissions(Participant& subscriber) {
+  for (auto& [_, p] : participants_) {
+    if (p.get() != &subscriber) reconcile_permissions(subscriber, *p);
+  }
+}
+
 // Spec §4.10: stamp the sender, pick destinations (the outer list, else the user packet's),
 // never echo to the sender, and send on the same kind of channel it arrived on.
 std::vector<std::string> Room::update_subscription(Participant& subscriber, const std::vector<std::string>& track_sids,
@@ -249,7 +286,11 @@ std::vector<std::string> Room::update_subscription(Participant& subscriber, cons
     for (auto& [_, publisher] : participants_) {
       if (publisher.get() == &subscriber) continue;
       if (auto* t = publisher->track(sid); t && t->published) {
-        if (!subscriber.subscribed_to(sid) && !within_subscription_limit(subscriber, *t)) {
+        if (!subscriber.subscribed_to(sid) && !may_receive(subscriber, *publisher, *t)) {
+          // Refused with the permission update (the client shows it as not allowed); it is
+          // subscribed if the publisher allows it later.
+          if (subscriber.can_subscribe()) subscriber.deny_track(publisher->sid(), sid, true);
+        } else if (!subscriber.subscribed_to(sid) && !within_subscription_limit(subscriber, *t)) {
           // The client reports it as a failed subscription (TrackSubscriptionFailed).
           livekit::SignalResponse r;
           r.mutable_subscription_response()->set_track_sid(sid);

@@ -1,8 +1,8 @@
 #pragma once
 // A LiveKit room on one media worker: its participants, their published tracks and who
 // receives what. The room implements LiveKit's rules (spec §3, §4): join and replace-by-identity,
-// hidden participants, grants, track publication, auto-subscribe, mute, leave, and the
-// participant updates that must precede the media they describe.
+// hidden participants, grants, track publication, auto-subscribe, subscription permissions, mute,
+// leave, and the participant updates that must precede the media they describe.
 //
 // Threading: worker thread only. Ownership: Room → Participant (unique_ptr) → its transport,
 // published tracks (UpTrack) and subscriptions (DownTrack). A Participant leaving removes its
@@ -75,6 +75,14 @@ class Room {
   // The participant's hidden flag changed (UpdateParticipant): the others see it leave or arrive.
   void visibility_changed(Participant& changed);
   void unsubscribe(Participant& subscriber, const std::string& track_sid);
+  // Subscription permissions (signal/track_permissions.hpp). The publisher changed who may
+  // receive its tracks: subscribers no longer allowed lose the track at once and are told
+  // allowed:false; ones refused before and now allowed are told allowed:true and subscribed.
+  void track_permissions_changed(Participant& publisher);
+  // The subscriber's grants changed (hidden, roomAdmin): the same check against every publisher.
+  void recheck_track_permissions(Participant& subscriber);
+  // Whether the publisher's permissions let `subscriber` receive `track`.
+  static bool may_receive(const Participant& subscriber, const Participant& publisher, const PublishedTrack& track);
   // UpdateSubscription (client or RoomService): (un)subscribes `subscriber` to the published
   // tracks with these sids. Returns the sids no other participant publishes.
   std::vector<std::string> update_subscription(Participant& subscriber, const std::vector<std::string>& track_sids,
@@ -98,6 +106,7 @@ class Room {
   uint32_t visible_count() const;  // num_participants: hidden participants are not counted
   // subscription_limit_video / _audio: false (and counted) when `subscriber` may take no more.
   bool within_subscription_limit(Participant& subscriber, const PublishedTrack& track);
+  void reconcile_permissions(Participant& subscriber, Participant& publisher);
 
   livekit::Room info_;
   const config::MediaConfig& config_;

@@ -156,6 +156,7 @@ void apply_yaml(MediaConfig& c, const std::string& yaml_text) {
     l.read("max_rooms", c.limit.max_rooms);
     l.read("subscription_limit_video", c.limit.subscription_limit_video);
     l.read("subscription_limit_audio", c.limit.subscription_limit_audio);
+    l.read("max_track_permissions", c.limit.max_track_permissions);
     l.read("max_request_body_bytes", c.limit.max_request_body_bytes);
     l.read("max_ws_message_bytes", c.limit.max_ws_message_bytes);
     l.read("ws_send_queue_bytes", c.limit.ws_send_queue_bytes);
@@ -258,6 +259,7 @@ void validate(const MediaConfig& c) {
       {"max_attributes_count", c.limit.max_attributes_count},
       {"subscription_limit_video", c.limit.subscription_limit_video},
       {"subscription_limit_audio", c.limit.subscription_limit_audio},
+      {"max_track_permissions", c.limit.max_track_permissions},
       {"ws_send_queue_bytes", c.limit.ws_send_queue_bytes},
       {"signal_messages_per_second", c.limit.signal_messages_per_second},
       {"signal_burst", c.limit.signal_burst},

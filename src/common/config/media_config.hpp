@@ -65,6 +65,7 @@ struct LimitConfig {
   uint32_t max_rooms = 10000;
   uint32_t subscription_limit_video = 100;       // video tracks one participant receives
   uint32_t subscription_limit_audio = 100;       // audio tracks one participant receives
+  uint32_t max_track_permissions = 1000;         // entries of one subscription_permission request
   uint32_t max_request_body_bytes = 1 << 20;     // Twirp and other HTTP bodies
   uint32_t max_ws_message_bytes = 1 << 20;       // signaling messages
   uint32_t ws_send_queue_bytes = 16 << 20;       // unsent signaling bytes before the socket is closed

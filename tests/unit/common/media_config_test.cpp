@@ -129,6 +129,7 @@ TEST(MediaConfig, ParticipantLimitsHaveSafeDefaults) {
   EXPECT_EQ(l.max_attributes_count, 64u);
   EXPECT_EQ(l.subscription_limit_video, 100u);
   EXPECT_EQ(l.subscription_limit_audio, 100u);
+  EXPECT_EQ(l.max_track_permissions, 1000u);
   EXPECT_EQ(l.ws_send_queue_bytes, 16u << 20);
   EXPECT_EQ(l.signal_messages_per_second, 50u);
   EXPECT_EQ(l.signal_burst, 200u);
@@ -150,7 +151,7 @@ TEST(MediaConfig, ParticipantLimitsFromYaml) {
       "  subscription_limit_audio: 8\n  ws_send_queue_bytes: 2097152\n  "
       "signal_messages_per_second: 9\n"
       "  signal_burst: 11\n  max_ws_connections_per_ip: 2\n  max_ws_connections_per_room: 4\n"
-      "  data_packets_per_second: 12\n  data_bytes_per_second: 70000\n");
+      "  data_packets_per_second: 12\n  data_bytes_per_second: 70000\n  max_track_permissions: 13\n");
   EXPECT_EQ(c.limit.num_tracks, 3u);
   EXPECT_EQ(c.limit.max_track_name_length, 10u);
   EXPECT_EQ(c.limit.max_track_layers, 2u);
@@ -165,6 +166,7 @@ TEST(MediaConfig, ParticipantLimitsFromYaml) {
   EXPECT_EQ(c.limit.max_ws_connections_per_room, 4u);
   EXPECT_EQ(c.limit.data_packets_per_second, 12u);
   EXPECT_EQ(c.limit.data_bytes_per_second, 70000u);
+  EXPECT_EQ(c.limit.max_track_permissions, 13u);
   EXPECT_EQ(c.limit.max_metadata_size, 64000u);  // untouched default
   EXPECT_THROW(apply_yaml(c, "limit:\n  signal_burst: lots\n"), BadInput);
   EXPECT_THROW(apply_yaml(c, "limit:\n  num_trakcs: 3\n"), BadInput);
@@ -194,6 +196,7 @@ TEST(MediaConfig, ParticipantLimitsRefuseZeroAndInconsistentValues) {
   expect_refused([](LimitConfig& l) { l.signal_messages_per_second = 0; },
                  "signal_messages_per_second");
   expect_refused([](LimitConfig& l) { l.signal_burst = 0; }, "signal_burst");
+  expect_refused([](LimitConfig& l) { l.max_track_permissions = 0; }, "max_track_permissions");
   expect_refused([](LimitConfig& l) { l.max_ws_connections_per_ip = 0; },
                  "max_ws_connections_per_ip");
   expect_refused([](LimitConfig& l) { l.max_ws_connections_per_room = 0; },
