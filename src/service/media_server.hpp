@@ -40,6 +40,8 @@ class MediaServer : public RoomEvents {
 
   uint16_t http_port() const { return http_ ? http_->port() : 0; }
   uint16_t udp_port() const { return worker_ ? worker_->udp_port() : 0; }
+  // The media worker (after start()); tests post to it.
+  sfu::Worker* worker() { return worker_.get(); }
   const config::MediaConfig& config() const { return config_; }
   boost::asio::io_context& io() { return io_; }
   http::Router& router() { return router_; }
