@@ -1,7 +1,8 @@
 #include "service/echo_service.hpp"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
 
 #include "common/errors.hpp"
 #include "common/http/respond_once.hpp"
@@ -24,7 +25,8 @@ constexpr size_t kMaxEchoMessage = 65536;  // data channel messages echoed back
 
 // The answer of a request whose task the stopping worker dropped.
 http::RespondOnce answer_once(http::Respond respond) {
-  return {std::move(respond), [] { return http::Response::text(503, "the media worker is stopping"); }};
+  return {std::move(respond),
+          [] { return http::Response::text(503, "the media worker is stopping"); }};
 }
 
 }  // namespace
@@ -159,7 +161,8 @@ http::Response EchoService::answer_offer(const rtc::SessionDescription& offer) {
   if (sessions_.size() >= kMaxEchoSessions) {
     return http::Response::text(503, "too many camera checks in progress; try again shortly");
   }
-  auto& echoed = metrics_.counter("parlor_echo_packets_total", "RTP packets echoed by camera checks");
+  auto& echoed =
+      metrics_.counter("parlor_echo_packets_total", "RTP packets echoed by camera checks");
   auto s = std::make_unique<EchoSession>(worker_, echoed);
   rtc::SessionDescription answer = sfu::begin_answer(worker_, 1);
   std::string bundle = "BUNDLE";
@@ -210,7 +213,8 @@ http::Response EchoService::answer_offer(const rtc::SessionDescription& offer) {
 }
 
 void EchoService::handle_stats(const http::Request&, http::Respond respond_to) {
-  worker_.post([this, alive = std::weak_ptr<bool>(alive_), respond = answer_once(std::move(respond_to))] {
+  worker_.post([this, alive = std::weak_ptr<bool>(alive_),
+                respond = answer_once(std::move(respond_to))] {
     if (!alive.lock()) return;
     nlohmann::json sessions = nlohmann::json::array();
     for (const auto& [ufrag, s] : sessions_) {

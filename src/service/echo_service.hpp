@@ -40,7 +40,7 @@ class EchoService {
   Metrics& metrics_;
   boost::asio::steady_timer sweep_timer_;
   std::map<std::string, std::unique_ptr<EchoSession>> sessions_;  // by local ICE ufrag
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);     // guards posted tasks
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);    // guards posted tasks
 };
 
 }  // namespace parlor::service

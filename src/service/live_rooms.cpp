@@ -54,7 +54,8 @@ void LiveRooms::remove(const std::string& room, const std::string& identity) {
 
 livekit::TrackInfo LiveRooms::mute(const livekit::MuteRoomTrackRequest& req) {
   auto& p = participant_or_throw(req.room(), req.identity());
-  return not_found_on_bad_input([&] { return p.set_track_muted(req.track_sid(), req.muted(), true); });
+  return not_found_on_bad_input(
+      [&] { return p.set_track_muted(req.track_sid(), req.muted(), true); });
 }
 
 livekit::ParticipantInfo LiveRooms::update(const livekit::UpdateParticipantRequest& req) {
@@ -66,20 +67,25 @@ livekit::ParticipantInfo LiveRooms::update(const livekit::UpdateParticipantReque
 void LiveRooms::update_subscriptions(const livekit::UpdateSubscriptionsRequest& req) {
   auto& p = participant_or_throw(req.room(), req.identity());
   std::vector<std::string> sids(req.track_sids().begin(), req.track_sids().end());
-  for (const auto& pt : req.participant_tracks()) sids.insert(sids.end(), pt.track_sids().begin(), pt.track_sids().end());
-  not_found_on_bad_input([&] { signal_->find_room(req.room())->update_subscription(p, sids, req.subscribe()); });
+  for (const auto& pt : req.participant_tracks())
+    sids.insert(sids.end(), pt.track_sids().begin(), pt.track_sids().end());
+  not_found_on_bad_input(
+      [&] { signal_->find_room(req.room())->update_subscription(p, sids, req.subscribe()); });
 }
 
 void LiveRooms::send_data(const livekit::SendDataRequest& req) {
   auto* room = signal_->find_room(req.room());
   if (!room) return;
   livekit::DataPacket packet;
-  packet.set_kind(req.kind() == livekit::DataPacket::LOSSY ? livekit::DataPacket::LOSSY : livekit::DataPacket::RELIABLE);
+  packet.set_kind(req.kind() == livekit::DataPacket::LOSSY ? livekit::DataPacket::LOSSY
+                                                           : livekit::DataPacket::RELIABLE);
   auto* user = packet.mutable_user();
   user->set_payload(req.data());
   if (req.has_topic()) user->set_topic(req.topic());
-  std::vector<std::string> to(req.destination_identities().begin(), req.destination_identities().end());
-  not_found_on_bad_input([&] { room->send_data(packet, to, packet.kind() == livekit::DataPacket::RELIABLE); });
+  std::vector<std::string> to(req.destination_identities().begin(),
+                              req.destination_identities().end());
+  not_found_on_bad_input(
+      [&] { room->send_data(packet, to, packet.kind() == livekit::DataPacket::RELIABLE); });
 }
 
 void LiveRooms::close_room(const std::string& room, livekit::DisconnectReason reason) {

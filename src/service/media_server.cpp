@@ -1,18 +1,17 @@
 #include "service/media_server.hpp"
 
-#include <algorithm>
-
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/beast/http/write.hpp>
 
+#include "common/boundary.hpp"
+#include "common/errors.hpp"
 #include "common/http/respond_once.hpp"
 #include "common/version.hpp"
 #include "service/twirp.hpp"
-#include "common/boundary.hpp"
-#include "common/errors.hpp"
-#include <boost/beast/http/write.hpp>
 
 namespace parlor::service {
 
@@ -100,45 +99,50 @@ void MediaServer::add_routes() {
 
   // No control thread waits on the worker: these routes post to it and answer from there, or
   // after a deadline without it.
-  router_.add_async("GET", "/metrics", false, [this](const http::Request& req, http::Respond respond) {
-    http_requests_++;
-    // The worker's totals are read on its thread; a busy worker leaves the last ones published.
-    auto last = [this] { return guarded_response([this] { return render_metrics(); }); };
-    // Answered with the last published counters also when the stopping worker drops the task.
-    http::RespondOnce answer(within(kMetricsDeadline, std::move(respond), last), last);
-    run_async(req, answer, [&] {
-      worker_->post([this, answer] {
-        auto counters = worker_->counters();
-        boost::asio::post(io_, [this, answer, counters = std::move(counters)] {
-          answer(guarded_response([&] {
-            publish_worker_metrics(counters);
-            return render_metrics();
-          }));
+  router_.add_async(
+      "GET", "/metrics", false, [this](const http::Request& req, http::Respond respond) {
+        http_requests_++;
+        // The worker's totals are read on its thread; a busy worker leaves the last ones published.
+        auto last = [this] { return guarded_response([this] { return render_metrics(); }); };
+        // Answered with the last published counters also when the stopping worker drops the task.
+        http::RespondOnce answer(within(kMetricsDeadline, std::move(respond), last), last);
+        run_async(req, answer, [&] {
+          worker_->post([this, answer] {
+            auto counters = worker_->counters();
+            boost::asio::post(io_, [this, answer, counters = std::move(counters)] {
+              answer(guarded_response([&] {
+                publish_worker_metrics(counters);
+                return render_metrics();
+              }));
+            });
+          });
         });
       });
-    });
-  });
 
   // The camera check (issue 3): a browser loop-back through the media path.
   auto worker_busy = [] { return http::Response::text(503, "media worker busy"); };
-  router_.add_async("POST", "/echo/offer", false, [this, worker_busy](const http::Request& req, http::Respond respond) {
-    http_requests_++;
-    auto answer = within(kWorkerAnswerDeadline, std::move(respond), worker_busy);
-    run_async(req, answer, [&] { echo_->handle_offer(req, answer); });
-  });
-  router_.add_async("GET", "/echo/stats", false, [this, worker_busy](const http::Request& req, http::Respond respond) {
-    http_requests_++;
-    auto answer = within(kWorkerAnswerDeadline, std::move(respond), worker_busy);
-    run_async(req, answer, [&] { echo_->handle_stats(req, answer); });
-  });
+  router_.add_async("POST", "/echo/offer", false,
+                    [this, worker_busy](const http::Request& req, http::Respond respond) {
+                      http_requests_++;
+                      auto answer = within(kWorkerAnswerDeadline, std::move(respond), worker_busy);
+                      run_async(req, answer, [&] { echo_->handle_offer(req, answer); });
+                    });
+  router_.add_async("GET", "/echo/stats", false,
+                    [this, worker_busy](const http::Request& req, http::Respond respond) {
+                      http_requests_++;
+                      auto answer = within(kWorkerAnswerDeadline, std::move(respond), worker_busy);
+                      run_async(req, answer, [&] { echo_->handle_stats(req, answer); });
+                    });
 
-  router_.add_async("*", "/twirp/livekit.RoomService/", true, [this](const http::Request& req, http::Respond respond) {
-    http_requests_++;
-    auto answer = within(kWorkerAnswerDeadline, std::move(respond), [] {
-      return twirp_error_response("unavailable", "the media worker did not answer in time");
-    });
-    run_async(req, answer, [&] { room_service_.handle(req, answer); });
-  });
+  router_.add_async("*", "/twirp/livekit.RoomService/", true,
+                    [this](const http::Request& req, http::Respond respond) {
+                      http_requests_++;
+                      auto answer = within(kWorkerAnswerDeadline, std::move(respond), [] {
+                        return twirp_error_response("unavailable",
+                                                    "the media worker did not answer in time");
+                      });
+                      run_async(req, answer, [&] { room_service_.handle(req, answer); });
+                    });
   router_.add_prefix("*", "/twirp/", [this](const http::Request& req) {
     http_requests_++;
     return twirp_error_response("bad_route", "no such service: " + req.path);
@@ -324,11 +328,12 @@ http::Respond MediaServer::within(std::chrono::milliseconds deadline, http::Resp
   };
   auto state = std::make_shared<State>(std::move(respond), io_);
   state->timer.expires_after(deadline);
-  state->timer.async_wait([weak = std::weak_ptr<State>(state), late = std::move(late)](boost::system::error_code ec) {
-    auto s = weak.lock();
-    if (ec || !s || s->answered.exchange(true)) return;
-    guarded([&] { s->respond(late()); });
-  });
+  state->timer.async_wait(
+      [weak = std::weak_ptr<State>(state), late = std::move(late)](boost::system::error_code ec) {
+        auto s = weak.lock();
+        if (ec || !s || s->answered.exchange(true)) return;
+        guarded([&] { s->respond(late()); });
+      });
   return [state, io = &io_](http::Response res) {
     if (state->answered.exchange(true)) return;
     state->respond(std::move(res));
@@ -342,8 +347,10 @@ void MediaServer::run_async(const http::Request& req, const http::Respond& answe
                             const std::function<void()>& start) {
   if (auto caught = guarded(start)) {
     metrics_.caught("http")++;
-    log_->error("http: {} {} threw (answered with an error): {}", req.method, req.path, caught->message);
-    answer(http::Response::text(caught->bad_input ? 400 : 500, caught->bad_input ? caught->message : "internal error"));
+    log_->error("http: {} {} threw (answered with an error): {}", req.method, req.path,
+                caught->message);
+    answer(http::Response::text(caught->bad_input ? 400 : 500,
+                                caught->bad_input ? caught->message : "internal error"));
   }
 }
 

@@ -71,7 +71,8 @@ void RoomService::on_directory(ParticipantDirectory& directory, const http::Requ
   });
 }
 
-std::optional<http::Response> RoomService::dispatch(const http::Request& req, const http::RespondOnce& reply) {
+std::optional<http::Response> RoomService::dispatch(const http::Request& req,
+                                                    const http::RespondOnce& reply) {
   if (req.method != "POST") return twirp_error_response("bad_route", "Twirp methods must be POSTed");
   std::string method = req.path.substr(std::min(req.path.size(), kPrefix.size()));
   auth::ClaimGrants claims;
@@ -83,7 +84,9 @@ std::optional<http::Response> RoomService::dispatch(const http::Request& req, co
   }
   TwirpEncoding enc = twirp_encoding(req);
   auto encode = [enc](const google::protobuf::Message& m) { return encode_twirp(m, enc); };
-  auto reply_msg = [&](const google::protobuf::Message& m) -> std::optional<http::Response> { return encode(m); };
+  auto reply_msg = [&](const google::protobuf::Message& m) -> std::optional<http::Response> {
+    return encode(m);
+  };
   if (method == "CreateRoom") {
     livekit::CreateRoomRequest r;
     decode_twirp(req, enc, r);
@@ -115,7 +118,8 @@ std::optional<http::Response> RoomService::dispatch(const http::Request& req, co
   }
   // Participant methods: the checks above the post answer at once; the rest runs on the
   // directory's thread and answers from there.
-  auto posted = [&](ParticipantDirectory& dir, std::function<http::Response(ParticipantDirectory&)> work)
+  auto posted = [&](ParticipantDirectory& dir,
+                    std::function<http::Response(ParticipantDirectory&)> work)
       -> std::optional<http::Response> {
     on_directory(dir, req, reply, std::move(work));
     return std::nullopt;

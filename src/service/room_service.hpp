@@ -32,7 +32,8 @@ class RoomService {
 
  private:
   // The answer when it is known at once; nullopt when work was posted that answers `reply`.
-  std::optional<http::Response> dispatch(const http::Request& request, const http::RespondOnce& reply);
+  std::optional<http::Response> dispatch(const http::Request& request,
+                                         const http::RespondOnce& reply);
   // Runs `work(directory)` on the directory's thread and answers `reply` with its result (or the
   // Twirp error it threw).
   void on_directory(ParticipantDirectory& directory, const http::Request& request,

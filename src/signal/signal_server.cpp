@@ -116,7 +116,8 @@ void SignalServer::accept(JoinParams params, livekit::Room room, WsConnection::U
                                                    limits, std::move(on_caught));
   connection->hold(std::move(lease));
   auto shared_params = std::make_shared<JoinParams>(std::move(params));
-  worker_.post([this, connection, shared_params, room = std::move(room), raw = std::move(raw)]() mutable {
+  worker_.post([this, connection, shared_params, room = std::move(room),
+                raw = std::move(raw)]() mutable {
     // A full room refuses new identities (a rejoin with the same identity replaces itself).
     // Checked here, before the 101, where the room's participants are.
     if (room_full_for(room, shared_params->claims.identity)) {

@@ -47,7 +47,8 @@ class SignalServer {
 
  private:
   void schedule_tick();
-  // Worker thread: the live room already holds `max_participants` and `identity` is not one of them.
+  // Worker thread: the live room already holds `max_participants` and `identity` is not one of
+  // them.
   bool room_full_for(const livekit::Room& registered, const std::string& identity);
   void open_session(JoinParams params, const livekit::Room& room,
                     const std::shared_ptr<WsConnection>& connection);

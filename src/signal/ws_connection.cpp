@@ -38,7 +38,8 @@ void WsConnection::accept(UpgradeRequest request, std::function<void()> on_open)
 
 void WsConnection::refuse(unsigned version, int status, std::string body) {
   namespace bhttp = beast::http;
-  auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(status), version);
+  auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
+      static_cast<bhttp::status>(status), version);
   res->set(bhttp::field::content_type, "text/plain; charset=utf-8");
   res->set(bhttp::field::access_control_allow_origin, "*");
   res->keep_alive(false);
@@ -49,7 +50,8 @@ void WsConnection::refuse(unsigned version, int status, std::string body) {
   auto self = shared_from_this();
   bhttp::async_write(stream, *res, [self, res](beast::error_code, size_t) {
     boost::system::error_code ec;
-    beast::get_lowest_layer(self->ws_).socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+    beast::get_lowest_layer(self->ws_).socket().shutdown(
+        boost::asio::ip::tcp::socket::shutdown_send, ec);
     self->finish();
   });
 }

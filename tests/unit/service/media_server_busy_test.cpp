@@ -34,9 +34,10 @@ class Client {
  public:
   explicit Client(uint16_t port) : base_("http://127.0.0.1:" + std::to_string(port)) {}
   http::ClientResponse twirp(const std::string& method, const std::string& body) {
-    return http_.request("POST", base_ + "/twirp/livekit.RoomService/" + method,
-                         {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + admin_token()}},
-                         body, std::chrono::seconds(20));
+    return http_.request(
+        "POST", base_ + "/twirp/livekit.RoomService/" + method,
+        {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + admin_token()}}, body,
+        std::chrono::seconds(20));
   }
   http::ClientResponse get(const std::string& path) {
     return http_.request("GET", base_ + path, {}, "", std::chrono::seconds(20));
@@ -97,7 +98,8 @@ TEST(MediaServerBusyWorker, MetricsAndRegistryAnswerWhileParticipantCallsWaitOnT
   EXPECT_NE(listed.body.find("\"busy\""), std::string::npos);
   EXPECT_LT(std::chrono::steady_clock::now() - start, kPrompt);
   for (auto& w : waiting) {
-    EXPECT_EQ(w.wait_for(std::chrono::seconds(0)), std::future_status::timeout) << "answered before the worker ran";
+    EXPECT_EQ(w.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+        << "answered before the worker ran";
   }
 
   release.set_value();

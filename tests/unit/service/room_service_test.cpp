@@ -86,7 +86,8 @@ class FakeDirectory : public ParticipantDirectory {
     return p;
   }
   static livekit::ParticipantInfo known(const std::string& identity) {
-    if (identity != "alice") throw TwirpError("not_found", "participant " + identity + " is not in room");
+    if (identity != "alice")
+      throw TwirpError("not_found", "participant " + identity + " is not in room");
     return info(identity);
   }
 };
@@ -172,7 +173,10 @@ TEST_F(RoomServiceTest, ParticipantMethodsAnswerOnlyAfterTheWorkerRan) {
        {{"room", "r"}, {"identity", "alice"}, {"trackSid", "TR_1"}, {"muted", true}},
        "mute",
        "TR_1"},
-      {"UpdateParticipant", {{"room", "r"}, {"identity", "alice"}, {"metadata", "md"}}, "update", "md"},
+      {"UpdateParticipant",
+       {{"room", "r"}, {"identity", "alice"}, {"metadata", "md"}},
+       "update",
+       "md"},
       {"UpdateSubscriptions",
        {{"room", "r"}, {"identity", "alice"}, {"trackSids", {"TR_1"}}, {"subscribe", true}},
        "update_subscriptions",
@@ -209,7 +213,8 @@ TEST_F(RoomServiceTest, AWorkerSideTwirpErrorIsTheAnswer) {
 
 TEST_F(RoomServiceTest, AThrowingTaskIsAnsweredInternalOnceAndCounted) {
   directory_.throw_unexpected = true;
-  call("MutePublishedTrack", {{"room", "r"}, {"identity", "alice"}, {"trackSid", "TR_1"}, {"muted", true}});
+  call("MutePublishedTrack",
+       {{"room", "r"}, {"identity", "alice"}, {"trackSid", "TR_1"}, {"muted", true}});
   EXPECT_TRUE(answers_.empty());
   directory_.run_tasks();
   ASSERT_EQ(answers_.size(), 1u);
@@ -239,8 +244,9 @@ TEST_F(RoomServiceTest, ChecksBeforeThePostAnswerAtOnce) {
   // An unknown room.
   call("RemoveParticipant", {{"room", "missing"}, {"identity", "alice"}}, "missing");
   // Over the metadata limit.
-  call("UpdateParticipant",
-       {{"room", "r"}, {"identity", "alice"}, {"metadata", std::string(config_.limit.max_metadata_size + 1, 'x')}});
+  call("UpdateParticipant", {{"room", "r"},
+                             {"identity", "alice"},
+                             {"metadata", std::string(config_.limit.max_metadata_size + 1, 'x')}});
   ASSERT_EQ(answers_.size(), 3u);
   EXPECT_EQ(answers_[0].status, 401);
   EXPECT_EQ(code(answers_[0]), "unauthenticated");
