@@ -1,9 +1,11 @@
 #include "service/echo_service.hpp"
 
-#include <future>
+#include <spdlog/spdlog.h>
+
 #include <nlohmann/json.hpp>
 
 #include "common/errors.hpp"
+#include "common/http/respond_once.hpp"
 #include "rtc/rtcp/rtcp_packet.hpp"
 #include "rtc/sdp/session_description.hpp"
 #include "rtc/transport/webrtc_transport.hpp"
@@ -20,6 +22,12 @@ constexpr uint32_t kEchoAudioSsrc = 0x0EC0A001;
 constexpr uint32_t kEchoVideoSsrc = 0x0EC0B001;
 constexpr uint32_t kEchoRtcpSsrc = 0x0EC0C001;
 constexpr size_t kMaxEchoMessage = 65536;  // data channel messages echoed back
+
+// The answer of a request whose task the stopping worker dropped.
+http::RespondOnce answer_once(http::Respond respond) {
+  return {std::move(respond),
+          [] { return http::Response::text(503, "the media worker is stopping"); }};
+}
 
 }  // namespace
 
@@ -118,12 +126,14 @@ void EchoService::schedule_sweep() {
   });
 }
 
-http::Response EchoService::handle_offer(const http::Request& req) {
+void EchoService::handle_offer(const http::Request& req, http::Respond respond_to) {
+  auto respond = answer_once(std::move(respond_to));
   std::string sdp_text = req.body;
   if (req.header("content-type").find("application/json") != std::string::npos) {
     auto j = nlohmann::json::parse(req.body, nullptr, false);
     if (j.is_discarded() || !j.contains("sdp") || !j["sdp"].is_string()) {
-      return http::Response::text(400, "expected JSON {\"sdp\": \"...\"}");
+      respond(http::Response::text(400, "expected JSON {\"sdp\": \"...\"}"));
+      return;
     }
     sdp_text = j["sdp"].get<std::string>();
   }
@@ -131,77 +141,81 @@ http::Response EchoService::handle_offer(const http::Request& req) {
   try {
     offer = rtc::SessionDescription::parse(sdp_text);
   } catch (const BadInput& e) {
-    return http::Response::text(400, std::string("invalid SDP offer: ") + e.what());
+    respond(http::Response::text(400, std::string("invalid SDP offer: ") + e.what()));
+    return;
   }
-  auto session_fut = std::make_shared<std::promise<std::pair<int, std::string>>>();
-  auto result = session_fut->get_future();
-  worker_.post([this, offer = std::move(offer), session_fut]() mutable {
-    if (sessions_.size() >= kMaxEchoSessions) {
-      session_fut->set_value({503, "too many camera checks in progress; try again shortly"});
-      return;
+  worker_.post([this, alive = std::weak_ptr<bool>(alive_), offer = std::move(offer), respond] {
+    if (!alive.lock()) return;  // the service is gone: `respond` answers 503 as it is dropped
+    http::Response res;
+    if (auto caught = guarded([&] { res = answer_offer(offer); })) {
+      worker_.note_caught("worker_task");
+      worker_.log().error("echo: answering an offer threw: {}", caught->message);
+      res = http::Response::text(500, "internal error");
     }
-    auto& echoed = metrics_.counter("parlor_echo_packets_total", "RTP packets echoed by camera checks");
-    auto s = std::make_unique<EchoSession>(worker_, echoed);
-    rtc::SessionDescription answer = sfu::begin_answer(worker_, 1);
-    std::string bundle = "BUNDLE";
-    std::string ufrag, pwd, fingerprint;
-    bool have_media = false;
-    for (const auto& m : offer.media) {
-      auto codec = sfu::pick_codec(m);
-      bool data = m.kind == "application" && m.port != 0;
-      if ((!codec && !data) || m.port == 0) {  // unsupported codecs and rejected sections
+    respond(std::move(res));
+  });
+}
+
+// Worker thread: a new loop-back session for the offer, and the answer (or why not).
+http::Response EchoService::answer_offer(const rtc::SessionDescription& offer) {
+  if (sessions_.size() >= kMaxEchoSessions) {
+    return http::Response::text(503, "too many camera checks in progress; try again shortly");
+  }
+  auto& echoed =
+      metrics_.counter("parlor_echo_packets_total", "RTP packets echoed by camera checks");
+  auto s = std::make_unique<EchoSession>(worker_, echoed);
+  rtc::SessionDescription answer = sfu::begin_answer(worker_, 1);
+  std::string bundle = "BUNDLE";
+  std::string ufrag, pwd, fingerprint;
+  bool have_media = false;
+  for (const auto& m : offer.media) {
+    auto codec = sfu::pick_codec(m);
+    bool data = m.kind == "application" && m.port != 0;
+    if ((!codec && !data) || m.port == 0) {  // unsupported codecs and rejected sections
+      answer.media.push_back(sfu::rejected_section(m));
+      continue;
+    }
+    auto a = sfu::accepted_section(m, worker_, s->transport(), ufrag.empty());
+    if (data) {
+      auto sctp = sfu::add_sctp_attributes(m, a, kMaxEchoMessage);
+      if (!sctp) {
         answer.media.push_back(sfu::rejected_section(m));
         continue;
       }
-      auto a = sfu::accepted_section(m, worker_, s->transport(), ufrag.empty());
-      if (data) {
-        auto sctp = sfu::add_sctp_attributes(m, a, kMaxEchoMessage);
-        if (!sctp) {
-          answer.media.push_back(sfu::rejected_section(m));
-          continue;
-        }
-        s->transport().enable_sctp(sctp->remote_port, sctp->max_message_size);
-      } else {
-        have_media = true;
-        (m.kind == "audio" ? s->audio_pt : s->video_pt) = codec->payload_type;
-        a.set_direction(rtc::SdpDirection::kSendRecv);
-        sfu::add_codec(a, *codec);
-        uint32_t ssrc = m.kind == "audio" ? kEchoAudioSsrc : kEchoVideoSsrc;
-        a.add("msid", "echo " + m.kind);
-        a.add("ssrc", std::to_string(ssrc) + " cname:parlor-echo");
-        a.add("ssrc", std::to_string(ssrc) + " msid:echo " + m.kind);
-      }
-      if (ufrag.empty()) {
-        ufrag = m.ice_ufrag, pwd = m.ice_pwd, fingerprint = m.fingerprint;
-      }
-      bundle += " " + m.mid();
-      answer.media.push_back(std::move(a));
+      s->transport().enable_sctp(sctp->remote_port, sctp->max_message_size);
+    } else {
+      have_media = true;
+      (m.kind == "audio" ? s->audio_pt : s->video_pt) = codec->payload_type;
+      a.set_direction(rtc::SdpDirection::kSendRecv);
+      sfu::add_codec(a, *codec);
+      uint32_t ssrc = m.kind == "audio" ? kEchoAudioSsrc : kEchoVideoSsrc;
+      a.add("msid", "echo " + m.kind);
+      a.add("ssrc", std::to_string(ssrc) + " cname:parlor-echo");
+      a.add("ssrc", std::to_string(ssrc) + " msid:echo " + m.kind);
     }
-    if (!have_media) {
-      session_fut->set_value({400, "the offer has no audio (Opus) or video (VP8) to check"});
-      return;
+    if (ufrag.empty()) {
+      ufrag = m.ice_ufrag, pwd = m.ice_pwd, fingerprint = m.fingerprint;
     }
-    answer.attributes.insert(answer.attributes.begin(), {"group", bundle, true});
-    s->transport().set_remote({ufrag, pwd}, fingerprint);
-    std::string local_ufrag = s->transport().local_ice().ufrag;
-    sessions_[local_ufrag] = std::move(s);
-    session_fut->set_value({200, answer.serialize()});
-  });
-  if (result.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
-    return http::Response::text(503, "media worker busy");
+    bundle += " " + m.mid();
+    answer.media.push_back(std::move(a));
   }
-  auto [status, body] = result.get();
-  if (status != 200) return http::Response::text(status, body);
+  if (!have_media) {
+    return http::Response::text(400, "the offer has no audio (Opus) or video (VP8) to check");
+  }
+  answer.attributes.insert(answer.attributes.begin(), {"group", bundle, true});
+  s->transport().set_remote({ufrag, pwd}, fingerprint);
+  std::string local_ufrag = s->transport().local_ice().ufrag;
+  sessions_[local_ufrag] = std::move(s);
   http::Response r;
-  r.body = body;
+  r.body = answer.serialize();
   r.headers.emplace_back("Content-Type", "application/sdp");
   return r;
 }
 
-http::Response EchoService::handle_stats(const http::Request&) {
-  auto promise = std::make_shared<std::promise<std::string>>();
-  auto fut = promise->get_future();
-  worker_.post([this, promise] {
+void EchoService::handle_stats(const http::Request&, http::Respond respond_to) {
+  worker_.post([this, alive = std::weak_ptr<bool>(alive_),
+                respond = answer_once(std::move(respond_to))] {
+    if (!alive.lock()) return;
     nlohmann::json sessions = nlohmann::json::array();
     for (const auto& [ufrag, s] : sessions_) {
       const auto& c = s->transport().counters();
@@ -212,12 +226,9 @@ http::Response EchoService::handle_stats(const http::Request&) {
                           {"srtpErrors", c.srtp_errors},
                           {"dtlsFromUnvalidated", c.dtls_from_unvalidated}});
     }
-    promise->set_value(nlohmann::json{{"sessions", sessions}, {"udpPort", worker_.udp_port()}}.dump());
+    respond(http::Response::json(
+        200, nlohmann::json{{"sessions", sessions}, {"udpPort", worker_.udp_port()}}.dump()));
   });
-  if (fut.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
-    return http::Response::text(503, "media worker busy");
-  }
-  return http::Response::json(200, fut.get());
 }
 
 }  // namespace parlor::service

@@ -12,81 +12,80 @@ LiveRooms::LiveRooms(const config::MediaConfig& config, RoomManager& rooms, Webh
 
 LiveRooms::~LiveRooms() = default;
 
-template <typename T>
-T LiveRooms::on_worker(std::function<T()> fn) {
-  std::optional<T> result;
+void LiveRooms::post(std::function<void()> task) {
+  worker_.post([alive = std::weak_ptr<bool>(alive_), task = std::move(task)] {
+    if (alive.lock()) task();  // else dropped: the task's owned state sees it destroyed unrun
+  });
+}
+
+namespace {
+// The participant layer reports unknown tracks and identities as BadInput; RoomService answers
+// them `not_found`, as LiveKit does.
+template <typename Fn>
+auto not_found_on_bad_input(Fn&& fn) -> decltype(fn()) {
   try {
-    result = worker_.call<T>(std::move(fn));
+    return fn();
   } catch (const BadInput& e) {
     throw TwirpError("not_found", e.what());
   }
-  if (!result) throw TwirpError("unavailable", "the media worker did not answer in time");
-  return std::move(*result);
 }
+}  // namespace
 
 signal::Participant& LiveRooms::participant_or_throw(const std::string& room, const std::string& identity) {
   auto* r = signal_->find_room(room);
   auto* p = r ? r->find(identity) : nullptr;
-  if (!p) throw BadInput("participant " + identity + " is not in room " + room);
+  if (!p) throw TwirpError("not_found", "participant " + identity + " is not in room " + room);
   return *p;
 }
 
 std::vector<livekit::ParticipantInfo> LiveRooms::list(const std::string& room) {
-  return on_worker<std::vector<livekit::ParticipantInfo>>([this, room] {
-    auto* r = signal_->find_room(room);
-    return r ? r->participant_infos(true) : std::vector<livekit::ParticipantInfo>{};
-  });
+  auto* r = signal_->find_room(room);
+  return r ? r->participant_infos(true) : std::vector<livekit::ParticipantInfo>{};
 }
 
 livekit::ParticipantInfo LiveRooms::get(const std::string& room, const std::string& identity) {
-  return on_worker<livekit::ParticipantInfo>([this, room, identity] { return participant_or_throw(room, identity).info(); });
+  return participant_or_throw(room, identity).info();
 }
 
 void LiveRooms::remove(const std::string& room, const std::string& identity) {
-  on_worker<bool>([this, room, identity] {
-    participant_or_throw(room, identity);
-    signal_->find_room(room)->remove(identity, livekit::PARTICIPANT_REMOVED, true);
-    return true;
-  });
+  participant_or_throw(room, identity);
+  signal_->find_room(room)->remove(identity, livekit::PARTICIPANT_REMOVED, true);
 }
 
 livekit::TrackInfo LiveRooms::mute(const livekit::MuteRoomTrackRequest& req) {
-  return on_worker<livekit::TrackInfo>([this, req] {
-    return participant_or_throw(req.room(), req.identity()).set_track_muted(req.track_sid(), req.muted(), true);
-  });
+  auto& p = participant_or_throw(req.room(), req.identity());
+  return not_found_on_bad_input(
+      [&] { return p.set_track_muted(req.track_sid(), req.muted(), true); });
 }
 
 livekit::ParticipantInfo LiveRooms::update(const livekit::UpdateParticipantRequest& req) {
-  return on_worker<livekit::ParticipantInfo>([this, req] {
-    auto& p = participant_or_throw(req.room(), req.identity());
-    p.update_from_server(req);
-    return p.info();
-  });
+  auto& p = participant_or_throw(req.room(), req.identity());
+  not_found_on_bad_input([&] { p.update_from_server(req); });
+  return p.info();
 }
 
 void LiveRooms::update_subscriptions(const livekit::UpdateSubscriptionsRequest& req) {
-  on_worker<bool>([this, req] {
-    auto& p = participant_or_throw(req.room(), req.identity());
-    std::vector<std::string> sids(req.track_sids().begin(), req.track_sids().end());
-    for (const auto& pt : req.participant_tracks()) sids.insert(sids.end(), pt.track_sids().begin(), pt.track_sids().end());
-    signal_->find_room(req.room())->update_subscription(p, sids, req.subscribe());
-    return true;
-  });
+  auto& p = participant_or_throw(req.room(), req.identity());
+  std::vector<std::string> sids(req.track_sids().begin(), req.track_sids().end());
+  for (const auto& pt : req.participant_tracks())
+    sids.insert(sids.end(), pt.track_sids().begin(), pt.track_sids().end());
+  not_found_on_bad_input(
+      [&] { signal_->find_room(req.room())->update_subscription(p, sids, req.subscribe()); });
 }
 
 void LiveRooms::send_data(const livekit::SendDataRequest& req) {
-  on_worker<bool>([this, req] {
-    auto* room = signal_->find_room(req.room());
-    if (!room) return true;
-    livekit::DataPacket packet;
-    packet.set_kind(req.kind() == livekit::DataPacket::LOSSY ? livekit::DataPacket::LOSSY : livekit::DataPacket::RELIABLE);
-    auto* user = packet.mutable_user();
-    user->set_payload(req.data());
-    if (req.has_topic()) user->set_topic(req.topic());
-    std::vector<std::string> to(req.destination_identities().begin(), req.destination_identities().end());
-    room->send_data(packet, to, packet.kind() == livekit::DataPacket::RELIABLE);
-    return true;
-  });
+  auto* room = signal_->find_room(req.room());
+  if (!room) return;
+  livekit::DataPacket packet;
+  packet.set_kind(req.kind() == livekit::DataPacket::LOSSY ? livekit::DataPacket::LOSSY
+                                                           : livekit::DataPacket::RELIABLE);
+  auto* user = packet.mutable_user();
+  user->set_payload(req.data());
+  if (req.has_topic()) user->set_topic(req.topic());
+  std::vector<std::string> to(req.destination_identities().begin(),
+                              req.destination_identities().end());
+  not_found_on_bad_input(
+      [&] { room->send_data(packet, to, packet.kind() == livekit::DataPacket::RELIABLE); });
 }
 
 void LiveRooms::close_room(const std::string& room, livekit::DisconnectReason reason) {
@@ -94,7 +93,7 @@ void LiveRooms::close_room(const std::string& room, livekit::DisconnectReason re
 }
 
 void LiveRooms::room_updated(const livekit::Room& room) {
-  worker_.post([this, room] {
+  post([this, room] {
     if (auto* r = signal_->find_room(room.name())) r->set_info(room);
   });
 }

@@ -1,8 +1,8 @@
 #pragma once
 // The bridge between the node's control plane (room registry, RoomService, webhooks) and the
-// live rooms on the media worker. RoomService calls arrive on control threads and are posted to
-// the worker (waiting for the answer); room events come back from the worker and become
-// webhooks and registry counts.
+// live rooms on the media worker. RoomService posts its participant work to the worker through
+// post() and answers from there (no control thread ever waits on the worker); room events come
+// back from the worker and become webhooks and registry counts.
 #include <memory>
 
 #include "service/room_manager.hpp"
@@ -18,7 +18,9 @@ class LiveRooms : public ParticipantDirectory, public signal::RoomListener {
 
   signal::SignalServer& signal() { return *signal_; }
 
-  // ParticipantDirectory (control threads)
+  // ParticipantDirectory: post(), close_room() and room_updated() from any thread; a task posted
+  // after this object is gone (shutdown) is dropped unrun. The rest on the worker thread.
+  void post(std::function<void()> task) override;
   std::vector<livekit::ParticipantInfo> list(const std::string& room) override;
   livekit::ParticipantInfo get(const std::string& room, const std::string& identity) override;
   void remove(const std::string& room, const std::string& identity) override;
@@ -40,8 +42,6 @@ class LiveRooms : public ParticipantDirectory, public signal::RoomListener {
                             uint32_t present) override;
 
  private:
-  template <typename T>
-  T on_worker(std::function<T()> fn);
   signal::Participant& participant_or_throw(const std::string& room, const std::string& identity);
   void webhook(const char* event, const livekit::Room& room, const livekit::ParticipantInfo* p,
                const livekit::TrackInfo* track);
@@ -50,6 +50,7 @@ class LiveRooms : public ParticipantDirectory, public signal::RoomListener {
   WebhookNotifier& webhooks_;
   sfu::Worker& worker_;
   std::unique_ptr<signal::SignalServer> signal_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards posted tasks
 };
 
 }  // namespace parlor::service

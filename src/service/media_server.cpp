@@ -1,22 +1,26 @@
 #include "service/media_server.hpp"
 
-#include <algorithm>
-
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/beast/http/write.hpp>
 
-#include "common/version.hpp"
-#include "service/twirp.hpp"
 #include "common/boundary.hpp"
 #include "common/errors.hpp"
-#include <boost/beast/http/write.hpp>
+#include "common/http/respond_once.hpp"
+#include "common/version.hpp"
+#include "service/twirp.hpp"
 
 namespace parlor::service {
 
 namespace {
 constexpr auto kSweepInterval = std::chrono::seconds(1);
+// How long an HTTP request waits for work posted to the media worker before it is answered
+// without it (503 / Twirp `unavailable`; /metrics with the worker's last published counters).
+constexpr auto kWorkerAnswerDeadline = std::chrono::seconds(5);
+constexpr auto kMetricsDeadline = std::chrono::seconds(1);
 constexpr unsigned kControlThreads = 2;  // HTTP + signaling; media runs on its own workers
 constexpr const char* kWsPerIpMetric = "parlor_limit_ws_connections_per_ip_total";
 constexpr const char* kWsPerRoomMetric = "parlor_limit_ws_connections_per_room_total";
@@ -49,9 +53,9 @@ MediaServer::MediaServer(config::MediaConfig config)
         log_->error("{}: {} {} threw (answered with an error): {}", boundary, req.method, req.path,
                     caught.message);
       });
-  room_service_.set_caught_handler([this](const http::Request& req, const Caught& caught) {
+  room_service_.set_caught_handler([this](const std::string& path, const Caught& caught) {
     metrics_.caught("twirp")++;
-    log_->error("twirp: {} threw (answered internal): {}", req.path, caught.message);
+    log_->error("twirp: {} threw (answered internal): {}", path, caught.message);
   });
   webhooks_.set_caught_handler([this](const Caught& caught) {
     log_->error("webhook delivery threw (event dropped): {}", caught.message);
@@ -93,31 +97,52 @@ void MediaServer::add_routes() {
     handle_rtc_upgrade(std::move(req), std::move(raw), std::move(stream), false);
   });
 
-  router_.add("GET", "/metrics", [this](const http::Request&) {
-    http_requests_++;
-    rooms_gauge_ = static_cast<int64_t>(rooms_.list({}).size());
-    if (worker_) publish_worker_metrics();
-    publish_limit_metrics();
-    http::Response r;
-    r.body = metrics_.render();
-    r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4");
-    return r;
-  });
+  // No control thread waits on the worker: these routes post to it and answer from there, or
+  // after a deadline without it.
+  router_.add_async(
+      "GET", "/metrics", false, [this](const http::Request& req, http::Respond respond) {
+        http_requests_++;
+        // The worker's totals are read on its thread; a busy worker leaves the last ones published.
+        auto last = [this] { return guarded_response([this] { return render_metrics(); }); };
+        // Answered with the last published counters also when the stopping worker drops the task.
+        http::RespondOnce answer(within(kMetricsDeadline, std::move(respond), last), last);
+        run_async(req, answer, [&] {
+          worker_->post([this, answer] {
+            auto counters = worker_->counters();
+            boost::asio::post(io_, [this, answer, counters = std::move(counters)] {
+              answer(guarded_response([&] {
+                publish_worker_metrics(counters);
+                return render_metrics();
+              }));
+            });
+          });
+        });
+      });
 
   // The camera check (issue 3): a browser loop-back through the media path.
-  router_.add("POST", "/echo/offer", [this](const http::Request& req) {
-    http_requests_++;
-    return echo_->handle_offer(req);
-  });
-  router_.add("GET", "/echo/stats", [this](const http::Request& req) {
-    http_requests_++;
-    return echo_->handle_stats(req);
-  });
+  auto worker_busy = [] { return http::Response::text(503, "media worker busy"); };
+  router_.add_async("POST", "/echo/offer", false,
+                    [this, worker_busy](const http::Request& req, http::Respond respond) {
+                      http_requests_++;
+                      auto answer = within(kWorkerAnswerDeadline, std::move(respond), worker_busy);
+                      run_async(req, answer, [&] { echo_->handle_offer(req, answer); });
+                    });
+  router_.add_async("GET", "/echo/stats", false,
+                    [this, worker_busy](const http::Request& req, http::Respond respond) {
+                      http_requests_++;
+                      auto answer = within(kWorkerAnswerDeadline, std::move(respond), worker_busy);
+                      run_async(req, answer, [&] { echo_->handle_stats(req, answer); });
+                    });
 
-  router_.add_prefix("*", "/twirp/livekit.RoomService/", [this](const http::Request& req) {
-    http_requests_++;
-    return room_service_.handle(req);
-  });
+  router_.add_async("*", "/twirp/livekit.RoomService/", true,
+                    [this](const http::Request& req, http::Respond respond) {
+                      http_requests_++;
+                      auto answer = within(kWorkerAnswerDeadline, std::move(respond), [] {
+                        return twirp_error_response("unavailable",
+                                                    "the media worker did not answer in time");
+                      });
+                      run_async(req, answer, [&] { room_service_.handle(req, answer); });
+                    });
   router_.add_prefix("*", "/twirp/", [this](const http::Request& req) {
     http_requests_++;
     return twirp_error_response("bad_route", "no such service: " + req.path);
@@ -203,12 +228,7 @@ void MediaServer::handle_rtc_upgrade(http::Request req, http::BeastRequest raw, 
   } catch (const TwirpError& e) {
     return write_plain(stream, e.code() == "resource_exhausted" ? 503 : 400, e.what());
   }
-  // A full room refuses new identities (a rejoin with the same identity replaces itself).
-  if (room.max_participants() && room.num_participants() >= room.max_participants()) {
-    auto infos = live_->list(room.name());
-    bool rejoin = std::any_of(infos.begin(), infos.end(), [&](auto& p) { return p.identity() == d.claims.identity; });
-    if (!rejoin) return write_plain(stream, 403, "room is full");
-  }
+  // A full room is refused on the worker, where its participants are (SignalServer::accept).
   auto params = signal::join_params(d.claims, req, single_pc ? &join_request : nullptr);
   params.resume = single_pc ? join_request.reconnect()
                             : (req.query_param("reconnect") == "1" || req.query_param("reconnect") == "true");
@@ -220,14 +240,10 @@ void MediaServer::handle_rtc_upgrade(http::Request req, http::BeastRequest raw, 
                          std::move(grant.lease));
 }
 
-// Copies the worker's totals into the registry (they are counted lock-free on the worker).
-void MediaServer::publish_worker_metrics() {
-  std::optional<sfu::WorkerCounters> c;
-  try {
-    c = worker_->call<sfu::WorkerCounters>([this] { return worker_->counters(); }, std::chrono::seconds(2));
-  } catch (const std::exception&) {
-  }
-  if (!c) return;
+// Copies the worker's totals (read on its thread, where they are counted lock-free) into the
+// registry. Control thread.
+void MediaServer::publish_worker_metrics(const sfu::WorkerCounters& counters) {
+  const auto* c = &counters;
   auto set = [this](const char* name, const char* help, uint64_t v) { metrics_.counter(name, help) = v; };
   set("parlor_udp_unknown_source_total", "Datagrams from addresses no ICE check validated", c->unknown_source);
   set("parlor_udp_unknown_ufrag_total", "STUN messages for an ICE ufrag this node never issued", c->unknown_ufrag);
@@ -282,6 +298,62 @@ void MediaServer::publish_limit_metrics() {
       c.data_dropped);
   set("parlor_limit_ws_send_queue_total",
       "Signaling connections closed by limit.ws_send_queue_bytes", c.ws_send_overflow);
+}
+
+std::string MediaServer::render_metrics() {
+  rooms_gauge_ = static_cast<int64_t>(rooms_.list({}).size());
+  publish_limit_metrics();
+  return metrics_.render();
+}
+
+http::Response MediaServer::guarded_response(const std::function<std::string()>& render) {
+  http::Response r;
+  if (auto caught = guarded([&] { r.body = render(); })) {
+    metrics_.caught("http")++;
+    log_->error("http: /metrics threw: {}", caught->message);
+    return http::Response::text(500, "internal error");
+  }
+  r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4");
+  return r;
+}
+
+// The answer is given once: by whoever calls the returned Respond first, or by `late()` when
+// `deadline` passes first (then the late work's answer is dropped). The timer runs on the
+// control io_context and is cancelled there once answered.
+http::Respond MediaServer::within(std::chrono::milliseconds deadline, http::Respond respond,
+                                  std::function<http::Response()> late) {
+  struct State {
+    std::atomic<bool> answered{false};
+    http::Respond respond;
+    boost::asio::steady_timer timer;
+    State(http::Respond r, boost::asio::io_context& io) : respond(std::move(r)), timer(io) {}
+  };
+  auto state = std::make_shared<State>(std::move(respond), io_);
+  state->timer.expires_after(deadline);
+  state->timer.async_wait(
+      [weak = std::weak_ptr<State>(state), late = std::move(late)](boost::system::error_code ec) {
+        auto s = weak.lock();
+        if (ec || !s || s->answered.exchange(true)) return;
+        guarded([&] { s->respond(late()); });
+      });
+  return [state, io = &io_](http::Response res) {
+    if (state->answered.exchange(true)) return;
+    state->respond(std::move(res));
+    boost::asio::post(*io, [state] { state->timer.cancel(); });
+  };
+}
+
+// An asynchronous route's boundary: what `start` throws before it handed the request on is
+// answered (once; a later answer is dropped) and counted like any handler's.
+void MediaServer::run_async(const http::Request& req, const http::Respond& answer,
+                            const std::function<void()>& start) {
+  if (auto caught = guarded(start)) {
+    metrics_.caught("http")++;
+    log_->error("http: {} {} threw (answered with an error): {}", req.method, req.path,
+                caught->message);
+    answer(http::Response::text(caught->bad_input ? 400 : 500,
+                                caught->bad_input ? caught->message : "internal error"));
+  }
 }
 
 void MediaServer::schedule_sweep() {

@@ -40,6 +40,8 @@ class MediaServer : public RoomEvents {
 
   uint16_t http_port() const { return http_ ? http_->port() : 0; }
   uint16_t udp_port() const { return worker_ ? worker_->udp_port() : 0; }
+  // The media worker (after start()); tests post to it.
+  sfu::Worker* worker() { return worker_.get(); }
   const config::MediaConfig& config() const { return config_; }
   boost::asio::io_context& io() { return io_; }
   http::Router& router() { return router_; }
@@ -55,8 +57,14 @@ class MediaServer : public RoomEvents {
 
  private:
   void add_routes();
-  void publish_worker_metrics();
+  void publish_worker_metrics(const sfu::WorkerCounters& counters);
   void publish_limit_metrics();
+  std::string render_metrics();
+  http::Response guarded_response(const std::function<std::string()>& render);
+  http::Respond within(std::chrono::milliseconds deadline, http::Respond respond,
+                       std::function<http::Response()> late);
+  void run_async(const http::Request& request, const http::Respond& answer,
+                 const std::function<void()>& start);
   void handle_rtc_upgrade(http::Request request, http::BeastRequest raw, boost::beast::tcp_stream stream,
                           bool single_pc);
   void schedule_sweep();

@@ -10,6 +10,7 @@
 // participant-level RoomService methods act on them. Until one is attached those methods
 // answer "participant does not exist".
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -29,11 +30,20 @@ class RoomEvents {
   virtual void on_room_finished(const livekit::Room& room) = 0;
 };
 
-// Participant-level operations, implemented by whoever owns live sessions. Each throws
-// TwirpError("not_found", ...) for unknown identities.
+// Participant-level operations, implemented by whoever owns live sessions (LiveRooms, whose
+// participants live on a media worker). Control threads never wait for them: they post() a task
+// to the owner's thread and the task calls the participant methods there.
 class ParticipantDirectory {
  public:
   virtual ~ParticipantDirectory() = default;
+
+  // Any thread. Queues `task` to run later on the thread that owns the participants. A task the
+  // owner can no longer run (it is stopping) is destroyed without being called, so whoever waits
+  // for it must notice that through what the task owns (see RoomService's reply).
+  virtual void post(std::function<void()> task) = 0;
+
+  // Owner's thread only (inside a posted task). Each throws TwirpError("not_found", ...) for
+  // unknown identities, tracks or rooms.
   virtual std::vector<livekit::ParticipantInfo> list(const std::string& room) = 0;
   virtual livekit::ParticipantInfo get(const std::string& room, const std::string& identity) = 0;
   virtual void remove(const std::string& room, const std::string& identity) = 0;
@@ -41,7 +51,8 @@ class ParticipantDirectory {
   virtual livekit::ParticipantInfo update(const livekit::UpdateParticipantRequest& request) = 0;
   virtual void update_subscriptions(const livekit::UpdateSubscriptionsRequest& request) = 0;
   virtual void send_data(const livekit::SendDataRequest& request) = 0;
-  // The room is closing: disconnect everyone with the given reason.
+
+  // Any thread; fire and forget. The room is closing: disconnect everyone with the given reason.
   virtual void close_room(const std::string& room, livekit::DisconnectReason reason) = 0;
   virtual void room_updated(const livekit::Room& room) = 0;
 };

@@ -38,7 +38,41 @@ ParticipantDirectory& directory_or_throw(RoomManager& rooms, const std::string& 
 
 }  // namespace
 
-http::Response RoomService::handle(const http::Request& req) {
+http::Response RoomService::error_from_current_exception(const std::string& path) {
+  return twirp_error_from_current_exception([&](const Caught& caught) {
+    if (on_caught_) on_caught_(path, caught);
+  });
+}
+
+void RoomService::handle(const http::Request& req, http::Respond respond) {
+  http::RespondOnce reply(std::move(respond), [] {
+    return twirp_error_response("unavailable", "the media server is stopping");
+  });
+  std::optional<http::Response> now;
+  try {
+    now = dispatch(req, reply);
+  } catch (...) {
+    now = error_from_current_exception(req.path);
+  }
+  if (now) reply(std::move(*now));
+}
+
+void RoomService::on_directory(ParticipantDirectory& directory, const http::Request& req,
+                               const http::RespondOnce& reply,
+                               std::function<http::Response(ParticipantDirectory&)> work) {
+  directory.post([this, &directory, reply, work = std::move(work), path = req.path] {
+    http::Response res;
+    try {
+      res = work(directory);
+    } catch (...) {
+      res = error_from_current_exception(path);
+    }
+    reply(std::move(res));
+  });
+}
+
+std::optional<http::Response> RoomService::dispatch(const http::Request& req,
+                                                    const http::RespondOnce& reply) {
   if (req.method != "POST") return twirp_error_response("bad_route", "Twirp methods must be POSTed");
   std::string method = req.path.substr(std::min(req.path.size(), kPrefix.size()));
   auth::ClaimGrants claims;
@@ -47,113 +81,128 @@ http::Response RoomService::handle(const http::Request& req) {
   } catch (const Unauthenticated& e) {
     // LiveKit's auth middleware rejects bad tokens before Twirp, as plain text.
     return http::Response::text(401, e.what());
-  } catch (...) {
-    return twirp_error_from_current_exception([&](const Caught& caught) {
-      if (on_caught_) on_caught_(req, caught);
-    });
   }
-  try {
-    TwirpEncoding enc = twirp_encoding(req);
-    auto reply = [&](const google::protobuf::Message& m) { return encode_twirp(m, enc); };
-
-    if (method == "CreateRoom") {
-      livekit::CreateRoomRequest r;
-      decode_twirp(req, enc, r);
-      require(claims, Grant::kCreate, r.name());
-      return reply(rooms_.create(r));
+  TwirpEncoding enc = twirp_encoding(req);
+  auto encode = [enc](const google::protobuf::Message& m) { return encode_twirp(m, enc); };
+  auto reply_msg = [&](const google::protobuf::Message& m) -> std::optional<http::Response> {
+    return encode(m);
+  };
+  if (method == "CreateRoom") {
+    livekit::CreateRoomRequest r;
+    decode_twirp(req, enc, r);
+    require(claims, Grant::kCreate, r.name());
+    return reply_msg(rooms_.create(r));
+  }
+  if (method == "ListRooms") {
+    livekit::ListRoomsRequest r;
+    decode_twirp(req, enc, r);
+    require(claims, Grant::kList, "");
+    livekit::ListRoomsResponse out;
+    for (auto& room : rooms_.list({r.names().begin(), r.names().end()})) {
+      *out.add_rooms() = std::move(room);
     }
-    if (method == "ListRooms") {
-      livekit::ListRoomsRequest r;
-      decode_twirp(req, enc, r);
-      require(claims, Grant::kList, "");
-      livekit::ListRoomsResponse out;
-      for (auto& room : rooms_.list({r.names().begin(), r.names().end()})) {
-        *out.add_rooms() = std::move(room);
-      }
-      return reply(out);
-    }
-    if (method == "DeleteRoom") {
-      livekit::DeleteRoomRequest r;
-      decode_twirp(req, enc, r);
-      require(claims, Grant::kCreate, r.room());
-      if (!rooms_.remove(r.room())) throw TwirpError("not_found", "requested room does not exist");
-      return reply(livekit::DeleteRoomResponse{});
-    }
-    if (method == "UpdateRoomMetadata") {
-      livekit::UpdateRoomMetadataRequest r;
-      decode_twirp(req, enc, r);
-      require(claims, Grant::kAdmin, r.room());
-      return reply(rooms_.update_metadata(r.room(), r.metadata()));
-    }
-    if (method == "ListParticipants") {
-      livekit::ListParticipantsRequest r;
-      decode_twirp(req, enc, r);
-      require(claims, Grant::kAdmin, r.room());
-      if (!rooms_.find(r.room())) throw TwirpError("not_found", "requested room does not exist");
+    return reply_msg(out);
+  }
+  if (method == "DeleteRoom") {
+    livekit::DeleteRoomRequest r;
+    decode_twirp(req, enc, r);
+    require(claims, Grant::kCreate, r.room());
+    if (!rooms_.remove(r.room())) throw TwirpError("not_found", "requested room does not exist");
+    return reply_msg(livekit::DeleteRoomResponse{});
+  }
+  if (method == "UpdateRoomMetadata") {
+    livekit::UpdateRoomMetadataRequest r;
+    decode_twirp(req, enc, r);
+    require(claims, Grant::kAdmin, r.room());
+    return reply_msg(rooms_.update_metadata(r.room(), r.metadata()));
+  }
+  // Participant methods: the checks above the post answer at once; the rest runs on the
+  // directory's thread and answers from there.
+  auto posted = [&](ParticipantDirectory& dir,
+                    std::function<http::Response(ParticipantDirectory&)> work)
+      -> std::optional<http::Response> {
+    on_directory(dir, req, reply, std::move(work));
+    return std::nullopt;
+  };
+  if (method == "ListParticipants") {
+    livekit::ListParticipantsRequest r;
+    decode_twirp(req, enc, r);
+    require(claims, Grant::kAdmin, r.room());
+    if (!rooms_.find(r.room())) throw TwirpError("not_found", "requested room does not exist");
+    auto* dir = rooms_.directory();
+    if (!dir) return reply_msg(livekit::ListParticipantsResponse{});
+    return posted(*dir, [encode, room = r.room()](ParticipantDirectory& d) {
       livekit::ListParticipantsResponse out;
-      if (auto* dir = rooms_.directory()) {
-        for (auto& p : dir->list(r.room())) *out.add_participants() = std::move(p);
-      }
-      return reply(out);
-    }
-    if (method == "GetParticipant") {
-      livekit::RoomParticipantIdentity r;
-      decode_twirp(req, enc, r);
-      require(claims, Grant::kAdmin, r.room());
-      return reply(directory_or_throw(rooms_, r.room()).get(r.room(), r.identity()));
-    }
-    if (method == "RemoveParticipant") {
-      livekit::RoomParticipantIdentity r;
-      decode_twirp(req, enc, r);
-      require(claims, Grant::kAdmin, r.room());
-      directory_or_throw(rooms_, r.room()).remove(r.room(), r.identity());
-      return reply(livekit::RemoveParticipantResponse{});
-    }
-    if (method == "MutePublishedTrack") {
-      livekit::MuteRoomTrackRequest r;
-      decode_twirp(req, enc, r);
-      require(claims, Grant::kAdmin, r.room());
-      livekit::MuteRoomTrackResponse out;
-      *out.mutable_track() = directory_or_throw(rooms_, r.room()).mute(r);
-      return reply(out);
-    }
-    if (method == "UpdateParticipant") {
-      livekit::UpdateParticipantRequest r;
-      decode_twirp(req, enc, r);
-      require(claims, Grant::kAdmin, r.room());
-      if (r.metadata().size() > config_.limit.max_metadata_size) {
-        throw TwirpError("invalid_argument", "metadata exceeds limit.max_metadata_size");
-      }
-      return reply(directory_or_throw(rooms_, r.room()).update(r));
-    }
-    if (method == "UpdateSubscriptions") {
-      livekit::UpdateSubscriptionsRequest r;
-      decode_twirp(req, enc, r);
-      require(claims, Grant::kAdmin, r.room());
-      directory_or_throw(rooms_, r.room()).update_subscriptions(r);
-      return reply(livekit::UpdateSubscriptionsResponse{});
-    }
-    if (method == "SendData") {
-      livekit::SendDataRequest r;
-      decode_twirp(req, enc, r);
-      require(claims, Grant::kAdmin, r.room());
-      if (r.data().size() > config_.limit.max_data_packet_bytes) {
-        throw TwirpError("invalid_argument", "data exceeds limit.max_data_packet_bytes");
-      }
-      if (!rooms_.find(r.room())) throw TwirpError("not_found", "requested room does not exist");
-      // With nobody connected there is nobody to deliver to; that is not an error.
-      if (auto* dir = rooms_.directory()) dir->send_data(r);
-      return reply(livekit::SendDataResponse{});
-    }
-    if (method == "ForwardParticipant" || method == "MoveParticipant" || method == "PerformRpc") {
-      throw TwirpError("unimplemented", method + " is not supported by this server");
-    }
-    throw TwirpError("bad_route", "no such method: livekit.RoomService/" + method);
-  } catch (...) {
-    return twirp_error_from_current_exception([&](const Caught& caught) {
-      if (on_caught_) on_caught_(req, caught);
+      for (auto& p : d.list(room)) *out.add_participants() = std::move(p);
+      return encode(out);
     });
   }
+  if (method == "GetParticipant") {
+    livekit::RoomParticipantIdentity r;
+    decode_twirp(req, enc, r);
+    require(claims, Grant::kAdmin, r.room());
+    return posted(directory_or_throw(rooms_, r.room()), [encode, r](ParticipantDirectory& d) {
+      return encode(d.get(r.room(), r.identity()));
+    });
+  }
+  if (method == "RemoveParticipant") {
+    livekit::RoomParticipantIdentity r;
+    decode_twirp(req, enc, r);
+    require(claims, Grant::kAdmin, r.room());
+    return posted(directory_or_throw(rooms_, r.room()), [encode, r](ParticipantDirectory& d) {
+      d.remove(r.room(), r.identity());
+      return encode(livekit::RemoveParticipantResponse{});
+    });
+  }
+  if (method == "MutePublishedTrack") {
+    livekit::MuteRoomTrackRequest r;
+    decode_twirp(req, enc, r);
+    require(claims, Grant::kAdmin, r.room());
+    return posted(directory_or_throw(rooms_, r.room()), [encode, r](ParticipantDirectory& d) {
+      livekit::MuteRoomTrackResponse out;
+      *out.mutable_track() = d.mute(r);
+      return encode(out);
+    });
+  }
+  if (method == "UpdateParticipant") {
+    livekit::UpdateParticipantRequest r;
+    decode_twirp(req, enc, r);
+    require(claims, Grant::kAdmin, r.room());
+    if (r.metadata().size() > config_.limit.max_metadata_size) {
+      throw TwirpError("invalid_argument", "metadata exceeds limit.max_metadata_size");
+    }
+    return posted(directory_or_throw(rooms_, r.room()),
+                  [encode, r](ParticipantDirectory& d) { return encode(d.update(r)); });
+  }
+  if (method == "UpdateSubscriptions") {
+    livekit::UpdateSubscriptionsRequest r;
+    decode_twirp(req, enc, r);
+    require(claims, Grant::kAdmin, r.room());
+    return posted(directory_or_throw(rooms_, r.room()), [encode, r](ParticipantDirectory& d) {
+      d.update_subscriptions(r);
+      return encode(livekit::UpdateSubscriptionsResponse{});
+    });
+  }
+  if (method == "SendData") {
+    livekit::SendDataRequest r;
+    decode_twirp(req, enc, r);
+    require(claims, Grant::kAdmin, r.room());
+    if (r.data().size() > config_.limit.max_data_packet_bytes) {
+      throw TwirpError("invalid_argument", "data exceeds limit.max_data_packet_bytes");
+    }
+    if (!rooms_.find(r.room())) throw TwirpError("not_found", "requested room does not exist");
+    // With nobody connected there is nobody to deliver to; that is not an error.
+    auto* dir = rooms_.directory();
+    if (!dir) return reply_msg(livekit::SendDataResponse{});
+    return posted(*dir, [encode, r](ParticipantDirectory& d) {
+      d.send_data(r);
+      return encode(livekit::SendDataResponse{});
+    });
+  }
+  if (method == "ForwardParticipant" || method == "MoveParticipant" || method == "PerformRpc") {
+    throw TwirpError("unimplemented", method + " is not supported by this server");
+  }
+  throw TwirpError("bad_route", "no such method: livekit.RoomService/" + method);
 }
 
 }  // namespace parlor::service

@@ -75,7 +75,8 @@ class Worker : public rtc::DatagramSender {
   // logged and counted (boundary "worker_task"); the worker goes on.
   void post(std::function<void()> fn);
   // Runs fn on the worker thread and waits for its result; nullopt when the worker did not
-  // answer within the timeout (stopped or overloaded).
+  // answer within the timeout (stopped or overloaded). Blocks the caller: for shutdown and
+  // tests only, never on a request path (post and answer from the worker instead).
   template <typename T>
   std::optional<T> call(std::function<T()> fn, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
     auto promise = std::make_shared<std::promise<T>>();

@@ -116,7 +116,14 @@ void SignalServer::accept(JoinParams params, livekit::Room room, WsConnection::U
                                                    limits, std::move(on_caught));
   connection->hold(std::move(lease));
   auto shared_params = std::make_shared<JoinParams>(std::move(params));
-  worker_.post([this, connection, shared_params, room = std::move(room), raw = std::move(raw)]() mutable {
+  worker_.post([this, connection, shared_params, room = std::move(room),
+                raw = std::move(raw)]() mutable {
+    // A full room refuses new identities (a rejoin with the same identity replaces itself).
+    // Checked here, before the 101, where the room's participants are.
+    if (room_full_for(room, shared_params->claims.identity)) {
+      connection->refuse(raw.version(), 403, "room is full");
+      return;
+    }
     connection->accept(std::move(raw), [this, connection, shared_params, room = std::move(room)] {
       const std::string identity = shared_params->claims.identity;
       if (auto caught =
@@ -126,6 +133,13 @@ void SignalServer::accept(JoinParams params, livekit::Room room, WsConnection::U
       worker_.flush();
     });
   });
+}
+
+bool SignalServer::room_full_for(const livekit::Room& registered, const std::string& identity) {
+  auto* live = find_room(registered.name());
+  uint32_t max = registered.max_participants();
+  if (!live || !max || live->find(identity)) return false;
+  return live->info().num_participants() >= max;
 }
 
 // Runs on the worker once the 101 is out: resumes the session or joins the room.

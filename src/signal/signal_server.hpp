@@ -32,7 +32,9 @@ class SignalServer {
   SignalServer(const config::MediaConfig& config, sfu::Worker& worker, RoomListener& listener);
   ~SignalServer();
 
-  // Completes the WebSocket upgrade on the worker and joins the participant to the room.
+  // Completes the WebSocket upgrade on the worker and joins the participant to the room, or
+  // answers 403 "room is full" when the room has max_participants others (a rejoin with an
+  // identity already there replaces itself and is let in).
   // `lease` (a connection-limit slot) is held until the socket closes.
   void accept(JoinParams params, livekit::Room room, WsConnection::UpgradeRequest raw,
               boost::beast::tcp_stream stream, std::shared_ptr<void> lease = nullptr);
@@ -45,6 +47,9 @@ class SignalServer {
 
  private:
   void schedule_tick();
+  // Worker thread: the live room already holds `max_participants` and `identity` is not one of
+  // them.
+  bool room_full_for(const livekit::Room& registered, const std::string& identity);
   void open_session(JoinParams params, const livekit::Room& room,
                     const std::shared_ptr<WsConnection>& connection);
   void fail_session(const std::string& room, const std::string& identity, WsConnection& connection,

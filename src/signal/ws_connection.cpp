@@ -1,6 +1,7 @@
 #include "signal/ws_connection.hpp"
 
 #include <boost/asio/buffer.hpp>
+#include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket.hpp>
 
 namespace parlor::signal {
@@ -32,6 +33,26 @@ void WsConnection::accept(UpgradeRequest request, std::function<void()> on_open)
     self->open_ = true;
     if (auto what = guarded(on_open)) return self->caught("ws_open", *what);
     self->read();
+  });
+}
+
+void WsConnection::refuse(unsigned version, int status, std::string body) {
+  namespace bhttp = beast::http;
+  auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
+      static_cast<bhttp::status>(status), version);
+  res->set(bhttp::field::content_type, "text/plain; charset=utf-8");
+  res->set(bhttp::field::access_control_allow_origin, "*");
+  res->keep_alive(false);
+  res->body() = std::move(body);
+  res->prepare_payload();
+  auto& stream = beast::get_lowest_layer(ws_);
+  stream.expires_after(std::chrono::seconds(5));
+  auto self = shared_from_this();
+  bhttp::async_write(stream, *res, [self, res](beast::error_code, size_t) {
+    boost::system::error_code ec;
+    beast::get_lowest_layer(self->ws_).socket().shutdown(
+        boost::asio::ip::tcp::socket::shutdown_send, ec);
+    self->finish();
   });
 }
 

@@ -43,6 +43,9 @@ class WsConnection : public SignalSink, public std::enable_shared_from_this<WsCo
 
   // Completes the upgrade; `on_open` runs once the 101 has been written (not on failure).
   void accept(UpgradeRequest request, std::function<void()> on_open);
+  // Refuses the upgrade instead: a plain HTTP answer (spec §2.2: a status and a short text),
+  // then the socket closes.
+  void refuse(unsigned version, int status, std::string body);
   void set_listener(Listener* listener) override { listener_ = listener; }
   // Something to keep while the connection is open (a connection-limit slot); released when
   // the socket closes.
