@@ -89,7 +89,7 @@ Participant& Room::join(JoinParams params, std::shared_ptr<SignalSink> connectio
       ref.drop_all_subscriptions();
       ref.close_connection();
       participants_.erase(identity);
-      info_.set_num_participants(static_cast<uint32_t>(participants_.size()));
+      info_.set_num_participants(visible_count());
     }
     throw;
   }
