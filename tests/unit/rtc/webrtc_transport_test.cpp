@@ -33,13 +33,19 @@ std::vector<uint8_t> check(const std::string& username, const std::string& pwd, 
   return test_support::ice_check(username, pwd, nominate, seed);
 }
 
-TEST(WebRtcTransport, MediaGoesToTheNominatedPairNotTheLatestCheck) {
-  auto cert = DtlsCertificate::generate();
+// A transport with remote credentials set and no packets yet; checks come from "cli".
+struct TransportFixture {
+  TransportFixture() { t.set_remote({"cli", "client-password"}, cert->fingerprint()); }
+  decltype(DtlsCertificate::generate()) cert = DtlsCertificate::generate();
   NullSender sender;
   NullListener listener;
   const IceCredentials local{"srvufrag", "server-password-0123456789"};
-  WebRtcTransport t(*cert, local, {}, sender, listener);
-  t.set_remote({"cli", "client-password"}, cert->fingerprint());
+  WebRtcTransport t{*cert, local, {}, sender, listener};
+};
+
+TEST(WebRtcTransport, MediaGoesToTheNominatedPairNotTheLatestCheck) {
+  TransportFixture f;
+  auto& [cert, sender, listener, local, t] = f;
   EXPECT_FALSE(t.destination());
 
   auto now = IceLiteAgent::Clock::now();
@@ -63,12 +69,8 @@ TEST(WebRtcTransport, MediaGoesToTheNominatedPairNotTheLatestCheck) {
 
 // Issue 13: the time the peer was last heard counts only what passes the transport's checks.
 TEST(WebRtcTransport, LastReceivedCountsOnlyPacketsThatPassTheChecks) {
-  auto cert = DtlsCertificate::generate();
-  NullSender sender;
-  NullListener listener;
-  const IceCredentials local{"srvufrag", "server-password-0123456789"};
-  WebRtcTransport t(*cert, local, {}, sender, listener);
-  t.set_remote({"cli", "client-password"}, cert->fingerprint());
+  TransportFixture f;
+  auto& [cert, sender, listener, local, t] = f;
   EXPECT_FALSE(t.last_received());
 
   auto t0 = IceLiteAgent::Clock::now();
