@@ -38,7 +38,8 @@ class WebhookJournal {
   // Both return false (and count a write error) when the write did not complete.
   bool append(const Event& event);
   bool done(const std::string& id);
-  // Flushes appended records to the disk.
+  // Flushes appended records to the disk. May run beside append() on another thread, but not
+  // beside open() or compact().
   void sync();
   // True when enough finished records have piled up that the file should be rewritten.
   bool needs_compaction() const;

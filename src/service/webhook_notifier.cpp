@@ -23,7 +23,9 @@ WebhookNotifier::WebhookNotifier(const config::MediaConfig& config, Metrics& met
       dropped_(metrics.counter("parlor_webhooks_dropped_total",
                                "Webhook events dropped because the queue was full")),
       caught_(metrics.caught("webhook")),
-      queued_(metrics.gauge("parlor_webhooks_queued", "Webhook events queued and not yet delivered")) {
+      queued_(metrics.gauge("parlor_webhooks_queued", "Webhook events queued and not yet delivered")),
+      journal_errors_(metrics.counter("parlor_webhooks_queue_file_errors_total",
+                                      "Writes to webhook.queue_file that did not complete (disk full?)")) {
   if (!enabled()) return;
   if (!config_.webhook.queue_file.empty()) {
     for (auto& e : journal_.open(config_.webhook.queue_file)) queue_.push_back(std::move(e));
@@ -71,7 +73,7 @@ void WebhookNotifier::notify(livekit::WebhookEvent event) {
       return;
     }
     // One append(2)-sized write to the page cache: a process killed after this loses nothing.
-    if (journal_.is_open()) journal_.append(queued);
+    if (journal_.is_open() && !journal_.append(queued)) journal_errors_++;  // kept in memory
     queue_.push_back(std::move(queued));
     set_queued_gauge();
   }
@@ -98,9 +100,10 @@ void WebhookNotifier::run() {
       if (stopping_ && journal_.is_open()) return;  // the file keeps the rest for the next start
       event = queue_.front();
       busy_ = true;
-      // The event's record reaches the disk before it is first sent.
-      journal_.sync();
     }
+    // The event's record reaches the disk before it is first sent. Outside the lock, so that
+    // notify() on a media worker never waits for the disk (only this thread replaces the file).
+    journal_.sync();
     bool finished = true;
     auto caught = guarded([&] { finished = deliver(event.body); });
     std::function<void(const Caught&)> report;
@@ -111,7 +114,7 @@ void WebhookNotifier::run() {
         // Delivered, given up, or thrown (a bug: dropped and counted, never retried forever).
         queue_.pop_front();
         if (journal_.is_open()) {
-          journal_.done(event.id);
+          if (!journal_.done(event.id)) journal_errors_++;
           if (journal_.needs_compaction()) journal_.compact({queue_.begin(), queue_.end()});
         }
         set_queued_gauge();

@@ -64,6 +64,7 @@ class WebhookNotifier {
   std::atomic<uint64_t>& dropped_;
   std::atomic<uint64_t>& caught_;
   std::atomic<int64_t>& queued_;
+  std::atomic<uint64_t>& journal_errors_;
   std::function<void(const Caught&)> on_caught_;  // guarded by mutex_
   std::mutex mutex_;
   std::condition_variable cv_;
