@@ -20,7 +20,8 @@ LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET, TWILIO_ACCOUNT_SID, TWILIO_API
 TWILIO_API_SECRET, DATABASE_URL, PARLOR_FACILITY_NAME, PARLOR_FACILITY_TIMEZONE,
 PARLOR_UTC_OFFSET_MINUTES, PARLOR_RECORDINGS_DIR, PARLOR_SECURE_COOKIES, PARLOR_TRUST_PROXY,
 PARLOR_TOKEN_GRACE_SECONDS, PARLOR_RECONCILE_INTERVAL_MS, PARLOR_ROOM_DEPARTURE_TIMEOUT,
-PARLOR_MONITOR_SLOTS; see .env.example), then these flags:
+PARLOR_MONITOR_SLOTS, PARLOR_TLS_CERT, PARLOR_TLS_KEY, PARLOR_HSTS_MAX_AGE, LIVEKIT_CA_FILE;
+see .env.example), then these flags:
   --port N              HTTP port (default 8080; 0 = pick a free one)
   --bind ADDR           listen address (default 127.0.0.1)
   --data-dir DIR        where the SQLite database lives (default ./data)
@@ -41,6 +42,14 @@ PARLOR_MONITOR_SLOTS; see .env.example), then these flags:
   --login-attempts-per-minute N          sign-in attempts per account (default 10)
   --login-attempts-overall-per-minute N  sign-in attempts over all accounts (default 300)
   --workers N           threads for API requests and password hashing (default 2)
+  --tls-cert FILE       serve HTTPS with this PEM certificate chain (PARLOR_TLS_CERT);
+                        reloaded when the file changes; responses carry HSTS and the
+                        session cookie is Secure
+  --tls-key FILE        the certificate's PEM private key (PARLOR_TLS_KEY)
+  --hsts-max-age N      Strict-Transport-Security max-age in seconds over TLS (default
+                        31536000; 0 = no header) (PARLOR_HSTS_MAX_AGE)
+  --livekit-ca-file FILE  PEM CA bundle (or the media server's own certificate) trusted for a
+                        wss:// LIVEKIT_URL, instead of the system's store (LIVEKIT_CA_FILE)
   --dev                 development: allow short API secrets (LIVEKIT_API_SECRET=secret)
 )";
 
@@ -54,6 +63,9 @@ AppConfig load_app_config(int argc, char** argv, const std::map<std::string, std
   get("LIVEKIT_URL", c.video.url);
   get("LIVEKIT_API_KEY", c.video.api_key);
   get("LIVEKIT_API_SECRET", c.video.api_secret);
+  get("LIVEKIT_CA_FILE", c.video.ca_file);
+  get("PARLOR_TLS_CERT", c.tls.cert_file);
+  get("PARLOR_TLS_KEY", c.tls.key_file);
   get("TWILIO_ACCOUNT_SID", c.video.twilio_account_sid);
   get("TWILIO_API_KEY", c.video.twilio_api_key);
   get("TWILIO_API_SECRET", c.video.twilio_api_secret);
@@ -88,6 +100,9 @@ AppConfig load_app_config(int argc, char** argv, const std::map<std::string, std
   setting("PARLOR_ROOM_DEPARTURE_TIMEOUT", [&](const std::string& v) {
     c.settings.room_departure_timeout =
         static_cast<uint32_t>(number(v, "PARLOR_ROOM_DEPARTURE_TIMEOUT", 1, 3600));
+  });
+  setting("PARLOR_HSTS_MAX_AGE", [&](const std::string& v) {
+    c.tls.hsts_max_age = static_cast<uint32_t>(number(v, "PARLOR_HSTS_MAX_AGE", 0, 630720000));
   });
   setting("PARLOR_MONITOR_SLOTS", [&](const std::string& v) {
     c.settings.monitor_slots = static_cast<uint32_t>(number(v, "PARLOR_MONITOR_SLOTS", 0, 100));
@@ -142,6 +157,14 @@ AppConfig load_app_config(int argc, char** argv, const std::map<std::string, std
           static_cast<int>(number(value(), a, 1, 1000000));
     } else if (a == "--workers") {
       c.settings.worker_threads = static_cast<size_t>(number(value(), a, 1, 64));
+    } else if (a == "--tls-cert") {
+      c.tls.cert_file = value();
+    } else if (a == "--tls-key") {
+      c.tls.key_file = value();
+    } else if (a == "--hsts-max-age") {
+      c.tls.hsts_max_age = static_cast<uint32_t>(number(value(), a, 0, 630720000));
+    } else if (a == "--livekit-ca-file") {
+      c.video.ca_file = value();
     } else if (a == "--dev") {
       c.dev = true;
     } else {
@@ -153,6 +176,7 @@ AppConfig load_app_config(int argc, char** argv, const std::map<std::string, std
 }
 
 void validate_app_config(const AppConfig& c) {
+  config::validate_tls(c.tls);
   bool livekit = c.video.provider.empty() || c.video.provider == "livekit";
   if (livekit && !c.dev && c.video.api_secret.size() < kMinApiSecretLength) {
     throw BadInput("LIVEKIT_API_SECRET must be at least " + std::to_string(kMinApiSecretLength) +
@@ -222,8 +246,17 @@ http::Response AppServer::serve_web(const http::Request& req) const {
 
 std::vector<std::string> AppServer::startup_lines() const {
   std::vector<std::string> lines;
-  lines.push_back("listening app=" + config_.bind + ":" + std::to_string(port()) +
-                  " (visitation API /api/, LiveKit webhooks /webhooks/livekit, web UI /)");
+  if (tls_) {
+    lines.push_back("listening app=" + config_.bind + ":" + std::to_string(port()) +
+                    " over HTTPS (visitation API /api/, LiveKit webhooks /webhooks/livekit, web UI /)");
+    lines.push_back("tls: " + config_.tls.cert_file + " (sha256 " + tls_->fingerprint() +
+                    "), reloaded when it changes; HSTS max-age " +
+                    std::to_string(config_.tls.hsts_max_age) + "; session cookie Secure");
+    if (auto warning = tls_->key_permission_warning(); !warning.empty()) lines.push_back(warning);
+  } else {
+    lines.push_back("listening app=" + config_.bind + ":" + std::to_string(port()) +
+                    " (visitation API /api/, LiveKit webhooks /webhooks/livekit, web UI /)");
+  }
   std::error_code ec;
   if (!config_.web_dir.empty()) {
     if (fs::is_regular_file(fs::path(config_.web_dir) / "index.html", ec)) {
@@ -264,6 +297,19 @@ void AppServer::start() {
   opts.address = config_.bind;
   opts.port = config_.port;
   opts.body_limit = config_.body_limit;
+  if (config_.tls.enabled()) {
+    http::TlsOptions t;
+    t.cert_file = config_.tls.cert_file;
+    t.key_file = config_.tls.key_file;
+    t.hsts_max_age = config_.tls.hsts_max_age;
+    t.reload_interval = std::chrono::milliseconds(config_.tls.reload_interval_ms);
+    t.handshake_timeout = std::chrono::seconds(config_.tls.handshake_timeout_seconds);
+    tls_ = std::make_shared<http::TlsContext>(std::move(t));  // throws BadInput on bad files
+    opts.tls = tls_;
+    opts.log = [](bool failed, const std::string& message) {
+      std::cerr << "parlor app: " << (failed ? "warning: " : "") << message << std::endl;
+    };
+  }
   http_ = std::make_unique<http::Server>(io_, router_, opts);
   http_->start();
   schedule_jobs();

@@ -15,6 +15,7 @@
 #include "app/store/database.hpp"
 #include "app/video/video_provider.hpp"
 #include "app/web/web_assets.hpp"
+#include "common/config/media_config.hpp"
 #include "common/http/http_server.hpp"
 
 namespace parlor::app {
@@ -34,6 +35,9 @@ struct AppConfig {
   std::chrono::milliseconds jobs_interval{5000};
   size_t body_limit = 256 * 1024;
   bool dev = false;  // --dev: short development secrets (LIVEKIT_API_SECRET=secret) are allowed
+  // HTTPS on the app's port (--tls-cert/--tls-key, PARLOR_TLS_CERT/PARLOR_TLS_KEY); the same
+  // keys as the media server's `tls:` section.
+  config::TlsConfig tls;
 };
 
 // Secrets shorter than this are refused outside --dev.
@@ -63,6 +67,8 @@ class AppServer {
   void start();
   void stop();
   uint16_t port() const { return http_ ? http_->port() : 0; }
+  // TLS on the app's port (after start()); nullptr for plain HTTP.
+  const http::TlsContext* tls() const { return tls_.get(); }
   const AppConfig& config() const { return config_; }
   const WebAssets& web_assets() const { return web_assets_; }
   // What an operator should see at startup, one line each: the listener and what it serves,
@@ -86,6 +92,7 @@ class AppServer {
   std::unique_ptr<AppApi> api_;
   boost::asio::io_context io_;
   http::Router router_;
+  std::shared_ptr<http::TlsContext> tls_;
   std::unique_ptr<http::Server> http_;
   boost::asio::steady_timer jobs_timer_;
   std::thread thread_;

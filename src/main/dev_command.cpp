@@ -87,14 +87,23 @@ int run_dev(int argc, char** argv) {
                  "'secret', SQLite in DIR (default ./data) and demo accounts. Ports 0 = pick free "
                  "ones.\n"
                  "The web UI is the one embedded in this binary; --web-dir DIR serves DIR instead\n"
-                 "(e.g. web/dist while developing the UI).\n";
+                 "(e.g. web/dist while developing the UI).\n"
+                 "--tls-cert/--tls-key (or PARLOR_TLS_CERT/PARLOR_TLS_KEY): HTTPS for the UI and\n"
+                 "WSS/HTTPS for the media server from one PEM certificate, which must be valid for\n"
+                 "127.0.0.1 (e.g. `mkcert localhost 127.0.0.1`).\n";
     return 0;
   }
   try {
     if (config.port == 0) config.port = free_port();
     if (app_port == 0) app_port = free_port();
-    std::string app_url = "http://127.0.0.1:" + std::to_string(app_port);
+    // One certificate for both listeners (--tls-cert/--tls-key, or PARLOR_TLS_CERT/KEY): the UI
+    // over HTTPS and the media over WSS. Each half trusts that certificate when it calls the
+    // other (the app's Twirp calls, the media server's webhooks), so it must name 127.0.0.1.
+    const bool tls = config.tls.enabled();
+    const std::string http_scheme = tls ? "https" : "http", ws_scheme = tls ? "wss" : "ws";
+    std::string app_url = http_scheme + "://127.0.0.1:" + std::to_string(app_port);
     config.webhook.urls.push_back(app_url + "/webhooks/livekit");
+    if (tls && config.webhook.ca_file.empty()) config.webhook.ca_file = config.tls.cert_file;
     config.webhook.api_key = "devkey";
     if (config.webhook.queue_file.empty()) config.webhook.queue_file = data_dir + "/webhooks.queue";
     // Only the app opens rooms (CreateRoom when a visit's join window opens), so a join token
@@ -114,7 +123,9 @@ int run_dev(int argc, char** argv) {
     if (token_grace_seconds >= 0) {
       app_config.settings.token_grace = std::chrono::seconds(token_grace_seconds);
     }
-    app_config.video.url = "ws://127.0.0.1:" + std::to_string(config.port);
+    app_config.tls = config.tls;
+    app_config.video.url = ws_scheme + "://127.0.0.1:" + std::to_string(config.port);
+    if (tls) app_config.video.ca_file = config.tls.cert_file;
     app_config.video.api_key = "devkey";
     app_config.video.api_secret = config.keys.at("devkey");
     app::AppServer app_server(std::move(app_config));
@@ -127,11 +138,13 @@ int run_dev(int argc, char** argv) {
     std::cout << "\n"
               << "Parlor (development)\n"
               << "  Web UI + API: " << app_url << "\n"
-              << "  LiveKit URL:  ws://127.0.0.1:" << server.http_port() << "\n"
+              << "  LiveKit URL:  " << ws_scheme << "://127.0.0.1:" << server.http_port() << "\n"
               << "  API key:      devkey\n"
               << "  API secret:   secret\n"
-              << "  Twirp API:    http://127.0.0.1:" << server.http_port() << "/twirp/\n"
-              << "  Metrics:      http://127.0.0.1:" << server.http_port() << "/metrics\n"
+              << "  Twirp API:    " << http_scheme << "://127.0.0.1:" << server.http_port()
+              << "/twirp/\n"
+              << "  Metrics:      " << http_scheme << "://127.0.0.1:" << server.http_port()
+              << "/metrics\n"
               << logins << "Press Ctrl-C to stop." << std::endl;
     wait_for_stop_signal([&] {
       app_server.stop();

@@ -33,6 +33,9 @@ options:
   --node-ip ADDR       address advertised in ICE candidates
   --webhook URL        add a webhook URL (repeatable)
   --log-level LEVEL    trace, debug, info, warn, error
+  --tls-cert FILE      serve HTTPS/WSS with this PEM certificate chain (PARLOR_TLS_CERT;
+                       YAML tls.cert_file); reloaded when the file changes
+  --tls-key FILE       the certificate's PEM private key (PARLOR_TLS_KEY; tls.key_file)
 )";
 
 std::string read_file(const std::string& path) {
@@ -101,6 +104,10 @@ config::MediaConfig load_media_config(int argc, char** argv, bool* help) {
       c.webhook.urls.push_back(value());
     } else if (a == "--log-level") {
       c.logging.level = value();
+    } else if (a == "--tls-cert") {
+      c.tls.cert_file = value();
+    } else if (a == "--tls-key") {
+      c.tls.key_file = value();
     } else {
       throw BadInput("unknown option '" + a + "' (see parlor media --help)");
     }

@@ -8,8 +8,18 @@ std::vector<std::string> media_startup_lines(const service::MediaServer& server)
   const auto& c = server.config();
   const std::string& bind = c.bind_addresses.front();
   std::vector<std::string> lines;
-  lines.push_back("listening http=" + bind + ":" + std::to_string(server.http_port()) +
-                  " (LiveKit signalling /rtc, Twirp API /twirp/, camera check /echo/, /metrics)");
+  if (const auto* tls = server.tls()) {
+    lines.push_back("listening https=" + bind + ":" + std::to_string(server.http_port()) +
+                    " (LiveKit signalling wss:// /rtc, Twirp API /twirp/, camera check /echo/, "
+                    "/metrics)");
+    lines.push_back("tls: " + c.tls.cert_file + " (sha256 " + tls->fingerprint() +
+                    "), reloaded when it changes; HSTS max-age " +
+                    std::to_string(c.tls.hsts_max_age));
+    if (auto warning = tls->key_permission_warning(); !warning.empty()) lines.push_back(warning);
+  } else {
+    lines.push_back("listening http=" + bind + ":" + std::to_string(server.http_port()) +
+                    " (LiveKit signalling /rtc, Twirp API /twirp/, camera check /echo/, /metrics)");
+  }
   std::string advertised = c.rtc.node_ip.empty() ? bind : c.rtc.node_ip;
   lines.push_back("listening udp=" + bind + ":" + std::to_string(server.udp_port()) +
                   " (WebRTC media: ICE, DTLS, SRTP; advertised as " + advertised + ")");

@@ -88,11 +88,11 @@ void MediaServer::add_routes() {
   };
   router_.add("GET", "/rtc/validate", validate);
   router_.add("GET", "/rtc/v1/validate", validate);
-  router_.add_upgrade("/rtc/v1", [this](http::Request req, http::BeastRequest raw, boost::beast::tcp_stream stream,
+  router_.add_upgrade("/rtc/v1", [this](http::Request req, http::BeastRequest raw, http::UpgradeStream stream,
                                         boost::beast::flat_buffer) {
     handle_rtc_upgrade(std::move(req), std::move(raw), std::move(stream), true);
   });
-  router_.add_upgrade("/rtc", [this](http::Request req, http::BeastRequest raw, boost::beast::tcp_stream stream,
+  router_.add_upgrade("/rtc", [this](http::Request req, http::BeastRequest raw, http::UpgradeStream stream,
                                      boost::beast::flat_buffer) {
     handle_rtc_upgrade(std::move(req), std::move(raw), std::move(stream), false);
   });
@@ -149,7 +149,22 @@ void MediaServer::add_routes() {
   });
 }
 
+// The TLS context for the main port, from config.tls (nullptr when TLS is off). Throws
+// parlor::BadInput when the files cannot be used.
+static std::shared_ptr<http::TlsContext> make_tls_context(const config::TlsConfig& t) {
+  if (!t.enabled()) return nullptr;
+  http::TlsOptions o;
+  o.cert_file = t.cert_file;
+  o.key_file = t.key_file;
+  o.hsts_max_age = t.hsts_max_age;
+  o.reload_interval = std::chrono::milliseconds(t.reload_interval_ms);
+  o.handshake_timeout = std::chrono::seconds(t.handshake_timeout_seconds);
+  return std::make_shared<http::TlsContext>(std::move(o));
+}
+
 void MediaServer::start() {
+  // First: bad certificate files refuse to start before anything else runs.
+  tls_ = make_tls_context(config_.tls);
   const std::string& bind = config_.bind_addresses.front();
   worker_ = std::make_unique<sfu::Worker>(
       bind, config_.rtc.udp_port, config_.rtc.node_ip.empty() ? bind : config_.rtc.node_ip, log_);
@@ -162,6 +177,14 @@ void MediaServer::start() {
   opts.body_limit = config_.limit.max_request_body_bytes;
   opts.timeout = std::chrono::seconds(config_.limit.http_timeout_seconds);
   opts.server_header = std::string(version::kProduct) + "/" + version::kParlor;
+  opts.tls = tls_;
+  opts.log = [this](bool failed, const std::string& message) {
+    if (failed) {
+      log_->warn("{}", message);
+    } else {
+      log_->info("{}", message);
+    }
+  };
   http_ = std::make_unique<http::Server>(io_, router_, opts);
   http_->start();
   schedule_sweep();
@@ -174,11 +197,14 @@ void MediaServer::start() {
       }
     });
   }
-  log_->info("listening http={}:{} udp={}", opts.address, http_->port(), worker_->udp_port());
+  log_->info("listening {}={}:{} udp={}", tls_ ? "https" : "http", opts.address, http_->port(),
+             worker_->udp_port());
 }
 
 namespace {
-void write_plain(boost::beast::tcp_stream& stream, int status, const std::string& body) {
+// A refused upgrade: a plain HTTP answer on the connection (through its TLS layer when it has
+// one), then the socket closes.
+void write_plain(http::UpgradeStream& stream, int status, const std::string& body) {
   namespace bhttp = boost::beast::http;
   bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
   res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
@@ -187,14 +213,22 @@ void write_plain(boost::beast::tcp_stream& stream, int status, const std::string
   res.body() = body;
   res.prepare_payload();
   boost::beast::error_code ec;
-  stream.expires_after(std::chrono::seconds(5));
-  bhttp::write(stream, res, ec);
-  stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+  if (auto* tls = std::get_if<std::unique_ptr<http::TlsStream>>(&stream)) {
+    if (!*tls) return;
+    (*tls)->next_layer().expires_after(std::chrono::seconds(5));
+    bhttp::write(**tls, res, ec);
+    (*tls)->next_layer().socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+    return;
+  }
+  auto& plain = std::get<boost::beast::tcp_stream>(stream);
+  plain.expires_after(std::chrono::seconds(5));
+  bhttp::write(plain, res, ec);
+  plain.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
 }
 }  // namespace
 
 // Spec §2.2: authorize before the 101; failures are plain HTTP statuses with a short text.
-void MediaServer::handle_rtc_upgrade(http::Request req, http::BeastRequest raw, boost::beast::tcp_stream stream,
+void MediaServer::handle_rtc_upgrade(http::Request req, http::BeastRequest raw, http::UpgradeStream stream,
                                      bool single_pc) {
   http_requests_++;
   auto d = join_auth_.authorize(req);
@@ -303,6 +337,16 @@ void MediaServer::publish_limit_metrics() {
 std::string MediaServer::render_metrics() {
   rooms_gauge_ = static_cast<int64_t>(rooms_.list({}).size());
   publish_limit_metrics();
+  if (tls_) {
+    metrics_.counter("parlor_tls_handshake_failures_total",
+                     "TLS handshakes that failed or timed out (plain HTTP, garbage, slow clients)") =
+        tls_->handshake_failures();
+    metrics_.counter("parlor_tls_reloads_total", "Certificate reloads after the files changed") =
+        tls_->reloads();
+    metrics_.counter("parlor_tls_reload_failures_total",
+                     "Changed certificate files that did not load (the previous one stays)") =
+        tls_->reload_failures();
+  }
   return metrics_.render();
 }
 

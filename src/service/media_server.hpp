@@ -50,6 +50,8 @@ class MediaServer : public RoomEvents {
   WebhookNotifier& webhooks() { return webhooks_; }
   const JoinAuthorizer& join_authorizer() const { return join_auth_; }
   spdlog::logger& log() { return *log_; }
+  // TLS on the main port (after start()); nullptr when it serves plain HTTP.
+  const http::TlsContext* tls() const { return tls_.get(); }
 
   // RoomEvents
   void on_room_started(const livekit::Room& room) override;
@@ -65,7 +67,7 @@ class MediaServer : public RoomEvents {
                        std::function<http::Response()> late);
   void run_async(const http::Request& request, const http::Respond& answer,
                  const std::function<void()>& start);
-  void handle_rtc_upgrade(http::Request request, http::BeastRequest raw, boost::beast::tcp_stream stream,
+  void handle_rtc_upgrade(http::Request request, http::BeastRequest raw, http::UpgradeStream stream,
                           bool single_pc);
   void schedule_sweep();
 
@@ -84,6 +86,7 @@ class MediaServer : public RoomEvents {
   std::unique_ptr<LiveRooms> live_;
   boost::asio::io_context io_;
   http::Router router_;
+  std::shared_ptr<http::TlsContext> tls_;
   std::unique_ptr<http::Server> http_;
   boost::asio::steady_timer sweep_timer_;
   std::vector<std::thread> threads_;

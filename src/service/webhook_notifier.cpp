@@ -135,7 +135,7 @@ bool WebhookNotifier::deliver(const std::string& body) {
                                                     : config_.webhook.api_key;
   auto secret = config_.keys.at(key);
   const bool durable = journal_.is_open();
-  http::HttpClient client;
+  http::HttpClient client(config_.webhook.ca_file);
   for (const auto& url : config_.webhook.urls) {
     auto delay = kFirstRetryDelay;
     bool ok = false;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <optional>
 
 #include "common/boundary.hpp"
 #include "common/encoding.hpp"
@@ -91,15 +92,24 @@ void SignalServer::schedule_tick() {
 SignalServer::~SignalServer() = default;
 
 void SignalServer::accept(JoinParams params, livekit::Room room, WsConnection::UpgradeRequest raw,
-                          boost::beast::tcp_stream stream, std::shared_ptr<void> lease) {
-  // Re-home the socket on the worker's io_context: the room's loop then owns signaling too.
-  auto& old_socket = stream.socket();
-  boost::system::error_code ec;
-  auto protocol = old_socket.local_endpoint(ec).protocol();
-  if (ec) return;
-  int fd = old_socket.release(ec);
-  if (ec) return;
-  boost::asio::ip::tcp::socket socket(worker_.io(), protocol, fd);
+                          http::UpgradeStream stream, std::shared_ptr<void> lease) {
+  // Re-home the socket on the worker's io_context: the room's loop then owns signaling too. A
+  // plain socket is rebuilt around its descriptor; a TLS stream keeps its session and gets its
+  // transport moved underneath (http::RehomableTcpStream).
+  std::unique_ptr<http::TlsStream> tls;
+  std::optional<boost::asio::ip::tcp::socket> plain;
+  if (auto* t = std::get_if<std::unique_ptr<http::TlsStream>>(&stream)) {
+    tls = std::move(*t);
+    if (!tls || !tls->next_layer().rehome(worker_.io())) return;
+  } else {
+    auto& old_socket = std::get<boost::beast::tcp_stream>(stream).socket();
+    boost::system::error_code ec;
+    auto protocol = old_socket.local_endpoint(ec).protocol();
+    if (ec) return;
+    int fd = old_socket.release(ec);
+    if (ec) return;
+    plain.emplace(worker_.io(), protocol, fd);
+  }
   WsConnection::Limits limits;
   limits.max_message_bytes = config_.limit.max_ws_message_bytes;
   limits.max_queued_bytes = config_.limit.ws_send_queue_bytes;
@@ -112,8 +122,10 @@ void SignalServer::accept(JoinParams params, livekit::Room room, WsConnection::U
         "signal {}: closing the connection after an exception room={} identity={}: {}", boundary,
         room_name, identity, caught.message);
   };
-  auto connection = std::make_shared<WsConnection>(boost::beast::tcp_stream(std::move(socket)),
-                                                   limits, std::move(on_caught));
+  auto connection =
+      tls ? std::make_shared<WsConnection>(std::move(*tls), limits, std::move(on_caught))
+          : std::make_shared<WsConnection>(boost::beast::tcp_stream(std::move(*plain)), limits,
+                                           std::move(on_caught));
   connection->hold(std::move(lease));
   auto shared_params = std::make_shared<JoinParams>(std::move(params));
   worker_.post([this, connection, shared_params, room = std::move(room),

@@ -37,7 +37,7 @@ class SignalServer {
   // identity already there replaces itself and is let in).
   // `lease` (a connection-limit slot) is held until the socket closes.
   void accept(JoinParams params, livekit::Room room, WsConnection::UpgradeRequest raw,
-              boost::beast::tcp_stream stream, std::shared_ptr<void> lease = nullptr);
+              http::UpgradeStream stream, std::shared_ptr<void> lease = nullptr);
   // Refusals by the per-participant limits; readable from any thread.
   const LimitCounters& limit_counters() const { return counters_; }
   void close_room(const std::string& name, livekit::DisconnectReason reason);

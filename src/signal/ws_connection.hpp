@@ -1,7 +1,8 @@
 #pragma once
 // A signaling WebSocket: a pump between the socket and a participant (LiveKit's design), so the
 // participant can outlive one connection. Binary frames only; one write in flight behind a
-// bounded queue; a frame-size limit; close after a final message.
+// bounded queue; a frame-size limit; close after a final message. Over plain TCP (ws://) or TLS
+// (wss://, the handshake already done by the HTTP server).
 //
 // Threading: all methods on the io_context the stream is bound to (the room's worker).
 // Lifetime: shared_ptr; the pending async operations keep it alive. The listener is a plain
@@ -13,18 +14,21 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <deque>
+#include <variant>
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "common/boundary.hpp"
+#include "common/http/tls_stream.hpp"
 #include "signal/signal_sink.hpp"
 
 namespace parlor::signal {
 
 class WsConnection : public SignalSink, public std::enable_shared_from_this<WsConnection> {
  public:
-  using Stream = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+  using PlainStream = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+  using TlsStream = boost::beast::websocket::stream<http::TlsStream>;
   using UpgradeRequest = boost::beast::http::request<boost::beast::http::string_body>;
 
   struct Limits {
@@ -40,6 +44,7 @@ class WsConnection : public SignalSink, public std::enable_shared_from_this<WsCo
   using CaughtHandler = std::function<void(const char* boundary, const Caught& caught)>;
 
   WsConnection(boost::beast::tcp_stream stream, Limits limits, CaughtHandler on_caught = nullptr);
+  WsConnection(http::TlsStream&& stream, Limits limits, CaughtHandler on_caught = nullptr);
 
   // Completes the upgrade; `on_open` runs once the 101 has been written (not on failure).
   void accept(UpgradeRequest request, std::function<void()> on_open);
@@ -64,8 +69,14 @@ class WsConnection : public SignalSink, public std::enable_shared_from_this<WsCo
   void write_next();
   void finish();
   void caught(const char* boundary, const Caught& what);
+  void close_socket();
+  // Runs fn(ws) with the WebSocket stream of whichever kind this connection is.
+  template <class Fn>
+  decltype(auto) with_ws(Fn&& fn) {
+    return std::visit([&](auto& ws) -> decltype(auto) { return fn(ws); }, ws_);
+  }
 
-  Stream ws_;
+  std::variant<PlainStream, TlsStream> ws_;
   Limits limits_;
   CaughtHandler on_caught_;
   Listener* listener_ = nullptr;

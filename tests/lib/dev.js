@@ -20,7 +20,7 @@ export async function startDev({ args = [], timeoutMs = 20000, cwd } = {}) {
     const timer = setTimeout(() => reject(new Error(`parlor dev did not start:\n${out}\n${err}`)), timeoutMs);
     proc.stdout.on('data', (d) => {
       out += d;
-      const media = out.match(/listening http=[^:\s]+:(\d+)/);
+      const media = out.match(/listening https?=[^:\s]+:(\d+)/);
       const app = out.match(/listening app=[^:\s]+:(\d+)/);
       if (media && app && out.includes('Press Ctrl-C')) {
         clearTimeout(timer);

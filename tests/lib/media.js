@@ -41,7 +41,7 @@ export async function startMedia({ config, args = [], env = {}, timeoutMs = 1500
     const timer = setTimeout(() => reject(new Error(`parlor media did not start:\n${err}`)), timeoutMs);
     proc.stdout.on('data', (d) => {
       out += d;
-      const m = out.match(/listening http=[^:\s]+:(\d+)/);
+      const m = out.match(/listening https?=[^:\s]+:(\d+)/);
       if (m) { clearTimeout(timer); resolve(Number(m[1])); }
     });
     proc.on('exit', (code) => {

@@ -58,6 +58,7 @@ std::variant<LoginAttempt, http::Response> begin_login(ApiContext& ctx, const ht
 
 bool secure_request(const AppSettings& settings, const http::Request& req) {
   if (settings.secure_cookies) return true;
+  if (req.secure) return true;  // arrived over this server's own TLS listener
   if (!settings.trust_proxy) return false;
   // The first entry is what the client used when several proxies appended theirs.
   std::string proto = req.header("x-forwarded-proto");

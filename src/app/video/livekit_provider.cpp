@@ -149,7 +149,7 @@ class LiveKitProvider : public VideoProvider {
     c.video = v;
     auth::MintOptions opts;
     opts.ttl = std::chrono::duration_cast<std::chrono::seconds>(kAdminTokenTtl);
-    http::HttpClient client;
+    http::HttpClient client(s_.ca_file);
     auto res = client.request(
         "POST", http_base_ + "/twirp/livekit.RoomService/" + method,
         {{"Content-Type", "application/json"},

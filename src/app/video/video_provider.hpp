@@ -26,6 +26,9 @@ struct VideoSettings {
   std::string url;                   // LIVEKIT_URL, e.g. ws://127.0.0.1:7880
   std::string api_key;               // LIVEKIT_API_KEY
   std::string api_secret;            // LIVEKIT_API_SECRET
+  // PEM CA bundle trusted for a wss:// / https:// LIVEKIT_URL (a private CA or the media
+  // server's self-signed certificate); empty = the system's store. LIVEKIT_CA_FILE.
+  std::string ca_file;
   // VIDEO_PROVIDER=twilio only:
   std::string twilio_account_sid;  // TWILIO_ACCOUNT_SID, AC...
   std::string twilio_api_key;      // TWILIO_API_KEY, SK... (an API key's SID)

@@ -141,6 +141,14 @@ void apply_yaml(MediaConfig& c, const std::string& yaml_text) {
     w.read("timeout_ms", c.webhook.timeout_ms);
     w.read("max_attempts", c.webhook.max_attempts);
     w.read("queue_file", c.webhook.queue_file);
+    w.read("ca_file", c.webhook.ca_file);
+  });
+  s.section("tls", [&](Section& t) {
+    t.read("cert_file", c.tls.cert_file);
+    t.read("key_file", c.tls.key_file);
+    t.read("hsts_max_age", c.tls.hsts_max_age);
+    t.read("reload_interval_ms", c.tls.reload_interval_ms);
+    t.read("handshake_timeout_seconds", c.tls.handshake_timeout_seconds);
   });
   s.section("limit", [&](Section& l) {
     l.read("num_tracks", c.limit.num_tracks);
@@ -204,6 +212,8 @@ void apply_env(MediaConfig& c, const std::map<std::string, std::string>& env) {
   if (auto v = get("LIVEKIT_NODE_IP")) c.rtc.node_ip = *v;
   if (auto v = get("LIVEKIT_BIND_ADDRESSES")) c.bind_addresses = {*v};
   if (auto v = get("LIVEKIT_LOG_LEVEL")) c.logging.level = *v;
+  if (auto v = get("PARLOR_TLS_CERT")) c.tls.cert_file = *v;
+  if (auto v = get("PARLOR_TLS_KEY")) c.tls.key_file = *v;
 }
 
 void apply_dev(MediaConfig& c) {
@@ -211,6 +221,18 @@ void apply_dev(MediaConfig& c) {
   if (c.keys.empty()) c.keys = {{"devkey", "secret"}};
   c.bind_addresses = {"127.0.0.1"};
   c.rtc.node_ip = c.rtc.node_ip.empty() ? "127.0.0.1" : c.rtc.node_ip;
+}
+
+void validate_tls(const TlsConfig& t) {
+  if (t.cert_file.empty() != t.key_file.empty()) {
+    throw BadInput("config: tls needs both cert_file and key_file (or neither, for plain HTTP)");
+  }
+  if (t.reload_interval_ms < 100 || t.reload_interval_ms > 3600000) {
+    throw BadInput("config: tls.reload_interval_ms must be from 100 to 3600000");
+  }
+  if (t.handshake_timeout_seconds < 1 || t.handshake_timeout_seconds > 300) {
+    throw BadInput("config: tls.handshake_timeout_seconds must be from 1 to 300");
+  }
 }
 
 void validate(const MediaConfig& c) {
@@ -238,6 +260,7 @@ void validate(const MediaConfig& c) {
   if (!(c.rtc.peer_silence_timeout_seconds > 0 && c.rtc.peer_silence_timeout_seconds <= kMaxTimeoutSeconds)) {
     throw BadInput("config: rtc.peer_silence_timeout must be greater than 0 (seconds, at most 3600)");
   }
+  validate_tls(c.tls);
   static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error"};
   if (!kLevels.count(c.logging.level)) {
     throw BadInput("config: logging.level must be one of trace, debug, info, warn, error");

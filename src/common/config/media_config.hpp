@@ -46,6 +46,20 @@ struct WebhookConfig {
   uint32_t max_attempts = 5;
   // Parlor: a file that keeps undelivered events across restarts (empty: memory only).
   std::string queue_file;
+  // Parlor: PEM CA bundle trusted for https webhook URLs (a private CA or a self-signed app
+  // certificate); empty = the system's CA store.
+  std::string ca_file;
+};
+
+// Parlor: HTTPS and WSS on the main port (LiveKit itself has no such key; it expects a proxy).
+// Both files set = TLS on; neither = plain HTTP.
+struct TlsConfig {
+  std::string cert_file;                 // PEM certificate chain
+  std::string key_file;                  // PEM private key
+  uint32_t hsts_max_age = 31536000;      // Strict-Transport-Security max-age (s); 0 = no header
+  uint32_t reload_interval_ms = 5000;    // how often the files are checked for a change
+  uint32_t handshake_timeout_seconds = 10;
+  bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
 };
 
 // What one client can make the server hold or do. Every bound is enforced and counted in
@@ -105,6 +119,7 @@ struct MediaConfig {
   LimitConfig limit;
   LoggingConfig logging;
   TurnConfig turn;
+  TlsConfig tls;
 };
 
 // Overlays YAML text onto `config`. Throws parlor::BadInput naming the offending key.
@@ -119,5 +134,7 @@ void apply_dev(MediaConfig& config);
 constexpr size_t kMinSecretLength = 32;
 // Throws parlor::BadInput with one clear line if the result is unusable.
 void validate(const MediaConfig& config);
+// The tls section alone (also used for `parlor app`'s flags).
+void validate_tls(const TlsConfig& tls);
 
 }  // namespace parlor::config

@@ -16,7 +16,11 @@ struct ClientResponse {
 
 class HttpClient {
  public:
-  HttpClient();
+  // `ca_file`: a PEM bundle of the CAs (or the self-signed certificates) trusted for https URLs
+  // instead of the system's store; empty = the system's store. A certificate in it is trusted
+  // as an anchor even when it is not a CA's (curl's partial-chain default), so the server's own
+  // certificate file works too. Host names are always checked.
+  explicit HttpClient(std::string ca_file = "");
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -28,6 +32,7 @@ class HttpClient {
 
  private:
   void* curl_;  // CURL*
+  std::string ca_file_;
 };
 
 }  // namespace parlor::http

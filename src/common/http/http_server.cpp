@@ -7,7 +7,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <iostream>
 #include <optional>
+#include <type_traits>
 
 #include "common/encoding.hpp"
 #include "common/errors.hpp"
@@ -87,7 +90,7 @@ Response Router::call(const Handler& handler, const Request& req) const {
 }
 
 void Router::upgrade(const UpgradeHandler& handler, Request req, BeastRequest raw,
-                     beast::tcp_stream stream, beast::flat_buffer buffer) const {
+                     UpgradeStream stream, beast::flat_buffer buffer) const {
   Request copy = req;  // for the report; the handler takes the original
   auto caught = guarded(
       [&] { handler(std::move(req), std::move(raw), std::move(stream), std::move(buffer)); });
@@ -157,23 +160,48 @@ Request to_request(const BeastRequest& raw, std::string remote_address) {
 
 namespace {
 
-class Session : public std::enable_shared_from_this<Session> {
+// The TCP layer under either stream kind (timeouts, the socket).
+beast::tcp_stream& tcp_of(beast::tcp_stream& s) { return s; }
+RehomableTcpStream& tcp_of(TlsStream& s) { return s.next_layer(); }
+
+// One HTTP connection, plain (Stream = beast::tcp_stream) or TLS (Stream = TlsStream).
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket socket, const Router& router, const ServerOptions& options,
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  Session(std::unique_ptr<Stream> stream, const Router& router, const ServerOptions& options,
           std::weak_ptr<bool> server_alive)
-      : stream_(std::move(socket)), router_(router), options_(options),
+      : stream_(std::move(stream)), router_(router), options_(options),
         server_alive_(std::move(server_alive)) {}
 
-  void run() { read(); }
+  void run() {
+    if constexpr (kTls) {
+      // Bounded like every other wait: a client that connects and never finishes the
+      // handshake (or speaks plain HTTP, or garbage) is cut off and counted.
+      tcp_of(*stream_).expires_after(options_.tls->options().handshake_timeout);
+      stream_->async_handshake(boost::asio::ssl::stream_base::server,
+                               [self = this->shared_from_this()](beast::error_code ec) {
+                                 if (self->server_alive_.expired()) return;
+                                 if (ec) {
+                                   self->options_.tls->count_handshake_failure();
+                                   return self->close();
+                                 }
+                                 self->read();
+                               });
+    } else {
+      read();
+    }
+  }
 
  private:
   void read() {
     parser_.emplace();
     parser_->body_limit(options_.body_limit);
     parser_->header_limit(static_cast<uint32_t>(options_.header_limit));
-    stream_.expires_after(options_.timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
+    tcp_of(*stream_).expires_after(options_.timeout);
+    bhttp::async_read(*stream_, buffer_, *parser_,
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
                         self->on_read(ec);
                       });
   }
@@ -181,34 +209,48 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_read(beast::error_code ec) {
     if (server_alive_.expired()) return;
     if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
       close();
       return;
     }
     if (ec == bhttp::error::body_limit) return fail(413, "request body too large");
     if (ec == bhttp::error::header_limit) return fail(431, "request header too large");
+    // A TLS failure (bad record, a peer that vanished mid-record): nobody to answer.
+    if (ec.category() == asio::error::get_ssl_category() ||
+        ec.category() == asio::ssl::error::get_stream_category()) {
+      return close();
+    }
     if (ec) return fail(400, "malformed HTTP request");
 
     BeastRequest raw = parser_->release();
     std::string remote;
     beast::error_code ignored;
-    auto ep = stream_.socket().remote_endpoint(ignored);
+    auto ep = tcp_of(*stream_).socket().remote_endpoint(ignored);
     if (!ignored) remote = ep.address().to_string();
     Request req = to_request(raw, remote);
+    req.secure = kTls;
 
     if (beast::websocket::is_upgrade(raw)) {
       if (const auto* handler = router_.find_upgrade(req.path)) {
-        stream_.expires_never();
-        router_.upgrade(*handler, std::move(req), std::move(raw), std::move(stream_),
+        tcp_of(*stream_).expires_never();
+        UpgradeStream upgraded = [&]() -> UpgradeStream {
+          if constexpr (kTls) {
+            return UpgradeStream(std::move(stream_));
+          } else {
+            return UpgradeStream(std::in_place_index<0>, std::move(*stream_));
+          }
+        }();
+        router_.upgrade(*handler, std::move(req), std::move(raw), std::move(upgraded),
                         std::move(buffer_));
         return;
       }
     }
     router_.route_async(
-        req, [self = shared_from_this(), version = raw.version(), keep_alive = raw.keep_alive(),
-              head = req.method == "HEAD"](Response res) {
+        req, [self = this->shared_from_this(), version = raw.version(),
+              keep_alive = raw.keep_alive(), head = req.method == "HEAD"](Response res) {
           // Handlers may answer from another thread: the write runs on the connection's strand.
-          asio::dispatch(self->stream_.get_executor(),
+          asio::dispatch(self->stream_->get_executor(),
                          [self, res = std::move(res), version, keep_alive, head]() mutable {
                            if (self->server_alive_.expired()) return;
                            self->write(std::move(res), version, keep_alive, head);
@@ -222,13 +264,24 @@ class Session : public std::enable_shared_from_this<Session> {
     write(Response::text(status, message), 11, false, false);
   }
 
+  // Headers every response gets from the server itself.
+  template <class Message>
+  void set_server_headers(Message& msg) {
+    msg.set(bhttp::field::server, options_.server_header);
+    // RFC 6797 §7.2: only over a secure transport; a plain-HTTP response never carries it.
+    if (kTls && options_.tls->options().hsts_max_age > 0) {
+      msg.set(bhttp::field::strict_transport_security,
+              "max-age=" + std::to_string(options_.tls->options().hsts_max_age));
+    }
+  }
+
   void write(Response res, unsigned version, bool keep_alive, bool head) {
     if (res.file && res.file->length() > 0)
       return write_file(std::move(res), version, keep_alive, head);
     auto msg = std::make_shared<bhttp::response<bhttp::string_body>>();
     msg->version(version);
     msg->result(static_cast<unsigned>(res.status));
-    msg->set(bhttp::field::server, options_.server_header);
+    set_server_headers(*msg);
     for (auto& [k, v] : res.headers) msg->set(k, v);
     msg->keep_alive(keep_alive);
     if (head) {
@@ -237,19 +290,20 @@ class Session : public std::enable_shared_from_this<Session> {
       msg->body() = std::move(res.body);
       msg->prepare_payload();
     }
-    stream_.expires_after(options_.timeout);
+    tcp_of(*stream_).expires_after(options_.timeout);
     bool close_after = !keep_alive;
     if (head) {
       auto sr = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(*msg);
-      bhttp::async_write_header(stream_, *sr,
-                                [self = shared_from_this(), msg, sr, close_after](
+      bhttp::async_write_header(*stream_, *sr,
+                                [self = this->shared_from_this(), msg, sr, close_after](
                                     beast::error_code ec, size_t) {
                                   self->after_write(ec, close_after);
                                 });
       return;
     }
-    bhttp::async_write(stream_, *msg,
-                       [self = shared_from_this(), msg, close_after](beast::error_code ec, size_t) {
+    bhttp::async_write(*stream_, *msg,
+                       [self = this->shared_from_this(), msg, close_after](beast::error_code ec,
+                                                                           size_t) {
                          self->after_write(ec, close_after);
                        });
   }
@@ -270,17 +324,17 @@ class Session : public std::enable_shared_from_this<Session> {
     auto& msg = fs->msg;
     msg.version(version);
     msg.result(static_cast<unsigned>(res.status));
-    msg.set(bhttp::field::server, options_.server_header);
+    set_server_headers(msg);
     for (auto& [k, v] : res.headers) msg.set(k, v);
     msg.keep_alive(keep_alive);
     msg.content_length(fs->file->length());
     msg.body().data = nullptr;
     msg.body().more = !head;
-    stream_.expires_after(options_.timeout);
+    tcp_of(*stream_).expires_after(options_.timeout);
     bool close_after = !keep_alive;
     bhttp::async_write_header(
-        stream_, fs->sr,
-        [self = shared_from_this(), fs, head, close_after](beast::error_code ec, size_t) {
+        *stream_, fs->sr,
+        [self = this->shared_from_this(), fs, head, close_after](beast::error_code ec, size_t) {
           if (ec || head) return self->after_write(ec, close_after);
           fs->buf.resize(std::min<uint64_t>(self->options_.file_chunk_bytes, fs->file->length()));
           self->write_file_chunk(fs, close_after);
@@ -297,9 +351,10 @@ class Session : public std::enable_shared_from_this<Session> {
     fs->msg.body().data = fs->buf.data();
     fs->msg.body().size = static_cast<size_t>(got);
     fs->msg.body().more = fs->sent < fs->file->length();
-    stream_.expires_after(options_.timeout);
-    bhttp::async_write(stream_, fs->sr,
-                       [self = shared_from_this(), fs, close_after](beast::error_code ec, size_t) {
+    tcp_of(*stream_).expires_after(options_.timeout);
+    bhttp::async_write(*stream_, fs->sr,
+                       [self = this->shared_from_this(), fs, close_after](beast::error_code ec,
+                                                                          size_t) {
                          if (ec == bhttp::error::need_buffer) {
                            return self->write_file_chunk(fs, close_after);
                          }
@@ -315,34 +370,36 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Sends FIN, then reads and discards until the client closes, drain_limit bytes were read or
   // drain_timeout passed. Closing with unread data would make the kernel send RST, and a client
-  // still writing its body could lose the answer.
+  // still writing its body could lose the answer. Over TLS the discarded bytes are records,
+  // read below the TLS layer.
   void drain() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_of(*stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
     buffer_.clear();
     drain_buf_.resize(16 * 1024);
-    stream_.expires_after(options_.drain_timeout);
+    tcp_of(*stream_).expires_after(options_.drain_timeout);
     drain_more();
   }
 
   void drain_more() {
-    stream_.async_read_some(asio::buffer(drain_buf_),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
-                              self->drained_ += n;
-                              if (ec || self->drained_ >= self->options_.drain_limit) {
-                                return self->close();
-                              }
-                              self->drain_more();
-                            });
+    tcp_of(*stream_).async_read_some(
+        asio::buffer(drain_buf_), [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+          self->drained_ += n;
+          if (ec || self->drained_ >= self->options_.drain_limit) {
+            return self->close();
+          }
+          self->drain_more();
+        });
   }
 
   void close() {
+    if (!stream_) return;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+    tcp_of(*stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_of(*stream_).socket().close(ec);
   }
 
-  beast::tcp_stream stream_;
+  std::unique_ptr<Stream> stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   const Router& router_;
@@ -358,7 +415,7 @@ class Session : public std::enable_shared_from_this<Session> {
 // ---- Server ----
 
 Server::Server(asio::io_context& io, const Router& router, ServerOptions options)
-    : io_(io), router_(router), options_(std::move(options)), acceptor_(io) {}
+    : io_(io), router_(router), options_(std::move(options)), acceptor_(io), reload_timer_(io) {}
 
 Server::~Server() { stop(); }
 
@@ -377,12 +434,34 @@ void Server::start() {
   }
   port_ = acceptor_.local_endpoint().port();
   accept();
+  if (options_.tls) schedule_tls_reload();
 }
 
 void Server::stop() {
   alive_.reset();
   beast::error_code ec;
   acceptor_.close(ec);
+  reload_timer_.cancel();
+}
+
+// Checks the certificate and key files' stamps every reload_interval; a changed pair is loaded
+// off to the side and swapped in for new connections, a bad one keeps the old context.
+void Server::schedule_tls_reload() {
+  reload_timer_.expires_after(options_.tls->options().reload_interval);
+  std::weak_ptr<bool> alive = alive_;
+  reload_timer_.async_wait([this, alive](beast::error_code ec) {
+    if (ec || alive.expired()) return;
+    auto result = options_.tls->reload_if_changed();
+    if (result.outcome != TlsContext::Reload::kUnchanged) {
+      bool failed = result.outcome == TlsContext::Reload::kFailed;
+      if (options_.log) {
+        guarded([&] { options_.log(failed, result.message); });
+      } else {
+        std::cerr << (failed ? "warning: " : "") << result.message << std::endl;
+      }
+    }
+    schedule_tls_reload();
+  });
 }
 
 void Server::accept() {
@@ -391,7 +470,20 @@ void Server::accept() {
                                                                tcp::socket socket) {
     if (alive.expired()) return;
     if (!ec) {
-      std::make_shared<Session>(std::move(socket), router_, options_, alive)->run();
+      if (options_.tls) {
+        // The context of the moment: a reload affects the connections that come after it.
+        // SSL_new can fail (out of memory): that connection is dropped, the server goes on.
+        guarded([&] {
+          auto stream = std::make_unique<TlsStream>(RehomableTcpStream(std::move(socket)),
+                                                    *options_.tls->current());
+          std::make_shared<Session<TlsStream>>(std::move(stream), router_, options_, alive)
+              ->run();
+        });
+      } else {
+        auto stream = std::make_unique<beast::tcp_stream>(std::move(socket));
+        std::make_shared<Session<beast::tcp_stream>>(std::move(stream), router_, options_, alive)
+            ->run();
+      }
     }
     if (acceptor_.is_open()) accept();
   });

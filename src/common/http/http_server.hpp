@@ -10,6 +10,7 @@
 // in file_chunk_bytes pieces.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
@@ -22,6 +23,8 @@
 
 #include "common/boundary.hpp"
 #include "common/http/http_types.hpp"
+#include "common/http/tls_context.hpp"
+#include "common/http/tls_stream.hpp"
 
 namespace parlor::http {
 
@@ -33,11 +36,11 @@ using Respond = std::function<void(Response)>;
 using AsyncHandler = std::function<void(const Request&, Respond)>;
 using BeastRequest = boost::beast::http::request<boost::beast::http::string_body>;
 
-// Receives a WebSocket upgrade request together with its connection. The handler takes
-// ownership of the stream (and of bytes already buffered after the request) and is expected to
-// either accept the upgrade or write an HTTP error itself.
-using UpgradeHandler = std::function<void(Request request, BeastRequest raw,
-                                          boost::beast::tcp_stream stream,
+// Receives a WebSocket upgrade request together with its connection (plain, or TLS with the
+// handshake done; Request::secure tells which). The handler takes ownership of the stream (and
+// of bytes already buffered after the request) and is expected to either accept the upgrade or
+// write an HTTP error itself.
+using UpgradeHandler = std::function<void(Request request, BeastRequest raw, UpgradeStream stream,
                                           boost::beast::flat_buffer buffer)>;
 
 class Router {
@@ -70,7 +73,7 @@ class Router {
   // Runs an upgrade handler at the connection's boundary: what it throws is reported and the
   // connection (which the handler owns) is dropped.
   void upgrade(const UpgradeHandler& handler, Request request, BeastRequest raw,
-               boost::beast::tcp_stream stream, boost::beast::flat_buffer buffer) const;
+               UpgradeStream stream, boost::beast::flat_buffer buffer) const;
 
  private:
   Response call(const Handler& handler, const Request& request) const;
@@ -103,6 +106,11 @@ struct ServerOptions {
   size_t drain_limit = 8 << 20;         // after a refused request, bytes read and discarded
   std::chrono::seconds drain_timeout{5};
   std::string server_header = "parlor";
+  // TLS on this listener (HTTPS and WSS only; a plain-HTTP client gets its connection closed
+  // after the failed handshake). Its files are checked for a reload every reload_interval.
+  std::shared_ptr<TlsContext> tls;
+  // Told about certificate reloads (failed = a bad file was left unused); stderr when unset.
+  std::function<void(bool failed, const std::string& message)> log;
 };
 
 class Server {
@@ -119,11 +127,13 @@ class Server {
 
  private:
   void accept();
+  void schedule_tls_reload();
 
   boost::asio::io_context& io_;
   const Router& router_;
   ServerOptions options_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer reload_timer_;
   uint16_t port_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

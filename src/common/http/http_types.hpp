@@ -20,6 +20,7 @@ struct Request {
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
   std::string remote_address;
+  bool secure = false;  // arrived over TLS on this server's own listener
 
   // Header value by case-insensitive name; empty if absent.
   std::string header(std::string_view name) const;
