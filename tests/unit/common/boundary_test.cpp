@@ -68,11 +68,12 @@ TEST(Boundary, AThrowingUpgradeHandlerIsReportedNotPropagated) {
     ++reported;
   });
   boost::asio::io_context io;
-  http::UpgradeHandler handler = [](http::Request, http::BeastRequest, boost::beast::tcp_stream,
+  http::UpgradeHandler handler = [](http::Request, http::BeastRequest, http::UpgradeStream,
                                     boost::beast::flat_buffer) {
     throw std::runtime_error("boom");
   };
-  router.upgrade(handler, http::Request{}, http::BeastRequest{}, boost::beast::tcp_stream(io), {});
+  router.upgrade(handler, http::Request{}, http::BeastRequest{},
+                 http::UpgradeStream(std::in_place_index<0>, boost::beast::tcp_stream(io)), {});
   EXPECT_EQ(reported, 1);
 }
 

@@ -210,5 +210,49 @@ TEST(MediaConfig, ParticipantLimitsRefuseZeroAndInconsistentValues) {
                  "data_bytes_per_second");
 }
 
+TEST(MediaConfig, TlsSectionParsesAndValidates) {
+  MediaConfig c;
+  EXPECT_FALSE(c.tls.enabled());
+  apply_yaml(c,
+             "tls:\n  cert_file: /etc/parlor/cert.pem\n  key_file: /etc/parlor/key.pem\n"
+             "  hsts_max_age: 600\n  reload_interval_ms: 2000\n  handshake_timeout_seconds: 5\n"
+             "webhook:\n  ca_file: /etc/parlor/ca.pem\n");
+  EXPECT_TRUE(c.tls.enabled());
+  EXPECT_EQ(c.tls.cert_file, "/etc/parlor/cert.pem");
+  EXPECT_EQ(c.tls.key_file, "/etc/parlor/key.pem");
+  EXPECT_EQ(c.tls.hsts_max_age, 600u);
+  EXPECT_EQ(c.tls.reload_interval_ms, 2000u);
+  EXPECT_EQ(c.tls.handshake_timeout_seconds, 5u);
+  EXPECT_EQ(c.webhook.ca_file, "/etc/parlor/ca.pem");
+  EXPECT_NO_THROW(validate_tls(c.tls));
+  try {
+    apply_yaml(c, "tls:\n  certfile: x\n");
+    FAIL();
+  } catch (const BadInput& e) {
+    EXPECT_STREQ(e.what(), "config: unknown key 'tls.certfile'");
+  }
+}
+
+TEST(MediaConfig, TlsNeedsBothFilesAndSaneTimes) {
+  TlsConfig t;
+  EXPECT_NO_THROW(validate_tls(t));  // neither: plain HTTP
+  t.cert_file = "cert.pem";
+  EXPECT_THROW(validate_tls(t), BadInput);  // a certificate without its key
+  t.key_file = "key.pem";
+  EXPECT_NO_THROW(validate_tls(t));
+  t.handshake_timeout_seconds = 0;
+  EXPECT_THROW(validate_tls(t), BadInput);  // an unbounded handshake would be a slowloris hole
+  t.handshake_timeout_seconds = 10;
+  t.reload_interval_ms = 10;
+  EXPECT_THROW(validate_tls(t), BadInput);
+}
+
+TEST(MediaConfig, TlsFilesFromTheEnvironment) {
+  MediaConfig c;
+  apply_env(c, {{"PARLOR_TLS_CERT", "/run/cert.pem"}, {"PARLOR_TLS_KEY", "/run/key.pem"}});
+  EXPECT_EQ(c.tls.cert_file, "/run/cert.pem");
+  EXPECT_EQ(c.tls.key_file, "/run/key.pem");
+}
+
 }  // namespace
 }  // namespace parlor::config
