@@ -20,19 +20,23 @@ export async function startDev({ args = [], timeoutMs = 20000, cwd } = {}) {
     const timer = setTimeout(() => reject(new Error(`parlor dev did not start:\n${out}\n${err}`)), timeoutMs);
     proc.stdout.on('data', (d) => {
       out += d;
-      const media = out.match(/listening https?=[^:\s]+:(\d+)/);
+      const media = out.match(/listening (https?)=[^:\s]+:(\d+)/);
       const app = out.match(/listening app=[^:\s]+:(\d+)/);
       if (media && app && out.includes('Press Ctrl-C')) {
         clearTimeout(timer);
-        resolve({ media: Number(media[1]), app: Number(app[1]) });
+        resolve({ media: Number(media[2]), app: Number(app[1]), tls: media[1] === 'https' });
       }
     });
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`parlor dev exited ${code}:\n${err}`)); });
   });
+  // With --tls-cert/--tls-key both listeners speak TLS only.
+  const s = ports.tls ? 's' : '';
   return {
-    appUrl: `http://127.0.0.1:${ports.app}`,
-    mediaHttpUrl: `http://127.0.0.1:${ports.media}`,
-    mediaUrl: `ws://127.0.0.1:${ports.media}`,
+    appUrl: `http${s}://127.0.0.1:${ports.app}`,
+    mediaHttpUrl: `http${s}://127.0.0.1:${ports.media}`,
+    mediaUrl: `ws${s}://127.0.0.1:${ports.media}`,
+    appPort: ports.app,
+    mediaPort: ports.media,
     pid: proc.pid,
     output: () => out,
     logs: () => err,

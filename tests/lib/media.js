@@ -1,7 +1,7 @@
 // Starts the real `parlor` binary for a test and stops it afterwards.
 // The binary comes from PARLOR_BIN (the Makefile points it at the sanitizer build) or
 // build/test/parlor. Ports are picked by the server (--port 0) and read back from its
-// "listening http=ADDR:PORT" line, so tests can run side by side.
+// "listening http=ADDR:PORT" (or https=) line, so tests can run side by side.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,24 +36,26 @@ export async function startMedia({ config, args = [], env = {}, timeoutMs = 1500
   });
   let out = '';
   let err = '';
+  let tls = false;
   proc.stderr.on('data', (d) => { err += d; });
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`parlor media did not start:\n${err}`)), timeoutMs);
     proc.stdout.on('data', (d) => {
       out += d;
-      const m = out.match(/listening https?=[^:\s]+:(\d+)/);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+      const m = out.match(/listening (https?)=[^:\s]+:(\d+)/);
+      if (m) { clearTimeout(timer); tls = m[1] === 'https'; resolve(Number(m[2])); }
     });
     proc.on('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`parlor media exited with ${code}:\n${err}`));
     });
   });
-  const httpUrl = `http://127.0.0.1:${port}`;
+  const s = tls ? 's' : '';  // TLS configured: the port speaks HTTPS/WSS only
+  const httpUrl = `http${s}://127.0.0.1:${port}`;
   return {
     port,
     httpUrl,
-    url: `ws://127.0.0.1:${port}`,
+    url: `ws${s}://127.0.0.1:${port}`,
     proc,
     logs: () => err,
     async stop() {
