@@ -109,10 +109,10 @@ export function devToken(identity, room, grant = {}) {
  * `parlor media` (with `mediaArgs`), the page server and Chromium, for one test file.
  * Resolves to { media, site, browser, openPage(), stop() }.
  */
-export async function startRoomEnvironment(mediaArgs = ['--dev']) {
+export async function startRoomEnvironment(mediaArgs = ['--dev'], { chromiumArgs = [] } = {}) {
   const media = await startMedia({ args: mediaArgs });
   const site = await serveLivekitPage();
-  const browser = await launchChromium();
+  const browser = await launchChromium(chromiumArgs);
   return {
     media,
     site,
