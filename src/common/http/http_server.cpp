@@ -434,21 +434,22 @@ void Server::start() {
   }
   port_ = acceptor_.local_endpoint().port();
   accept();
-  if (options_.tls) schedule_tls_reload();
+  if (options_.tls) schedule_tls_reload(alive_);
 }
 
 void Server::stop() {
   alive_.reset();
   beast::error_code ec;
   acceptor_.close(ec);
-  reload_timer_.cancel();
+  // The reload timer is left alone (its handler may be running on another thread): it sees the
+  // server gone and does not wait again; the io_context's stop ends a pending wait.
 }
 
 // Checks the certificate and key files' stamps every reload_interval; a changed pair is loaded
-// off to the side and swapped in for new connections, a bad one keeps the old context.
-void Server::schedule_tls_reload() {
+// off to the side and swapped in for new connections, a bad one keeps the old context. Only
+// this chain of handlers touches the timer, one at a time.
+void Server::schedule_tls_reload(std::weak_ptr<bool> alive) {
   reload_timer_.expires_after(options_.tls->options().reload_interval);
-  std::weak_ptr<bool> alive = alive_;
   reload_timer_.async_wait([this, alive](beast::error_code ec) {
     if (ec || alive.expired()) return;
     auto result = options_.tls->reload_if_changed();
@@ -460,7 +461,7 @@ void Server::schedule_tls_reload() {
         std::cerr << (failed ? "warning: " : "") << result.message << std::endl;
       }
     }
-    schedule_tls_reload();
+    schedule_tls_reload(alive);
   });
 }
 

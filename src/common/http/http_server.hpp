@@ -127,7 +127,7 @@ class Server {
 
  private:
   void accept();
-  void schedule_tls_reload();
+  void schedule_tls_reload(std::weak_ptr<bool> alive);
 
   boost::asio::io_context& io_;
   const Router& router_;
