@@ -71,7 +71,14 @@ std::shared_ptr<ssl::context> make_server_context(const std::string& cert_file,
     throw BadInput("tls: cannot use certificate file '" + cert_file + "': " + openssl_reason());
   }
   if (SSL_CTX_use_PrivateKey_file(native, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-    throw BadInput("tls: cannot use key file '" + key_file + "': " + openssl_reason());
+    // OpenSSL compares the key with the certificate already loaded; say so in plain words.
+    bool mismatch = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
+    std::string reason = openssl_reason();
+    if (mismatch) {
+      throw BadInput("tls: key file '" + key_file + "' does not match certificate '" + cert_file +
+                     "' (" + reason + ")");
+    }
+    throw BadInput("tls: cannot use key file '" + key_file + "': " + reason);
   }
   if (SSL_CTX_check_private_key(native) != 1) {
     throw BadInput("tls: key file '" + key_file + "' does not match certificate '" + cert_file +
