@@ -47,7 +47,8 @@ std::optional<FileStamp> stamp_of(const std::string& path) {
 }
 
 bool should_reload(const FileStamp& loaded_cert, const FileStamp& loaded_key,
-                   const std::optional<FileStamp>& cert_now, const std::optional<FileStamp>& key_now) {
+                   const std::optional<FileStamp>& cert_now,
+                   const std::optional<FileStamp>& key_now) {
   if (!cert_now || !key_now) return false;
   return *cert_now != loaded_cert || *key_now != loaded_key;
 }
@@ -61,9 +62,8 @@ std::shared_ptr<ssl::context> make_server_context(const std::string& cert_file,
   SSL_CTX* native = ctx->native_handle();
   ERR_clear_error();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                                  SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
-                                  SSL_OP_NO_TLSv1_1);
+  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_SSLv2 |
+                                  SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1);
   if (SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1) {
     throw InternalError("tls: cipher list refused: " + openssl_reason());
   }
@@ -154,7 +154,8 @@ TlsContext::ReloadResult TlsContext::reload_if_changed() {
   failed_.reset();
   fingerprint_ = certificate_fingerprint(options_.cert_file);
   reloads_.fetch_add(1, std::memory_order_relaxed);
-  return {Reload::kReloaded, "tls: reloaded " + options_.cert_file + " (sha256 " + fingerprint_ + ")"};
+  return {Reload::kReloaded,
+          "tls: reloaded " + options_.cert_file + " (sha256 " + fingerprint_ + ")"};
 }
 
 std::string TlsContext::key_permission_warning() const {
