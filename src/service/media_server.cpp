@@ -151,8 +151,16 @@ void MediaServer::add_routes() {
 
 void MediaServer::start() {
   const std::string& bind = config_.bind_addresses.front();
-  worker_ = std::make_unique<sfu::Worker>(
-      bind, config_.rtc.udp_port, config_.rtc.node_ip.empty() ? bind : config_.rtc.node_ip, log_);
+  sfu::Worker::Options worker_options{
+      .bind_address = bind,
+      .udp_port = config_.rtc.udp_port,
+      .advertised_ip = config_.rtc.node_ip.empty() ? bind : config_.rtc.node_ip,
+  };
+  if (config_.rtc.tcp_port != 0) worker_options.tcp_port = config_.rtc.tcp_port;
+  worker_options.tcp_limits.max_connections = config_.limit.max_ice_tcp_connections;
+  worker_options.tcp_limits.send_buffer_bytes = config_.limit.ice_tcp_send_buffer_bytes;
+  worker_ = std::make_unique<sfu::Worker>(std::move(worker_options), log_);
+  if (!worker_->tcp_error().empty()) log_->warn("ICE-TCP is off: {}", worker_->tcp_error());
   echo_ = std::make_unique<EchoService>(*worker_, metrics_);
   live_ = std::make_unique<LiveRooms>(config_, rooms_, webhooks_, *worker_);
   rooms_.set_directory(live_.get());
@@ -174,7 +182,8 @@ void MediaServer::start() {
       }
     });
   }
-  log_->info("listening http={}:{} udp={}", opts.address, http_->port(), worker_->udp_port());
+  log_->info("listening http={}:{} udp={} tcp={}", opts.address, http_->port(), worker_->udp_port(),
+             worker_->tcp_port());
 }
 
 namespace {
@@ -258,6 +267,18 @@ void MediaServer::publish_worker_metrics(const sfu::WorkerCounters& counters) {
   set("parlor_udp_sent_total", "UDP datagrams sent", c->udp_sent);
   set("parlor_udp_send_errors_total", "UDP datagrams the kernel refused", c->udp_send_errors);
   set("parlor_udp_truncated_total", "UDP datagrams larger than the receive buffer (dropped)", c->udp_truncated);
+  set("parlor_ice_tcp_accepted_total", "ICE-TCP connections accepted", c->tcp.accepted);
+  set("parlor_ice_tcp_refused_total", "ICE-TCP connections refused by limit.max_ice_tcp_connections", c->tcp.refused);
+  set("parlor_ice_tcp_closed_unvalidated_total", "ICE-TCP connections closed because no ICE check passed in time",
+      c->tcp.closed_unvalidated);
+  set("parlor_ice_tcp_closed_idle_total", "ICE-TCP connections closed after silence", c->tcp.closed_idle);
+  set("parlor_ice_tcp_frames_received_total", "RFC 4571 frames received over ICE-TCP", c->tcp.frames_received);
+  set("parlor_ice_tcp_frames_sent_total", "RFC 4571 frames queued for ICE-TCP clients", c->tcp.frames_sent);
+  set("parlor_ice_tcp_oversized_total", "ICE-TCP frames longer than a datagram (skipped)", c->tcp.oversized);
+  set("parlor_ice_tcp_send_dropped_total",
+      "Packets dropped because an ICE-TCP client's queue was full (limit.ice_tcp_send_buffer_bytes)",
+      c->tcp.send_dropped);
+  metrics_.gauge("parlor_ice_tcp_connections", "Open ICE-TCP connections") = static_cast<int64_t>(c->tcp_connections);
   metrics_.gauge("parlor_transports", "WebRTC transports on the media worker") = static_cast<int64_t>(c->transports);
   for (const auto& [boundary, n] : c->caught) metrics_.caught(boundary) = n;
 }

@@ -18,21 +18,33 @@ namespace {
 constexpr auto kTimerInterval = std::chrono::milliseconds(10);
 }
 
-size_t EndpointHash::operator()(const rtc::UdpEndpoint& e) const {
-  return std::hash<std::string_view>{}(
-      std::string_view(reinterpret_cast<const char*>(&e.addr), static_cast<size_t>(e.len)));
-}
-
 Worker::Worker(const std::string& bind_address, uint16_t udp_port, std::string advertised_ip,
                std::shared_ptr<spdlog::logger> log)
-    : advertised_ip_(std::move(advertised_ip)),
+    : Worker(Options{.bind_address = bind_address, .udp_port = udp_port, .advertised_ip = std::move(advertised_ip)},
+             std::move(log)) {}
+
+Worker::Worker(Options options, std::shared_ptr<spdlog::logger> log)
+    : advertised_ip_(std::move(options.advertised_ip)),
       log_(log ? std::move(log)
                : std::make_shared<spdlog::logger>(
                      "worker", std::make_shared<spdlog::sinks::stderr_color_sink_mt>())),
       certificate_(rtc::DtlsCertificate::generate()) {
   socket_ = std::make_unique<rtc::UdpSocket>(
-      io_, bind_address, udp_port,
+      io_, options.bind_address, options.udp_port,
       [this](std::span<uint8_t> d, const rtc::UdpEndpoint& from) { dispatch_datagram(d, from); });
+  if (options.tcp_port) {
+    try {
+      tcp_ = std::make_unique<rtc::IceTcpServer>(
+          io_, options.bind_address, *options.tcp_port, options.tcp_limits,
+          rtc::IceTcpServer::Handlers{
+              .receive = [this](std::span<uint8_t> d, const rtc::UdpEndpoint& from) { dispatch_datagram(d, from); },
+              .read_done = [this] { socket_->flush(); },
+              .closed = [this](const rtc::UdpEndpoint& peer) { by_address_.erase(peer); },
+          });
+    } catch (const std::exception& e) {
+      tcp_error_ = e.what();
+    }
+  }
   last_timer_ = std::chrono::steady_clock::now();
   schedule_timer();
   thread_ = std::thread([this] {
@@ -74,6 +86,7 @@ void Worker::schedule_timer() {
         log_->error("worker timer: transport ufrag={} threw: {}", entry.first, caught->message);
       }
     }
+    if (tcp_) tcp_->sweep(now);
     socket_->flush();
     schedule_timer();
   });
@@ -130,6 +143,10 @@ WorkerCounters Worker::counters() const {
   total.udp_sent = socket_->sent();
   total.udp_send_errors = socket_->send_errors();
   total.udp_truncated = socket_->truncated();
+  if (tcp_) {
+    total.tcp = tcp_->counters();
+    total.tcp_connections = tcp_->connections();
+  }
   return total;
 }
 
@@ -144,7 +161,18 @@ void Worker::rekey(rtc::WebRtcTransport& transport, const std::string& old_ufrag
   by_ufrag_[transport.local_ice().ufrag] = &transport;
 }
 
-void Worker::send_datagram(std::span<const uint8_t> data, const rtc::UdpEndpoint& to) { socket_->send(data, to); }
+void Worker::send_datagram(std::span<const uint8_t> data, const rtc::UdpEndpoint& to) {
+  switch (to.via) {
+    case rtc::Via::kUdp:
+      socket_->send(data, to);
+      break;
+    case rtc::Via::kTcp:
+      if (tcp_) tcp_->send(data, to);
+      break;
+    case rtc::Via::kTurn:
+      break;
+  }
+}
 
 void Worker::on_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from) {
   auto now = rtc::IceLiteAgent::Clock::now();
@@ -156,7 +184,10 @@ void Worker::on_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from) 
     }
     rtc::WebRtcTransport* t = it->second;
     t->on_datagram(data, from, now);
-    if (t->knows(from)) by_address_[from] = t;
+    if (t->knows(from)) {
+      by_address_[from] = t;
+      if (from.via == rtc::Via::kTcp && tcp_) tcp_->mark_validated(from);
+    }
     return;
   }
   auto it = by_address_.find(from);

@@ -168,6 +168,8 @@ void apply_yaml(MediaConfig& c, const std::string& yaml_text) {
     l.read("data_packets_per_second", c.limit.data_packets_per_second);
     l.read("data_bytes_per_second", c.limit.data_bytes_per_second);
     l.read("http_timeout_seconds", c.limit.http_timeout_seconds);
+    l.read("max_ice_tcp_connections", c.limit.max_ice_tcp_connections);
+    l.read("ice_tcp_send_buffer_bytes", c.limit.ice_tcp_send_buffer_bytes);
   });
   s.section("logging", [&](Section& l) {
     l.read("level", c.logging.level);
@@ -268,6 +270,8 @@ void validate(const MediaConfig& c) {
       {"max_data_packet_bytes", c.limit.max_data_packet_bytes},
       {"data_packets_per_second", c.limit.data_packets_per_second},
       {"data_bytes_per_second", c.limit.data_bytes_per_second},
+      {"max_ice_tcp_connections", c.limit.max_ice_tcp_connections},
+      {"ice_tcp_send_buffer_bytes", c.limit.ice_tcp_send_buffer_bytes},
   };
   for (const auto& [name, value] : bounded) {
     if (value == 0)

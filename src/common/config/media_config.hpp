@@ -11,7 +11,7 @@ namespace parlor::config {
 
 struct RtcConfig {
   uint16_t udp_port = 7882;        // first worker's UDP port; worker i uses udp_port + i
-  uint16_t tcp_port = 7881;        // ICE-TCP
+  uint16_t tcp_port = 7881;        // ICE-TCP (RFC 6544 passive candidate); 0 = off
   uint16_t port_range_start = 0;   // alternative to udp_port: a range (0 = unused)
   uint16_t port_range_end = 0;
   std::string node_ip;             // advertised candidate address; empty = bind address
@@ -77,6 +77,8 @@ struct LimitConfig {
   uint32_t data_packets_per_second = 200;        // per participant; excess dropped
   uint32_t data_bytes_per_second = 1 << 20;      // per participant; excess dropped
   uint32_t http_timeout_seconds = 30;            // read/idle timeout per HTTP request
+  uint32_t max_ice_tcp_connections = 1024;       // open ICE-TCP connections per media worker
+  uint32_t ice_tcp_send_buffer_bytes = 131072;   // queued output per ICE-TCP connection; excess dropped
 };
 
 struct LoggingConfig {

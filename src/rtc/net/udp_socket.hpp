@@ -19,13 +19,23 @@
 
 namespace parlor::rtc {
 
-// An IPv4/IPv6 UDP endpoint in the kernel's format, cheap to copy and compare.
+// How a peer's packets reach a media worker: its UDP socket, an ICE-TCP connection (RFC 6544)
+// accepted by the worker's IceTcpServer, or a TURN allocation on the worker's own TURN server.
+enum class Via : uint8_t { kUdp = 0, kTcp = 1, kTurn = 2 };
+
+// A peer's IPv4/IPv6 address in the kernel's format, cheap to copy and compare. The same
+// ip:port via UDP, TCP or TURN are three different endpoints.
 struct UdpEndpoint {
   sockaddr_storage addr{};
   socklen_t len = 0;
+  Via via = Via::kUdp;
   bool operator==(const UdpEndpoint& o) const;
   std::string to_string() const;
   static UdpEndpoint from(const std::string& ip, uint16_t port);
+};
+
+struct UdpEndpointHash {
+  size_t operator()(const UdpEndpoint& e) const;
 };
 
 class UdpSocket {

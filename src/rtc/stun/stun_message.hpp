@@ -50,6 +50,10 @@ struct StunAddress {
   bool ipv6 = false;
   std::array<uint8_t, 16> ip{};  // first 4 bytes for IPv4
   uint16_t port = 0;
+  // How the address was reached (rtc::Via: UDP, ICE-TCP, TURN); not encoded, since
+  // XOR-MAPPED-ADDRESS carries no transport, but the same ip:port via two transports are
+  // different candidates.
+  uint8_t via = 0;
   bool operator==(const StunAddress&) const = default;
 };
 

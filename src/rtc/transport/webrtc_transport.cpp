@@ -10,6 +10,7 @@ namespace {
 
 StunAddress to_stun(const UdpEndpoint& e) {
   StunAddress a;
+  a.via = static_cast<uint8_t>(e.via);
   if (e.addr.ss_family == AF_INET) {
     auto* v4 = reinterpret_cast<const sockaddr_in*>(&e.addr);
     std::memcpy(a.ip.data(), &v4->sin_addr, 4);
