@@ -25,6 +25,7 @@
 #include "sfu/down_track.hpp"
 #include "sfu/twcc_recorder.hpp"
 #include "sfu/up_track.hpp"
+#include "signal/ice_servers.hpp"
 #include "signal/signal_sink.hpp"
 #include "signal/limits.hpp"
 #include "signal/liveness.hpp"
@@ -185,6 +186,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   void request_negotiation();
   void send_refresh_token();
   void fill_server_info(livekit::ServerInfo& info) const;
+  TurnListeners turn_listeners();
   void send_receiver_reports(Clock::time_point now);
   void send_sender_reports(Clock::time_point now);
   void record_transport_sequence(const rtc::RtpPacketView& packet);

@@ -121,6 +121,7 @@ void UdpSocket::read_batch() {
       on_receive_({rx_buffers_[i].data(), rx_msgs_[i].msg_len}, from);
     }
     flush();  // answers produced by this batch leave together
+    if (batch_end_) batch_end_();
     if (static_cast<size_t>(n) < kBatch) break;
   }
 }

@@ -20,7 +20,7 @@
 namespace parlor::rtc {
 
 // How a peer's packets reach a media worker: its UDP socket, an ICE-TCP connection (RFC 6544)
-// accepted by the worker's IceTcpServer, or a TURN allocation on the worker's own TURN server.
+// accepted by the worker's StreamServer, or a TURN allocation on the worker's own TURN server.
 enum class Via : uint8_t { kUdp = 0, kTcp = 1, kTurn = 2 };
 
 // A peer's IPv4/IPv6 address in the kernel's format, cheap to copy and compare. The same
@@ -53,6 +53,9 @@ class UdpSocket {
   UdpSocket& operator=(const UdpSocket&) = delete;
 
   uint16_t port() const { return port_; }
+  // Called after each received batch has been handled and flushed (e.g. to flush another socket
+  // the handlers queued to).
+  void set_batch_end(std::function<void()> fn) { batch_end_ = std::move(fn); }
   // Queues a datagram (copied into a preallocated slot); flushed at the end of the current
   // receive batch or immediately when the queue is full. False if it was dropped.
   bool send(std::span<const uint8_t> datagram, const UdpEndpoint& to);
@@ -69,6 +72,7 @@ class UdpSocket {
 
   boost::asio::ip::udp::socket socket_;
   ReceiveHandler on_receive_;
+  std::function<void()> batch_end_;
   uint16_t port_ = 0;
   // receive side
   std::vector<std::array<uint8_t, kMaxDatagram>> rx_buffers_;

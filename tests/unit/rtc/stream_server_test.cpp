@@ -1,4 +1,4 @@
-#include "rtc/net/ice_tcp_server.hpp"
+#include "rtc/net/stream_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -23,12 +23,12 @@ std::string frame(const std::string& payload) {
 }
 
 // A server on loopback plus blocking clients; the test pumps the server's io_context.
-class IceTcpServerTest : public ::testing::Test {
+class StreamServerTest : public ::testing::Test {
  protected:
-  void start(IceTcpServer::Limits limits = {}) {
-    server_ = std::make_unique<IceTcpServer>(
-        io_, "127.0.0.1", 0, limits,
-        IceTcpServer::Handlers{
+  void start(StreamServer::Limits limits = {}) {
+    server_ = std::make_unique<StreamServer>(
+        io_, "127.0.0.1", 0, StreamServer::Framing::kRfc4571, limits,
+        StreamServer::Handlers{
             .receive =
                 [this](std::span<uint8_t> d, const UdpEndpoint& from) {
                   frames_.emplace_back(d.begin(), d.end());
@@ -56,14 +56,14 @@ class IceTcpServerTest : public ::testing::Test {
   }
 
   asio::io_context io_, client_io_;
-  std::unique_ptr<IceTcpServer> server_;
+  std::unique_ptr<StreamServer> server_;
   std::vector<std::string> frames_;
   std::vector<UdpEndpoint> from_;
   std::vector<UdpEndpoint> closed_;
   int reads_ = 0;
 };
 
-TEST_F(IceTcpServerTest, DeliversRfc4571FramesWhateverTheSegmentation) {
+TEST_F(StreamServerTest, DeliversRfc4571FramesWhateverTheSegmentation) {
   start();
   auto client = connect();
   std::string bytes = frame("first") + frame("second") + frame(std::string(1200, 'x'));
@@ -85,7 +85,7 @@ TEST_F(IceTcpServerTest, DeliversRfc4571FramesWhateverTheSegmentation) {
   EXPECT_GE(reads_, 2);
 }
 
-TEST_F(IceTcpServerTest, SendsFramedPacketsToTheConnection) {
+TEST_F(StreamServerTest, SendsFramedPacketsToTheConnection) {
   start();
   auto client = connect();
   asio::write(client, asio::buffer(frame("hello")));
@@ -100,7 +100,7 @@ TEST_F(IceTcpServerTest, SendsFramedPacketsToTheConnection) {
   EXPECT_EQ(got, expected);
 }
 
-TEST_F(IceTcpServerTest, UnknownEndpointAndUdpAddressAreNotConnections) {
+TEST_F(StreamServerTest, UnknownEndpointAndUdpAddressAreNotConnections) {
   start();
   auto client = connect();
   asio::write(client, asio::buffer(frame("hi")));
@@ -113,7 +113,7 @@ TEST_F(IceTcpServerTest, UnknownEndpointAndUdpAddressAreNotConnections) {
   EXPECT_EQ(server_->counters().send_no_connection, 2u);
 }
 
-TEST_F(IceTcpServerTest, SkipsOversizedFramesAndKeepsTheConnection) {
+TEST_F(StreamServerTest, SkipsOversizedFramesAndKeepsTheConnection) {
   start();
   auto client = connect();
   std::string big(5000, 'z');
@@ -125,8 +125,8 @@ TEST_F(IceTcpServerTest, SkipsOversizedFramesAndKeepsTheConnection) {
   EXPECT_EQ(server_->connections(), 1u);
 }
 
-TEST_F(IceTcpServerTest, RefusesConnectionsBeyondTheLimit) {
-  IceTcpServer::Limits limits;
+TEST_F(StreamServerTest, RefusesConnectionsBeyondTheLimit) {
+  StreamServer::Limits limits;
   limits.max_connections = 1;
   start(limits);
   auto first = connect();
@@ -140,8 +140,8 @@ TEST_F(IceTcpServerTest, RefusesConnectionsBeyondTheLimit) {
   EXPECT_EQ(server_->connections(), 1u);
 }
 
-TEST_F(IceTcpServerTest, QueuedOutputIsBoundedPerConnection) {
-  IceTcpServer::Limits limits;
+TEST_F(StreamServerTest, QueuedOutputIsBoundedPerConnection) {
+  StreamServer::Limits limits;
   limits.send_buffer_bytes = 4096;
   start(limits);
   auto client = connect();
@@ -158,8 +158,8 @@ TEST_F(IceTcpServerTest, QueuedOutputIsBoundedPerConnection) {
   ASSERT_TRUE(pump_until([&] { return client.available() >= expected_total.size(); }));
 }
 
-TEST_F(IceTcpServerTest, ClosesConnectionsNoCheckValidatedAndKeepsValidatedOnes) {
-  IceTcpServer::Limits limits;
+TEST_F(StreamServerTest, ClosesConnectionsNoCheckValidatedAndKeepsValidatedOnes) {
+  StreamServer::Limits limits;
   limits.unvalidated_timeout = std::chrono::milliseconds(0);
   limits.idle_timeout = std::chrono::hours(1);
   start(limits);
@@ -168,7 +168,7 @@ TEST_F(IceTcpServerTest, ClosesConnectionsNoCheckValidatedAndKeepsValidatedOnes)
   asio::write(kept, asio::buffer(frame("check")));
   ASSERT_TRUE(pump_until([&] { return frames_.size() == 1 && server_->connections() == 2; }));
   server_->mark_validated(from_[0]);
-  server_->sweep(IceTcpServer::Clock::now() + std::chrono::seconds(2));
+  server_->sweep(StreamServer::Clock::now() + std::chrono::seconds(2));
   EXPECT_EQ(server_->connections(), 1u);
   EXPECT_EQ(server_->counters().closed_unvalidated, 1u);
   ASSERT_EQ(closed_.size(), 1u);
@@ -179,22 +179,22 @@ TEST_F(IceTcpServerTest, ClosesConnectionsNoCheckValidatedAndKeepsValidatedOnes)
   EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
 }
 
-TEST_F(IceTcpServerTest, ClosesSilentConnections) {
-  IceTcpServer::Limits limits;
+TEST_F(StreamServerTest, ClosesSilentConnections) {
+  StreamServer::Limits limits;
   limits.idle_timeout = std::chrono::milliseconds(0);
   start(limits);
   auto client = connect();
   asio::write(client, asio::buffer(frame("check")));
   ASSERT_TRUE(pump_until([&] { return frames_.size() == 1; }));
   server_->mark_validated(from_[0]);
-  server_->sweep(IceTcpServer::Clock::now() + std::chrono::seconds(2));
+  server_->sweep(StreamServer::Clock::now() + std::chrono::seconds(2));
   EXPECT_EQ(server_->connections(), 0u);
   EXPECT_EQ(server_->counters().closed_idle, 1u);
   ASSERT_EQ(closed_.size(), 1u);
   EXPECT_EQ(closed_[0], from_[0]);
 }
 
-TEST_F(IceTcpServerTest, PeerClosingIsReported) {
+TEST_F(StreamServerTest, PeerClosingIsReported) {
   start();
   {
     auto client = connect();
@@ -205,9 +205,9 @@ TEST_F(IceTcpServerTest, PeerClosingIsReported) {
   EXPECT_EQ(server_->connections(), 0u);
 }
 
-TEST(IceTcpServer, RefusesABadBindAddress) {
+TEST(StreamServer, RefusesABadBindAddress) {
   asio::io_context io;
-  EXPECT_THROW(IceTcpServer(io, "not-an-ip", 0, {}, {}), BadInput);
+  EXPECT_THROW(StreamServer(io, "not-an-ip", 0, StreamServer::Framing::kRfc4571, {}, {}), BadInput);
 }
 
 }  // namespace
