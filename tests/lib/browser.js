@@ -9,11 +9,11 @@ export const chromiumArgs = [
   '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
 ];
 
-export async function launchChromium() {
+export async function launchChromium(extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     headless: true,
-    args: chromiumArgs,
+    args: [...chromiumArgs, ...extraArgs],
   });
 }
 
