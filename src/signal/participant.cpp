@@ -422,8 +422,14 @@ void Participant::resume(std::shared_ptr<SignalSink> connection,
   send_update({info()});
   negotiation_requested_ = false;
   awaiting_answer_ = false;
-  if (!single_pc_ && offer_again_) {
-    offer_again_ = false;
+  offer_again_ = false;
+  if (!single_pc_ && sub_transport_ && sub_remote_set_) {
+    // The server's ICE restart of the subscriber connection (the client restarts the publisher's
+    // itself): new local credentials in a new offer, the client's come in its answer. Media keeps
+    // going to the last validated address until the new checks arrive.
+    std::string old_ufrag = sub_transport_->local_ice().ufrag;
+    sub_transport_->restart_ice(rtc::generate_ice_credentials(), {});
+    room_.worker().rekey(*sub_transport_, old_ufrag);
     send_subscriber_offer();
   }
 }

@@ -110,3 +110,40 @@ test('UDP open: the same call uses UDP (baseline for the connect time)', async (
     await media.stop();
   }
 });
+
+for (const mode of [
+  { name: 'single peer connection', room: {} },
+  { name: 'two peer connections', room: { singlePeerConnection: false } },
+]) {
+  test(`a call whose UDP path is cut moves to ICE-TCP without re-joining (${mode.name})`, async () => {
+    const { media, udp } = await startMediaOnFixedPorts();
+    let unblock = () => {};
+    try {
+      const { alice, bob } = await call(media, mode.room);
+      const sids = [await alice.evaluate(() => window.room.localParticipant.sid), await bob.evaluate(() => window.room.localParticipant.sid)];
+      assert.ok((await alice.evaluate(() => window.selectedPairs())).every((p) => p.localProtocol === 'udp'), 'starts on UDP');
+      const cutAt = Date.now();
+      unblock = blockUdpPort(udp);  // the network changes: UDP to the media server is gone
+      for (const [who, page] of [['alice', alice], ['bob', bob]]) {
+        await waitFor(async () => {
+          const pairs = await page.evaluate(() => window.selectedPairs());
+          return pairs.length > 0 && pairs.every((p) => p.localProtocol === 'tcp' && p.state === 'connected');
+        }, { timeoutMs: 45000, intervalMs: 200, what: `${who} moved to ICE-TCP` });
+        const before = await page.evaluate(() => window.videoProgress());
+        await waitFor(async () => (await page.evaluate(() => window.videoProgress())).frames > before.frames + 20,
+          { timeoutMs: 15000, intervalMs: 100, what: `${who}: frames advance again after the move` });
+      }
+      const recoveredMs = Date.now() - cutAt;
+      assert.deepEqual([await alice.evaluate(() => window.room.localParticipant.sid), await bob.evaluate(() => window.room.localParticipant.sid)],
+        sids, 'the same participants: no re-join');
+      assert.deepEqual(await alice.evaluate(() => window.state.disconnected), [], 'alice never saw bob leave');
+      assert.deepEqual(await bob.evaluate(() => window.state.disconnected), [], 'bob never saw alice leave');
+      console.log(`UDP cut mid-call (${mode.name}): media over ICE-TCP again after ${recoveredMs} ms`);
+      await alice.context().close();
+      await bob.context().close();
+    } finally {
+      unblock();
+      await media.stop();
+    }
+  });
+}

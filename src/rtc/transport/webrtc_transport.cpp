@@ -37,7 +37,7 @@ WebRtcTransport::WebRtcTransport(const DtlsCertificate& certificate, IceCredenti
 WebRtcTransport::~WebRtcTransport() = default;
 
 void WebRtcTransport::set_remote(const IceCredentials& remote, const std::string& fingerprint) {
-  ice_.set_remote(remote);
+  set_remote_ice(remote);
   std::string fp = fingerprint;
   if (auto space = fp.find(' '); space != std::string::npos) fp = fp.substr(space + 1);  // "sha-256 AB:.."
   DtlsTransport::Listener& self = *this;
@@ -47,6 +47,11 @@ void WebRtcTransport::set_remote(const IceCredentials& remote, const std::string
 
 void WebRtcTransport::restart_ice(IceCredentials new_local, const IceCredentials& remote) {
   ice_.restart(std::move(new_local));
+  set_remote_ice(remote);
+}
+
+void WebRtcTransport::set_remote_ice(const IceCredentials& remote) {
+  remote_ice_ = remote;
   ice_.set_remote(remote);
 }
 
