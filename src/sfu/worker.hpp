@@ -155,6 +155,7 @@ class Worker : public rtc::DatagramSender, private rtc::TurnServer::Sink {
   // rtc::TurnServer::Sink
   void send_to_client(std::span<const uint8_t> data, const rtc::UdpEndpoint& client) override;
   void deliver_to_media(std::span<uint8_t> data, const rtc::UdpEndpoint& relay) override;
+  void relay_closed(const rtc::UdpEndpoint& relay) override { by_address_.erase(relay); }
 
   void on_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from);
   void dispatch_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from) noexcept;

@@ -459,6 +459,7 @@ bool TurnServer::on_media_packet(std::span<const uint8_t> data, const UdpEndpoin
 }
 
 void TurnServer::remove(Allocation* a) {
+  sink_.relay_closed(a->relay);
   by_relay_port_.erase(to_stun(a->relay).port);
   if (auto u = per_user_.find(a->username); u != per_user_.end() && --u->second == 0) per_user_.erase(u);
   by_client_.erase(a->client);  // destroys a

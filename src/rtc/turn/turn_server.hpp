@@ -72,6 +72,8 @@ class TurnServer {
     // A relayed packet for the media worker, from the allocation's relayed address `relay`
     // (Via::kTurn). The span is mutable: the worker decrypts in place.
     virtual void deliver_to_media(std::span<uint8_t> data, const UdpEndpoint& relay) = 0;
+    // An allocation ended: routes to its relayed address can go.
+    virtual void relay_closed(const UdpEndpoint& /*relay*/) {}
   };
 
   TurnServer(Options options, Sink& sink);
