@@ -17,7 +17,7 @@ void ensure_turn_secret(config::MediaConfig& config) {
   if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
     throw InternalError("turn: no randomness for the credential secret");
   }
-  config.turn.secret = base64_encode(bytes);
+  config.turn.secret = common::base64_encode(bytes);
 }
 
 std::optional<sfu::Worker::TurnOptions> turn_options(const config::MediaConfig& config) {

@@ -259,7 +259,8 @@ void StreamServer::mark_validated(const UdpEndpoint& from) {
   if (auto it = connections_.find(from); it != connections_.end()) it->second->validated = true;
 }
 
-void StreamServer::close(const std::shared_ptr<Connection>& c) {
+void StreamServer::close(const std::shared_ptr<Connection>& connection) {
+  auto c = connection;  // `connection` may be the map's own entry, erased below
   if (c->closed) return;
   c->closed = true;
   boost::system::error_code ec;

@@ -80,7 +80,7 @@ std::string md5(std::string_view text) {
 
 std::string password_for(std::string_view secret, std::string_view username) {
   std::string mac = hmac_sha1_bytes(secret, username);
-  return base64_encode(as_bytes(mac));
+  return common::base64_encode(common::as_bytes(mac));
 }
 
 // "<unix expiry>:<anything>" -> expiry; nullopt if the username is not of that form.
@@ -142,7 +142,7 @@ std::string TurnServer::nonce_for(const UdpEndpoint& client, int64_t now) const 
   message.append(reinterpret_cast<const char*>(&client.addr), client.len);
   std::string mac = hmac_sha1_bytes(
       std::string_view(reinterpret_cast<const char*>(nonce_key_.data()), nonce_key_.size()), message);
-  return ts + "-" + hex(as_bytes(mac)).substr(0, kNonceMacHex);
+  return ts + "-" + hex(common::as_bytes(mac)).substr(0, kNonceMacHex);
 }
 
 bool TurnServer::nonce_valid(std::string_view nonce, const UdpEndpoint& client, int64_t now) const {
@@ -462,7 +462,8 @@ void TurnServer::remove(Allocation* a) {
   sink_.relay_closed(a->relay);
   by_relay_port_.erase(to_stun(a->relay).port);
   if (auto u = per_user_.find(a->username); u != per_user_.end() && --u->second == 0) per_user_.erase(u);
-  by_client_.erase(a->client);  // destroys a
+  const UdpEndpoint client = a->client;  // a copy: erasing destroys *a
+  by_client_.erase(client);
 }
 
 void TurnServer::client_closed(const UdpEndpoint& client) {

@@ -189,7 +189,7 @@ TEST_F(TurnServerTest, SendIndicationsAndChannelDataReachTheMediaFromTheRelayedA
     std::array<uint8_t, 12> txid{9};
     StunMessageBuilder b(buffer_, turn_method::kSend, StunClass::kIndication, txid);
     b.add_xor_address(stun_attr::kXorPeerAddress, peer);
-    b.add_attribute(stun_attr::kData, as_bytes(payload));
+    b.add_attribute(stun_attr::kData, common::as_bytes(payload));
     std::vector<uint8_t> packet(b.bytes().begin(), b.bytes().end());
     server_->on_client_packet(packet, client_, now_);
   };
@@ -208,7 +208,7 @@ TEST_F(TurnServerTest, SendIndicationsAndChannelDataReachTheMediaFromTheRelayedA
 
   // The media answers the relayed address: a Data indication from the media address.
   std::string answer = "answer";
-  ASSERT_TRUE(server_->on_media_packet(as_bytes(answer), sink_.to_media[0].to, now_));
+  ASSERT_TRUE(server_->on_media_packet(common::as_bytes(answer), sink_.to_media[0].to, now_));
   auto data = StunMessageView::parse(sink_.to_client.back().data);
   ASSERT_TRUE(data);
   EXPECT_EQ(data->method(), turn_method::kData);
@@ -227,7 +227,7 @@ TEST_F(TurnServerTest, SendIndicationsAndChannelDataReachTheMediaFromTheRelayedA
   server_->on_client_packet(channel_data, client_, now_);
   ASSERT_EQ(sink_.to_media.size(), 2u);
   EXPECT_EQ(std::string(sink_.to_media[1].data.begin(), sink_.to_media[1].data.end()), "abc");
-  ASSERT_TRUE(server_->on_media_packet(as_bytes(answer), sink_.to_media[0].to, now_));
+  ASSERT_TRUE(server_->on_media_packet(common::as_bytes(answer), sink_.to_media[0].to, now_));
   const auto& out = sink_.to_client.back().data;
   ASSERT_EQ(out.size(), 4u + answer.size());  // UDP: no padding
   EXPECT_EQ(read_u16(out, 0), 0x4001);
@@ -251,7 +251,7 @@ TEST_F(TurnServerTest, StreamClientsGetPaddedChannelData) {
   ASSERT_EQ(sink_.to_media.size(), 1u);
   relay = sink_.to_media[0].to;
   std::string five = "12345";
-  ASSERT_TRUE(server_->on_media_packet(as_bytes(five), relay, now_));
+  ASSERT_TRUE(server_->on_media_packet(common::as_bytes(five), relay, now_));
   EXPECT_EQ(sink_.to_client.back().data.size(), 12u);  // 4 + 5, padded to 4
 }
 
