@@ -833,7 +833,17 @@ PeerActivity Participant::activity() const {
   a.media_connected = transport_->connected() || (sub_transport_ && sub_transport_->connected());
   a.last_heard[0] = transport_->last_received();
   if (sub_transport_) a.last_heard[1] = sub_transport_->last_received();
+  // A requested resume counts until the peer is heard again.
+  bool heard_since = std::any_of(a.last_heard.begin(), a.last_heard.end(), [&](const auto& h) {
+    return h && resume_requested_at_ && *h > *resume_requested_at_;
+  });
+  if (!heard_since) a.resume_requested_at = resume_requested_at_;
   return a;
+}
+
+void Participant::request_resume(Clock::time_point now) {
+  resume_requested_at_ = now;
+  send_leave(livekit::MEDIA_FAILURE, livekit::LeaveRequest::RESUME);
 }
 
 void Participant::on_subscriber_connected() {

@@ -129,10 +129,20 @@ for (const mode of [
           const pairs = await page.evaluate(() => window.selectedPairs());
           return pairs.length > 0 && pairs.every((p) => p.localProtocol === 'tcp' && p.state === 'connected');
         }, { timeoutMs: 45000, intervalMs: 200, what: `${who} moved to ICE-TCP` });
-        const before = await page.evaluate(() => window.videoProgress());
-        await waitFor(async () => (await page.evaluate(() => window.videoProgress())).frames > before.frames + 20,
-          { timeoutMs: 15000, intervalMs: 100, what: `${who}: frames advance again after the move` });
       }
+      const movedMs = Date.now() - cutAt;
+      for (const [who, page] of [['alice', alice], ['bob', bob]]) {
+        const before = await page.evaluate(() => window.videoProgress());
+        try {
+          await waitFor(async () => (await page.evaluate(() => window.videoProgress())).frames > before.frames + 20,
+            { timeoutMs: 20000, intervalMs: 100, what: `${who}: frames advance again after the move` });
+        } catch (e) {
+          const diag = await page.evaluate(async () => ({ video: await window.videoProgress(), pairs: await window.selectedPairs(),
+            state: window.room.state, events: window.state.events, audio: await window.remoteAudioPackets() }));
+          throw new Error(`${e.message}: ${JSON.stringify(diag)} (before ${JSON.stringify(before)})`);
+        }
+      }
+      console.log(`UDP cut mid-call (${mode.name}): both on ICE-TCP after ${movedMs} ms`);
       const recoveredMs = Date.now() - cutAt;
       assert.deepEqual([await alice.evaluate(() => window.room.localParticipant.sid), await bob.evaluate(() => window.room.localParticipant.sid)],
         sids, 'the same participants: no re-join');

@@ -24,7 +24,7 @@ before(async () => {
     const p = { udp: randomPort(), turnUdp: randomPort(), turnTls: randomPort() };
     media = await startMedia({
       args: ['--udp-port', String(p.udp), '--tcp-port', '0'],
-      config: `keys:\n  devkey: secret\nturn:\n  enabled: true\n  udp_port: ${p.turnUdp}\n  tls_port: ${p.turnTls}\n` +
+      config: `development: true\nturn:\n  enabled: true\n  udp_port: ${p.turnUdp}\n  tls_port: ${p.turnTls}\n` +
         `  cert_file: ${cert.certFile}\n  key_file: ${cert.keyFile}\n`,
     });
     await waitFor(() => /listening udp=/.test(media.stdout()), { what: 'startup lines' });

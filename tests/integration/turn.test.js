@@ -24,7 +24,7 @@ before(async () => {
   for (let attempt = 0; attempt < 5 && !turnPort; attempt++) {
     const port = randomPort();
     media = await startMedia({
-      config: `keys:\n  devkey: secret\nturn:\n  enabled: true\n  udp_port: ${port}\n  tls_port: 0\n  secret: ${secret}\n`,
+      config: `development: true\nturn:\n  enabled: true\n  udp_port: ${port}\n  tls_port: 0\n  secret: ${secret}\n`,
     });
     await waitFor(() => /listening udp=/.test(media.stdout()), { what: 'startup lines' });
     const m = media.stdout().match(/listening turn-udp=127\.0\.0\.1:(\d+)/);

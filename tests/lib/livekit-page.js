@@ -51,6 +51,10 @@ window.join = async (url, token, options = {}) => {
   });
   room.on(RoomEvent.ActiveSpeakersChanged, (speakers) => window.state.speakers.push(speakers.map((s) => s.identity)));
   room.on(RoomEvent.ParticipantDisconnected, (p) => window.state.disconnected.push({ identity: p.identity, at: Date.now() }));
+  window.state.events = [];
+  for (const e of [RoomEvent.Reconnecting, RoomEvent.Reconnected, RoomEvent.SignalReconnecting, RoomEvent.Disconnected]) {
+    room.on(e, () => window.state.events.push({ event: e, at: Date.now() - window.state.joinStarted }));
+  }
   await room.connect(url, token, options.connect || {});
   window.state.connectedMs = Date.now() - window.state.joinStarted;
   await room.localParticipant.enableCameraAndMicrophone();
