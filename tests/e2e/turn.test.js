@@ -62,8 +62,15 @@ async function relayedCall(expectRelayProtocol) {
     await waitFor(async () => (await page.evaluate(() => window.videoProgress()))?.width > 0,
       { timeoutMs: 20000, intervalMs: 100, what: `${who} never decoded remote video through TURN` });
     const first = await page.evaluate(() => window.videoProgress());
-    await waitFor(async () => (await page.evaluate(() => window.videoProgress())).frames > first.frames + 20,
-      { timeoutMs: 10000, intervalMs: 100, what: `${who}: video through TURN stopped advancing` });
+    try {
+      await waitFor(async () => (await page.evaluate(() => window.videoProgress())).frames > first.frames + 20,
+        { timeoutMs: 10000, intervalMs: 100, what: `${who}: video through TURN stopped advancing` });
+    } catch (e) {
+      const diag = await page.evaluate(async () => ({ video: await window.videoProgress(), pairs: await window.selectedPairs(),
+        state: window.room.state, events: window.state.events, audio: await window.remoteAudioPackets() }));
+      const metrics = (await (await fetch(`${media.httpUrl}/metrics`)).text()).split('\n').filter((l) => /turn|srtp|unknown/.test(l) && !l.startsWith('#'));
+      throw new Error(`${e.message}: ${JSON.stringify(diag)} (first ${JSON.stringify(first)}) ${metrics.join(' ')}`);
+    }
     const pairs = await page.evaluate(() => window.selectedPairs());
     assert.ok(pairs.length >= 1, `${who} has a selected pair`);
     for (const p of pairs) {
