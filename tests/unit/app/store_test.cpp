@@ -21,7 +21,7 @@ TEST(Passwords, Argon2idHashesVerifyAndAreSalted) {
 
 TEST(Database, MigratesOnceAndTransactionsRollBack) {
   Database db(":memory:");
-  EXPECT_EQ(db.schema_version(), 1);
+  EXPECT_EQ(db.schema_version(), 2);
   long long now = 1;
   std::string name = "O'Brien; DROP TABLE residents;--";
   EXPECT_THROW(db.transaction([&] {
@@ -41,6 +41,30 @@ TEST(Database, MigratesOnceAndTransactionsRollBack) {
   std::string back;
   db.sql() << "SELECT name FROM residents", soci::into(back);
   EXPECT_EQ(back, name);
+}
+
+TEST(Database, ExecuteCountsChangedRowsAndUpsertsClaimOnce) {
+  Database db(":memory:");
+  long long now = 5;
+  std::string id = "EV_1";
+  auto claim = [&] {
+    soci::statement st = (db.sql().prepare << "INSERT INTO webhook_events (event_id, received_at) "
+                                              "VALUES (:i, :t) ON CONFLICT (event_id) DO NOTHING",
+                          soci::use(id), soci::use(now));
+    return db.execute(st);
+  };
+  EXPECT_EQ(claim(), 1);
+  EXPECT_EQ(claim(), 0);  // a duplicate changes nothing and is not an error
+  soci::statement none = (db.sql().prepare << "UPDATE visits SET warned = 1 WHERE id = 42");
+  EXPECT_EQ(db.execute(none), 0);
+}
+
+TEST(Database, AdvisoryLockIsAlwaysHeldOnSqlite) {
+  Database db(":memory:");
+  Database::AdvisoryLock outer(db, kVisitJobsLockKey, /*wait=*/false);
+  Database::AdvisoryLock inner(db, kVisitJobsLockKey, /*wait=*/false);
+  EXPECT_TRUE(outer.held());
+  EXPECT_TRUE(inner.held());
 }
 
 TEST(Database, BadUrlIsAClearError) {
