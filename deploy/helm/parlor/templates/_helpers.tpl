@@ -9,8 +9,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 {{- /* The checks every render makes first: values that cannot work together fail here. */ -}}
 {{- define "parlor.validate" -}}
-{{- if and (gt (int .Values.app.replicas) 1) (not .Values.postgresql.enabled) (not .Values.app.databaseUrl) (not .Values.app.existingSecret) -}}
-{{- fail "app.replicas > 1 needs a shared database: set postgresql.enabled=true, app.databaseUrl or app.existingSecret" -}}
+{{- if and (not .Values.postgresql.enabled) (not .Values.app.databaseUrl) (not .Values.app.existingSecret) -}}
+{{- fail "parlor app needs PostgreSQL here: set postgresql.enabled=true, app.databaseUrl or app.existingSecret (a pod's SQLite file would not survive a restart, and several app instances share one database)" -}}
 {{- end -}}
 {{- if and .Values.media.enabled (gt (int .Values.media.replicas) 1) -}}
 {{- fail "media.replicas must be 1: rooms live in one media server's memory (use an external LiveKit cluster, livekit.url with media.enabled=false, to scale out)" -}}
