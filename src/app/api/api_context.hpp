@@ -86,7 +86,7 @@ class ApiContext {
   Database& db;
   VideoProvider& video;
   // state
-  LoginThrottle login_throttle;  // SQLite: this process is the only one
+  LoginThrottle login_throttle;                              // SQLite: this process is the only one
   std::optional<SharedLoginThrottle> shared_login_throttle;  // PostgreSQL: in the database
 
   // Counts a sign-in attempt (LoginThrottle::attempt): 0 = go ahead, else Retry-After seconds.

@@ -69,9 +69,9 @@ void run_visit_jobs(ApiContext& ctx, int64_t now) {
   };
   std::vector<Due> due;
   {
-    soci::rowset<soci::row> rs =
-        ctx.db.sql().prepare << "SELECT id, start_at, duration_minutes, warned, status, room, "
-                                "room_opened FROM visits WHERE status IN ('scheduled', 'live')";
+    soci::rowset<soci::row> rs = ctx.db.sql().prepare
+                                 << "SELECT id, start_at, duration_minutes, warned, status, room, "
+                                    "room_opened FROM visits WHERE status IN ('scheduled', 'live')";
     for (const auto& row : rs) {
       due.push_back({as_int(row, 0), as_int(row, 1), static_cast<int>(as_int(row, 2)),
                      static_cast<int>(as_int(row, 3)), row.get<std::string>(4),
@@ -101,9 +101,9 @@ void run_visit_jobs(ApiContext& ctx, int64_t now) {
                 .dump(),
             "parlor");
         ctx.db.transaction([&] {
-          soci::statement st = (ctx.db.sql().prepare
-                                    << "UPDATE visits SET warned = 1 WHERE id = :id AND warned = 0",
-                                soci::use(v.id));
+          soci::statement st =
+              (ctx.db.sql().prepare << "UPDATE visits SET warned = 1 WHERE id = :id AND warned = 0",
+               soci::use(v.id));
           if (ctx.db.execute(st) == 0) return;  // already warned (the row changed meanwhile)
           ctx.audit("system", "visit.warning", target,
                     {{"endsAt", iso_time(end)}, {"secondsLeft", end - now}});

@@ -85,10 +85,10 @@ MaybeResponse handle_webhook(ApiContext& ctx, const http::Request& req,
     long long now = unix_now();
     // The claim. On PostgreSQL a concurrent insert of the same id waits for the other
     // transaction: its commit makes this one a duplicate, its rollback lets this one apply.
-    soci::statement claim = (ctx.db.sql().prepare
-                                 << "INSERT INTO webhook_events (event_id, received_at) VALUES "
-                                    "(:i, :t) ON CONFLICT (event_id) DO NOTHING",
-                             soci::use(id), soci::use(now));
+    soci::statement claim =
+        (ctx.db.sql().prepare << "INSERT INTO webhook_events (event_id, received_at) VALUES "
+                                 "(:i, :t) ON CONFLICT (event_id) DO NOTHING",
+         soci::use(id), soci::use(now));
     if (ctx.db.execute(claim) == 0) return;  // seen before: answered 200, nothing changes
     long long visit_id = 0;
     std::string status;
@@ -114,9 +114,9 @@ MaybeResponse handle_webhook(ApiContext& ctx, const http::Request& req,
     } else if (type == "participant_joined" && can_transition(st, VisitStatus::kLive) &&
                visit_open(visit_id)) {
       std::string live = "live";
-      soci::statement st = (ctx.db.sql().prepare
-                                << "UPDATE visits SET status = :s WHERE id = :v AND status = :old",
-                            soci::use(live), soci::use(visit_id), soci::use(status));
+      soci::statement st =
+          (ctx.db.sql().prepare << "UPDATE visits SET status = :s WHERE id = :v AND status = :old",
+           soci::use(live), soci::use(visit_id), soci::use(status));
       // Another instance (the jobs, staff) moved it since the SELECT: theirs stands.
       if (ctx.db.execute(st) == 1) {
         ctx.audit("livekit", "visit.live", "visit:" + std::to_string(visit_id));

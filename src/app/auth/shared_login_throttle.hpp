@@ -40,7 +40,7 @@ class SharedLoginThrottle {
 
   LoginThrottleSettings settings_;
   Database& db_;
-  std::string hash_key_;  // raw key bytes
+  std::string hash_key_;        // raw key bytes
   long long swept_minute_ = 0;  // the last window this instance deleted older rows for
 };
 

@@ -28,7 +28,8 @@ TEST(Database, MigratesOnceAndTransactionsRollBack) {
     db.sql() << "INSERT INTO residents (name, unit, created_at) VALUES (:n, '', :t)",
         soci::use(name), soci::use(now);
     throw BadInput("abort");
-  }), BadInput);
+  }),
+               BadInput);
   int count = -1;
   db.sql() << "SELECT COUNT(*) FROM residents", soci::into(count);
   EXPECT_EQ(count, 0);
