@@ -8,12 +8,12 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AccessToken } from 'livekit-server-sdk';
-import { Room, RoomEvent } from '@livekit/rtc-node';
+import { Room, RoomEvent, dispose } from '@livekit/rtc-node';
 import { ApiSession } from '../lib/dev.js';
 import { startMedia, parlorBin, runParlor, devKey, devSecret, waitFor } from '../lib/media.js';
 
@@ -38,6 +38,7 @@ function freePort() {
 }
 
 async function startApp({ port, dbUrl, mediaUrl, dir }) {
+  mkdirSync(dir, { recursive: true });
   const proc = spawn(parlorBin, ['app', '--port', String(port), '--data-dir', dir, '--database-url', dbUrl,
     '--dev', '--jobs-interval-ms', '100', '--reconcile-interval-ms', '1000',
     '--login-attempts-per-minute', String(PER_ACCOUNT)], {
@@ -129,6 +130,7 @@ describe('two parlor app instances on one PostgreSQL', { skip: !pgBase && 'PARLO
 
   after(async () => {
     for (const r of rooms) await r.disconnect().catch(() => {});
+    await dispose();
     const codes = [await a?.stop() ?? 0, await b?.stop() ?? 0];
     await media?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
