@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "app/auth/passwords.hpp"
 #include "app/store/database.hpp"
 #include "common/errors.hpp"
@@ -66,6 +68,24 @@ TEST(Database, AdvisoryLockIsAlwaysHeldOnSqlite) {
   Database::AdvisoryLock inner(db, kVisitJobsLockKey, /*wait=*/false);
   EXPECT_TRUE(outer.held());
   EXPECT_TRUE(inner.held());
+}
+
+// With PARLOR_TEST_PG_URL (scripts/with-services.sh): two connections are two app instances.
+TEST(Database, AdvisoryLockOnPostgresIsHeldByOneConnectionAtATime) {
+  const char* url = getenv("PARLOR_TEST_PG_URL");
+  if (!url) GTEST_SKIP() << "PARLOR_TEST_PG_URL is not set";
+  Database a(url), b(url);
+  EXPECT_EQ(a.schema_version(), b.schema_version());
+  {
+    Database::AdvisoryLock first(a, kVisitJobsLockKey, /*wait=*/false);
+    ASSERT_TRUE(first.held());
+    Database::AdvisoryLock second(b, kVisitJobsLockKey, /*wait=*/false);
+    EXPECT_FALSE(second.held());
+    Database::AdvisoryLock other_key(b, kMigrationLockKey, /*wait=*/false);
+    EXPECT_TRUE(other_key.held());
+  }
+  Database::AdvisoryLock after_release(b, kVisitJobsLockKey, /*wait=*/false);
+  EXPECT_TRUE(after_release.held());
 }
 
 TEST(Database, BadUrlIsAClearError) {
