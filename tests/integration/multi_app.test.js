@@ -1,7 +1,8 @@
 // Several `parlor app` instances on one PostgreSQL (issue 15): two instances started together on
 // a fresh database (they take turns migrating), one `parlor media` sending every webhook to both.
 // A webhook delivered to both at once changes a visit once; a visit's time limit fires once
-// while both run their jobs every 100 ms; a session made on one instance is valid on the other;
+// while both run their jobs every 100 ms, with the race forced (the visits' rows held locked by
+// the test across their end; without the jobs lock both instances end them, checked by hand); a session made on one instance is valid on the other;
 // sign-in attempts are counted across both. Real processes, real clients (livekit-server-sdk's
 // token signing, @livekit/rtc-node), the database read back with psql.
 import { describe, test, before, after } from 'node:test';
@@ -216,9 +217,28 @@ describe('two parlor app instances on one PostgreSQL', { skip: !pgBase && 'PARLO
   });
 
   test('a visit\'s time limit fires once with both instances running their jobs', async () => {
-    // Ends about 15 s from now; the join window is open.
+    // Ends about 15 s from now; the join window is open. Alongside it, visits of other residents
+    // that end in the same second (made live by signed webhooks): every run then has several
+    // visits to end, with media calls in between, so the two instances' runs overlap.
     const visit = await book(-45, 1);
     const end = Date.parse(visit.end);
+    const others = [];
+    for (let i = 0; i < 6; ++i) {
+      const r = await staff.post('/api/residents', { name: `Resident ${i}`, unit: `B${i}` });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      const rid = r.body.resident.id;
+      const ask = await staff.post('/api/approvals', { residentId: rid, visitorId });
+      assert.equal(ask.status, 201, JSON.stringify(ask.body));
+      await staff.post(`/api/approvals/${ask.body.approval.id}/decision`, { status: 'approved' });
+      const v = await staff.post('/api/visits', { residentId: rid, visitorIds: [visitorId], start: visit.start, durationMinutes: 1 });
+      assert.equal(v.status, 201, JSON.stringify(v.body));
+      const { body, auth } = await signed({ id: `EV_live_${v.body.visit.id}`, event: 'participant_joined',
+        room: { name: v.body.visit.room }, participant: { identity: `resident-${rid}` } });
+      const res = await fetch(`${a.base}/webhooks/livekit`, { method: 'POST', headers: { Authorization: auth }, body });
+      assert.equal(res.status, 200);
+      others.push(v.body.visit);
+    }
+    for (const o of others) assert.equal(sql(`SELECT status FROM visits WHERE id = ${o.id}`), 'live');
     const person = new ApiSession(b.base);
     assert.equal((await person.login(...VISITOR)).status, 200);
     const join = await waitFor(async () => {
@@ -238,7 +258,31 @@ describe('two parlor app instances on one PostgreSQL', { skip: !pgBase && 'PARLO
     await waitFor(async () => (await staff.get(`/api/visits/${visit.id}`)).body.visit.status === 'live',
       { timeoutMs: 10000, what: 'the visit to go live' });
     assert.ok(Date.now() < end, 'the visit went live before its end (the test machine was too slow)');
-    await waitFor(() => auditCount('visit.warning', visit.id) > 0, { timeoutMs: 10000, what: 'the two-minute warning' });
+    const all = [visit, ...others].map((v) => v.id).join(',');
+    const targets = [visit, ...others].map((v) => `'visit:${v.id}'`).join(',');
+    await waitFor(() => count(`SELECT COUNT(*) FROM audit_log WHERE action = 'visit.warning' AND target IN (${targets})`) === others.length + 1,
+      { timeoutMs: 10000, what: 'the two-minute warnings' });
+    // Force the race: hold the visits' rows locked across their end, so a run that read them as
+    // live waits at its UPDATE. Released once one instance waits there and the other has shown
+    // what it does meanwhile: with the jobs lock it skips its ticks (its last statement is the
+    // failed pg_try_advisory_lock); without it, it would wait at the same UPDATE and end the
+    // visits a second time.
+    const holder = spawn('psql', [dbUrl, '-qtA', '-v', 'ON_ERROR_STOP=1'], {
+      env: { ...process.env, PGAPPNAME: 'parlor-test-holder' }, stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let held = '';
+    holder.stdout.on('data', (d) => { held += d; });
+    holder.stdin.write(`BEGIN;\nSELECT 'locked' FROM (SELECT id FROM visits WHERE id IN (${all}) FOR UPDATE) x LIMIT 1;\n`);
+    await waitFor(() => held.includes('locked'), { timeoutMs: 5000, what: 'the row lock' });
+    const apps = `FROM pg_stat_activity WHERE backend_type = 'client backend' AND datname = current_database() ` +
+      `AND pid <> pg_backend_pid() AND application_name <> 'parlor-test-holder'`;
+    await waitFor(() => {
+      const waiting = count(`SELECT COUNT(*) ${apps} AND wait_event_type = 'Lock'`);
+      const skipping = count(`SELECT COUNT(*) ${apps} AND wait_event_type IS DISTINCT FROM 'Lock' AND query LIKE '%pg_try_advisory_lock%'`);
+      return waiting >= 1 && waiting + skipping >= 2;
+    }, { timeoutMs: end - Date.now() + 15000, intervalMs: 50, what: 'a job run to wait at the locked rows' });
+    holder.stdin.end('ROLLBACK;\n');
+    await new Promise((r) => (holder.exitCode === null ? holder.once('exit', r) : r()));
     await waitFor(async () => (await staff.get(`/api/visits/${visit.id}`)).body.visit.status === 'completed',
       { timeoutMs: end - Date.now() + 15000, what: 'the time limit' });
     await waitFor(() => disconnected, { timeoutMs: 10000, what: 'the room to close' });
@@ -256,5 +300,13 @@ describe('two parlor app instances on one PostgreSQL', { skip: !pgBase && 'PARLO
     // A second DeleteRoom would fail (the room is gone) and be logged by the instance that sent it.
     for (const app of [a, b]) assert.doesNotMatch(app.logs(), new RegExp(`closing room ${visit.room} failed`));
     assert.equal(sql(`SELECT room_opened FROM visits WHERE id = ${visit.id}`), '0');
+    for (const o of others) {
+      await waitFor(() => sql(`SELECT status FROM visits WHERE id = ${o.id}`) === 'completed', { timeoutMs: 10000, what: `visit ${o.id} completed` });
+      await waitFor(() => count(`SELECT COUNT(*) FROM call_events WHERE visit_id = ${o.id} AND type = 'room_finished'`) === 1,
+        { timeoutMs: 10000, what: `room_finished of visit ${o.id}` });
+      assert.equal(auditCount('visit.completed', o.id), 1, `visit ${o.id} completed once`);
+      assert.equal(auditCount('visit.warning', o.id), 1, `visit ${o.id} warned once`);
+      for (const app of [a, b]) assert.doesNotMatch(app.logs(), new RegExp(`closing room ${o.room} failed`));
+    }
   });
 });
