@@ -92,6 +92,25 @@ describe('two parlor app instances on one PostgreSQL', { skip: !pgBase && 'PARLO
 
   const sql = (query) => execFileSync('psql', [dbUrl, '-qtA', '-c', query]).toString().trim();
   const count = (query) => Number(sql(query));
+  const appBackends = `FROM pg_stat_activity WHERE backend_type = 'client backend' AND datname = current_database() ` +
+    `AND pid <> pg_backend_pid() AND application_name <> 'parlor-test-holder'`;
+  /** Opens a transaction that locks what `query` selects; release() rolls it back. */
+  const holdRows = async (query) => {
+    const holder = spawn('psql', [dbUrl, '-qtA', '-v', 'ON_ERROR_STOP=1'], {
+      env: { ...process.env, PGAPPNAME: 'parlor-test-holder' }, stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    holder.stdout.on('data', (d) => { out += d; });
+    holder.stdin.write(`BEGIN;\nSELECT 'locked' FROM (${query}) x LIMIT 1;\n`);
+    await waitFor(() => out.includes('locked'), { timeoutMs: 5000, what: 'the row lock' });
+    return {
+      async release() {
+        const exited = new Promise((r) => (holder.exitCode === null ? holder.once('exit', r) : r()));
+        holder.stdin.end('ROLLBACK;\n');
+        await exited;
+      },
+    };
+  };
   const auditCount = (action, visitId) =>
     count(`SELECT COUNT(*) FROM audit_log WHERE action = '${action}' AND target = 'visit:${visitId}'`);
 
@@ -196,8 +215,17 @@ describe('two parlor app instances on one PostgreSQL', { skip: !pgBase && 'PARLO
       const post = (base) => fetch(`${base}/webhooks/livekit`, {
         method: 'POST', headers: { Authorization: auth, 'Content-Type': 'application/webhook+json' }, body,
       });
-      // Both instances, several times each, all in flight together.
-      const answers = await Promise.all([a.base, b.base, a.base, b.base].map(post));
+      // Both instances, several times each, all in flight together. For the first event the race
+      // is forced: the visit's row is held locked, so the instance that claims the event waits at
+      // its UPDATE with the claim not yet committed while the other receives the same event.
+      const lock = e === events[0] ? await holdRows(`SELECT id FROM visits WHERE id = ${visit.id} FOR UPDATE`) : null;
+      const pending = Promise.all([a.base, b.base, a.base, b.base].map(post));
+      if (lock) {
+        await waitFor(() => count(`SELECT COUNT(*) ${appBackends} AND wait_event_type = 'Lock'`) >= 2,
+          { timeoutMs: 10000, intervalMs: 50, what: 'both instances to wait on the first event' });
+        await lock.release();
+      }
+      const answers = await pending;
       assert.deepEqual(answers.map((r) => r.status), [200, 200, 200, 200], `${e.event} answered 200 everywhere`);
     }
     const ids = events.map((e) => `'${e.id}'`).join(',');
@@ -267,22 +295,13 @@ describe('two parlor app instances on one PostgreSQL', { skip: !pgBase && 'PARLO
     // what it does meanwhile: with the jobs lock it skips its ticks (its last statement is the
     // failed pg_try_advisory_lock); without it, it would wait at the same UPDATE and end the
     // visits a second time.
-    const holder = spawn('psql', [dbUrl, '-qtA', '-v', 'ON_ERROR_STOP=1'], {
-      env: { ...process.env, PGAPPNAME: 'parlor-test-holder' }, stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let held = '';
-    holder.stdout.on('data', (d) => { held += d; });
-    holder.stdin.write(`BEGIN;\nSELECT 'locked' FROM (SELECT id FROM visits WHERE id IN (${all}) FOR UPDATE) x LIMIT 1;\n`);
-    await waitFor(() => held.includes('locked'), { timeoutMs: 5000, what: 'the row lock' });
-    const apps = `FROM pg_stat_activity WHERE backend_type = 'client backend' AND datname = current_database() ` +
-      `AND pid <> pg_backend_pid() AND application_name <> 'parlor-test-holder'`;
+    const lock = await holdRows(`SELECT id FROM visits WHERE id IN (${all}) FOR UPDATE`);
     await waitFor(() => {
-      const waiting = count(`SELECT COUNT(*) ${apps} AND wait_event_type = 'Lock'`);
-      const skipping = count(`SELECT COUNT(*) ${apps} AND wait_event_type IS DISTINCT FROM 'Lock' AND query LIKE '%pg_try_advisory_lock%'`);
+      const waiting = count(`SELECT COUNT(*) ${appBackends} AND wait_event_type = 'Lock'`);
+      const skipping = count(`SELECT COUNT(*) ${appBackends} AND wait_event_type IS DISTINCT FROM 'Lock' AND query LIKE '%pg_try_advisory_lock%'`);
       return waiting >= 1 && waiting + skipping >= 2;
     }, { timeoutMs: end - Date.now() + 15000, intervalMs: 50, what: 'a job run to wait at the locked rows' });
-    holder.stdin.end('ROLLBACK;\n');
-    await new Promise((r) => (holder.exitCode === null ? holder.once('exit', r) : r()));
+    await lock.release();
     await waitFor(async () => (await staff.get(`/api/visits/${visit.id}`)).body.visit.status === 'completed',
       { timeoutMs: end - Date.now() + 15000, what: 'the time limit' });
     await waitFor(() => disconnected, { timeoutMs: 10000, what: 'the room to close' });
@@ -295,7 +314,9 @@ describe('two parlor app instances on one PostgreSQL', { skip: !pgBase && 'PARLO
     assert.equal(auditCount('visit.completed', visit.id), 1);
     // (The warning may go out before the participant's data channel is up: at most once.)
     assert.ok(messages.filter((m) => m === 'visit_warning').length <= 1, JSON.stringify(messages));
-    assert.equal(messages.filter((m) => m === 'visit_ended').length, 1, JSON.stringify(messages));
+    // visit_ended goes out right before DeleteRoom, which may tear the data channel down first:
+    // at most once (a second one would come from a second run ending the visit).
+    assert.ok(messages.filter((m) => m === 'visit_ended').length <= 1, JSON.stringify(messages));
     assert.equal(sql(`SELECT ended_reason FROM visits WHERE id = ${visit.id}`), 'time limit reached');
     // A second DeleteRoom would fail (the room is gone) and be logged by the instance that sent it.
     for (const app of [a, b]) assert.doesNotMatch(app.logs(), new RegExp(`closing room ${visit.room} failed`));
