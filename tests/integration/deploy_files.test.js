@@ -243,8 +243,14 @@ test('the Helm chart renders PostgreSQL, TURN and a UDP port list without host n
     assert.equal(spec.hostNetwork, false);
     assert.deepEqual(spec.containers[0].ports.filter((p) => p.protocol === 'UDP').map((p) => p.containerPort), [50000, 50001, 50002]);
     const [conf] = parseYaml(find('Secret', 'parlor-parlor-media').stringData['media.yaml']);
-    assert.deepEqual(conf.rtc, { udp_port: 50000, tcp_port: 7891, workers: 3, use_external_ip: false, node_ip: '203.0.113.7' });
-    assert.deepEqual(conf.turn, { enabled: true, domain: 'turn.example.org', udp_port: 3478, tls_port: 5349, secret: 'turn-shared-secret' });
+    assert.deepEqual(conf.rtc, {
+      udp_port: 50000, tcp_port: 7891, workers: 3, use_external_ip: false, node_ip: '203.0.113.7',
+      turn_servers: [
+        { host: 'turn.example.org', port: 3478, protocol: 'udp', secret: 'turn-shared-secret' },
+        { host: 'turn.example.org', port: 5349, protocol: 'tls', secret: 'turn-shared-secret' },
+      ],
+    });
+    assert.equal(conf.turn, undefined, 'the chart runs coturn; parlor media\'s own TURN stays off');
 
     const env = envOf(find('Deployment', 'parlor-parlor-app').spec.template.spec.containers[0]);
     assert.equal(env.DATABASE_URL, 'postgresql://parlorapp:$(POSTGRES_PASSWORD)@parlor-parlor-postgresql:5432/visits');
