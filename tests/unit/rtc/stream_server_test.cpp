@@ -68,11 +68,12 @@ TEST_F(StreamServerTest, DeliversRfc4571FramesWhateverTheSegmentation) {
   auto client = connect();
   std::string bytes = frame("first") + frame("second") + frame(std::string(1200, 'x'));
   // Two frames in one write, the third split in the middle of its header and of its body.
-  asio::write(client, asio::buffer(bytes.data(), 14));
+  const size_t two = 7 + 8;  // "first" and "second" with their 2-byte headers
+  asio::write(client, asio::buffer(bytes.data(), two));
   ASSERT_TRUE(pump_until([&] { return frames_.size() == 2; }));
-  asio::write(client, asio::buffer(bytes.data() + 14, 1));
-  asio::write(client, asio::buffer(bytes.data() + 15, 600));
-  asio::write(client, asio::buffer(bytes.data() + 615, bytes.size() - 615));
+  asio::write(client, asio::buffer(bytes.data() + two, 1));
+  asio::write(client, asio::buffer(bytes.data() + two + 1, 600));
+  asio::write(client, asio::buffer(bytes.data() + two + 601, bytes.size() - two - 601));
   ASSERT_TRUE(pump_until([&] { return frames_.size() == 3; }));
   EXPECT_EQ(frames_[0], "first");
   EXPECT_EQ(frames_[1], "second");
