@@ -26,6 +26,22 @@ bool UdpEndpoint::operator==(const UdpEndpoint& o) const {
   return len == o.len && via == o.via && std::memcmp(&addr, &o.addr, len) == 0;
 }
 
+StunAddress stun_address(const UdpEndpoint& e) {
+  StunAddress a;
+  a.via = static_cast<uint8_t>(e.via);
+  if (e.addr.ss_family == AF_INET) {
+    auto* v4 = reinterpret_cast<const sockaddr_in*>(&e.addr);
+    std::memcpy(a.ip.data(), &v4->sin_addr, 4);
+    a.port = ntohs(v4->sin_port);
+  } else {
+    auto* v6 = reinterpret_cast<const sockaddr_in6*>(&e.addr);
+    a.ipv6 = true;
+    std::memcpy(a.ip.data(), &v6->sin6_addr, 16);
+    a.port = ntohs(v6->sin6_port);
+  }
+  return a;
+}
+
 size_t UdpEndpointHash::operator()(const UdpEndpoint& e) const {
   size_t h = std::hash<std::string_view>{}(
       std::string_view(reinterpret_cast<const char*>(&e.addr), static_cast<size_t>(e.len)));

@@ -17,6 +17,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "rtc/stun/stun_message.hpp"
+
 namespace parlor::rtc {
 
 // How a peer's packets reach a media worker: its UDP socket, an ICE-TCP connection (RFC 6544)
@@ -33,6 +35,9 @@ struct UdpEndpoint {
   std::string to_string() const;
   static UdpEndpoint from(const std::string& ip, uint16_t port);
 };
+
+// The endpoint as STUN carries addresses (with its Via, which STUN does not encode).
+StunAddress stun_address(const UdpEndpoint& e);
 
 struct UdpEndpointHash {
   size_t operator()(const UdpEndpoint& e) const;

@@ -28,21 +28,6 @@ constexpr auto kSweepInterval = std::chrono::seconds(1);
 constexpr size_t kNonceMacHex = 16;
 constexpr uint16_t kAddressFamilyV6 = 0x02;
 
-StunAddress to_stun(const UdpEndpoint& e) {
-  StunAddress a;
-  if (e.addr.ss_family == AF_INET) {
-    auto* v4 = reinterpret_cast<const sockaddr_in*>(&e.addr);
-    std::memcpy(a.ip.data(), &v4->sin_addr, 4);
-    a.port = ntohs(v4->sin_port);
-  } else {
-    auto* v6 = reinterpret_cast<const sockaddr_in6*>(&e.addr);
-    a.ipv6 = true;
-    std::memcpy(a.ip.data(), &v6->sin6_addr, 16);
-    a.port = ntohs(v6->sin6_port);
-  }
-  return a;
-}
-
 UdpEndpoint with_port(UdpEndpoint e, uint16_t port) {
   if (e.addr.ss_family == AF_INET) {
     reinterpret_cast<sockaddr_in*>(&e.addr)->sin_port = htons(port);
@@ -126,7 +111,7 @@ struct TurnServer::Allocation {
 };
 
 TurnServer::TurnServer(Options options, Sink& sink)
-    : options_(std::move(options)), sink_(sink), media_(to_stun(options_.media)) {
+    : options_(std::move(options)), sink_(sink), media_(stun_address(options_.media)) {
   RAND_bytes(nonce_key_.data(), static_cast<int>(nonce_key_.size()));
   RAND_bytes(indication_txid_.data(), static_cast<int>(indication_txid_.size()));
   indication_count_ = read_u64(indication_txid_, 4);
@@ -210,7 +195,7 @@ void TurnServer::handle_request(const StunMessageView& m, const UdpEndpoint& cli
   const uint16_t method = m.method();
   if (method == kStunBindingMethod) {  // plain STUN: the client's server-reflexive address
     StunMessageBuilder b(out_, method, StunClass::kSuccess, m.transaction_id());
-    b.add_xor_mapped_address(to_stun(client));
+    b.add_xor_mapped_address(stun_address(client));
     b.add_fingerprint();
     if (b.ok()) sink_.send_to_client(b.bytes(), client);
     return;
@@ -312,10 +297,10 @@ void TurnServer::handle_request(const StunMessageView& m, const UdpEndpoint& cli
       ++counters_.allocations_created;
     }
     StunMessageBuilder b(out_, method, StunClass::kSuccess, m.transaction_id());
-    b.add_xor_address(stun_attr::kXorRelayedAddress, to_stun(a->relay));
+    b.add_xor_address(stun_attr::kXorRelayedAddress, stun_address(a->relay));
     b.add_u32(stun_attr::kLifetime, static_cast<uint32_t>(
                                         std::chrono::duration_cast<std::chrono::seconds>(a->expires - now).count()));
-    b.add_xor_mapped_address(to_stun(client));
+    b.add_xor_mapped_address(stun_address(client));
     b.add_integrity(key);
     b.add_fingerprint();
     if (b.ok()) sink_.send_to_client(b.bytes(), client);
@@ -422,7 +407,7 @@ void TurnServer::handle_channel_data(std::span<uint8_t> data, const UdpEndpoint&
 
 bool TurnServer::on_media_packet(std::span<const uint8_t> data, const UdpEndpoint& relay,
                                  Clock::time_point now) {
-  auto it = by_relay_port_.find(to_stun(relay).port);
+  auto it = by_relay_port_.find(stun_address(relay).port);
   if (it == by_relay_port_.end() || it->second->permission_expires <= now) {
     ++counters_.dropped;
     return false;
@@ -460,7 +445,7 @@ bool TurnServer::on_media_packet(std::span<const uint8_t> data, const UdpEndpoin
 
 void TurnServer::remove(Allocation* a) {
   sink_.relay_closed(a->relay);
-  by_relay_port_.erase(to_stun(a->relay).port);
+  by_relay_port_.erase(stun_address(a->relay).port);
   if (auto u = per_user_.find(a->username); u != per_user_.end() && --u->second == 0) per_user_.erase(u);
   const UdpEndpoint client = a->client;  // a copy: erasing destroys *a
   by_client_.erase(client);
