@@ -12,6 +12,7 @@ PACKAGES=(
   libavformat-dev libavcodec-dev libavutil-dev
   chromium postgresql coturn redis-server ffmpeg curl ca-certificates
   python3 python3-yaml systemd
+  golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev  # tools/helm-render
 )
 
 missing=()

@@ -20,8 +20,8 @@ LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET, TWILIO_ACCOUNT_SID, TWILIO_API
 TWILIO_API_SECRET, DATABASE_URL, PARLOR_FACILITY_NAME, PARLOR_FACILITY_TIMEZONE,
 PARLOR_UTC_OFFSET_MINUTES, PARLOR_RECORDINGS_DIR, PARLOR_SECURE_COOKIES, PARLOR_TRUST_PROXY,
 PARLOR_TOKEN_GRACE_SECONDS, PARLOR_RECONCILE_INTERVAL_MS, PARLOR_ROOM_DEPARTURE_TIMEOUT,
-PARLOR_MONITOR_SLOTS, PARLOR_TLS_CERT, PARLOR_TLS_KEY, PARLOR_HSTS_MAX_AGE, LIVEKIT_CA_FILE;
-see .env.example), then these flags:
+PARLOR_MONITOR_SLOTS, PARLOR_PUBLIC_LIVEKIT_URL, PARLOR_TLS_CERT, PARLOR_TLS_KEY,
+PARLOR_HSTS_MAX_AGE, LIVEKIT_CA_FILE; see .env.example), then these flags:
   --port N              HTTP port (default 8080; 0 = pick a free one)
   --bind ADDR           listen address (default 127.0.0.1)
   --data-dir DIR        where the SQLite database lives (default ./data)
@@ -71,6 +71,9 @@ AppConfig load_app_config(int argc, char** argv, const std::map<std::string, std
   get("TWILIO_API_SECRET", c.video.twilio_api_secret);
   get("PARLOR_RECORDINGS_DIR", c.recordings_dir);
   get("DATABASE_URL", c.database_url);
+  // What browsers connect to when it differs from how the app reaches the media tier (an
+  // in-cluster service name behind a public address); empty = LIVEKIT_URL.
+  get("PARLOR_PUBLIC_LIVEKIT_URL", c.settings.livekit_url);
   get("PARLOR_FACILITY_NAME", c.settings.facility_name);
   get("PARLOR_FACILITY_TIMEZONE", c.settings.time_zone);
   std::string offset;

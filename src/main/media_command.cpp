@@ -30,6 +30,7 @@ options:
   --bind ADDR          address to listen on (default 127.0.0.1)
   --keys "KEY: SECRET" API key pair(s), comma separated (like LIVEKIT_KEYS)
   --udp-port N         first WebRTC UDP port (default 7882)
+  --tcp-port N         ICE-TCP port for networks that block UDP (default 7881; 0 = off)
   --node-ip ADDR       address advertised in ICE candidates
   --webhook URL        add a webhook URL (repeatable)
   --log-level LEVEL    trace, debug, info, warn, error
@@ -98,6 +99,8 @@ config::MediaConfig load_media_config(int argc, char** argv, bool* help) {
       c.keys = config::parse_keys(value());
     } else if (a == "--udp-port") {
       c.rtc.udp_port = parse_port(value(), a);
+    } else if (a == "--tcp-port") {
+      c.rtc.tcp_port = parse_port(value(), a);
     } else if (a == "--node-ip") {
       c.rtc.node_ip = value();
     } else if (a == "--webhook") {

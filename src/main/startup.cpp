@@ -23,13 +23,34 @@ std::vector<std::string> media_startup_lines(const service::MediaServer& server)
   std::string advertised = c.rtc.node_ip.empty() ? bind : c.rtc.node_ip;
   lines.push_back("listening udp=" + bind + ":" + std::to_string(server.udp_port()) +
                   " (WebRTC media: ICE, DTLS, SRTP; advertised as " + advertised + ")");
+  if (server.tcp_port() != 0) {
+    lines.push_back("listening tcp=" + bind + ":" + std::to_string(server.tcp_port()) +
+                    " (WebRTC media over ICE-TCP for networks that block UDP)");
+  } else if (c.rtc.tcp_port == 0) {
+    lines.push_back("note: ICE-TCP is off (rtc.tcp_port: 0): clients on networks that block UDP need TURN");
+  } else {
+    lines.push_back("warning: ICE-TCP is off: " + server.tcp_error());
+  }
   if (c.webhook.urls.empty()) {
     lines.push_back("note: no webhook.urls: room and participant events go nowhere");
   }
-  if (!c.turn.enabled) {
+  if (c.turn.enabled) {
+    if (server.turn_udp_port() != 0) {
+      lines.push_back("listening turn-udp=" + bind + ":" + std::to_string(server.turn_udp_port()) +
+                      " (TURN relaying to this node's media address only)");
+    }
+    if (server.turn_tls_port() != 0) {
+      lines.push_back("listening turn-tls=" + bind + ":" + std::to_string(server.turn_tls_port()) +
+                      (c.turn.cert_file.empty() ? " (TURN over TCP; TLS terminated in front: turn.external_tls)"
+                                                : " (TURN over TLS, for networks that allow only TLS)"));
+    } else if (c.turn.tls_port != 0 && c.turn.cert_file.empty() && !c.turn.external_tls) {
+      lines.push_back("note: TURN/TLS is off: no turn.cert_file / turn.key_file");
+    }
+    if (!server.turn_error().empty()) lines.push_back("warning: " + server.turn_error());
+  } else if (c.rtc.turn_servers.empty()) {
     lines.push_back(
-        "note: TURN is off (turn.enabled): clients on networks that block UDP "
-        "cannot connect");
+        "note: TURN is off (turn.enabled, rtc.turn_servers): clients on networks that allow "
+        "neither UDP nor TCP to the media ports cannot connect");
   }
   if (c.development) {
     lines.push_back("note: development mode: API key 'devkey', secret 'secret'");

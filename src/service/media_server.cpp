@@ -11,6 +11,7 @@
 #include "common/errors.hpp"
 #include "common/http/respond_once.hpp"
 #include "common/version.hpp"
+#include "service/turn_setup.hpp"
 #include "service/twirp.hpp"
 
 namespace parlor::service {
@@ -166,8 +167,19 @@ void MediaServer::start() {
   // First: bad certificate files refuse to start before anything else runs.
   tls_ = make_tls_context(config_.tls);
   const std::string& bind = config_.bind_addresses.front();
-  worker_ = std::make_unique<sfu::Worker>(
-      bind, config_.rtc.udp_port, config_.rtc.node_ip.empty() ? bind : config_.rtc.node_ip, log_);
+  sfu::Worker::Options worker_options{
+      .bind_address = bind,
+      .udp_port = config_.rtc.udp_port,
+      .advertised_ip = config_.rtc.node_ip.empty() ? bind : config_.rtc.node_ip,
+  };
+  if (config_.rtc.tcp_port != 0) worker_options.tcp_port = config_.rtc.tcp_port;
+  ensure_turn_secret(config_);
+  worker_options.turn = turn_options(config_);
+  worker_options.tcp_limits.max_connections = config_.limit.max_ice_tcp_connections;
+  worker_options.tcp_limits.send_buffer_bytes = config_.limit.ice_tcp_send_buffer_bytes;
+  worker_ = std::make_unique<sfu::Worker>(std::move(worker_options), log_);
+  if (!worker_->tcp_error().empty()) log_->warn("ICE-TCP is off: {}", worker_->tcp_error());
+  if (!worker_->turn_error().empty()) log_->warn("TURN: {}", worker_->turn_error());
   echo_ = std::make_unique<EchoService>(*worker_, metrics_);
   live_ = std::make_unique<LiveRooms>(config_, rooms_, webhooks_, *worker_);
   rooms_.set_directory(live_.get());
@@ -197,8 +209,8 @@ void MediaServer::start() {
       }
     });
   }
-  log_->info("listening {}={}:{} udp={}", tls_ ? "https" : "http", opts.address, http_->port(),
-             worker_->udp_port());
+  log_->info("listening {}={}:{} udp={} tcp={}", tls_ ? "https" : "http", opts.address, http_->port(),
+             worker_->udp_port(), worker_->tcp_port());
 }
 
 namespace {
@@ -292,6 +304,29 @@ void MediaServer::publish_worker_metrics(const sfu::WorkerCounters& counters) {
   set("parlor_udp_sent_total", "UDP datagrams sent", c->udp_sent);
   set("parlor_udp_send_errors_total", "UDP datagrams the kernel refused", c->udp_send_errors);
   set("parlor_udp_truncated_total", "UDP datagrams larger than the receive buffer (dropped)", c->udp_truncated);
+  set("parlor_ice_tcp_accepted_total", "ICE-TCP connections accepted", c->tcp.accepted);
+  set("parlor_ice_tcp_refused_total", "ICE-TCP connections refused by limit.max_ice_tcp_connections", c->tcp.refused);
+  set("parlor_ice_tcp_closed_unvalidated_total", "ICE-TCP connections closed because no ICE check passed in time",
+      c->tcp.closed_unvalidated);
+  set("parlor_ice_tcp_closed_idle_total", "ICE-TCP connections closed after silence", c->tcp.closed_idle);
+  set("parlor_ice_tcp_frames_received_total", "RFC 4571 frames received over ICE-TCP", c->tcp.frames_received);
+  set("parlor_ice_tcp_frames_sent_total", "RFC 4571 frames queued for ICE-TCP clients", c->tcp.frames_sent);
+  set("parlor_ice_tcp_oversized_total", "ICE-TCP frames longer than a datagram (skipped)", c->tcp.oversized);
+  set("parlor_ice_tcp_send_dropped_total",
+      "Packets dropped because an ICE-TCP client's queue was full (limit.ice_tcp_send_buffer_bytes)",
+      c->tcp.send_dropped);
+  metrics_.gauge("parlor_ice_tcp_connections", "Open ICE-TCP connections") = static_cast<int64_t>(c->tcp_connections);
+  set("parlor_turn_allocations_created_total", "TURN allocations created", c->turn.allocations_created);
+  set("parlor_turn_auth_failures_total", "TURN requests with wrong or expired credentials", c->turn.auth_failures);
+  set("parlor_turn_forbidden_peers_total",
+      "TURN permissions, channels or sends refused: the peer was not this node's media address", c->turn.forbidden_peers);
+  set("parlor_turn_quota_refusals_total", "TURN allocations refused by turn.max_allocations", c->turn.quota_refusals);
+  set("parlor_turn_malformed_total", "Malformed TURN messages", c->turn.malformed);
+  set("parlor_turn_relayed_to_media_total", "Packets relayed from TURN clients to the media path", c->turn.to_media);
+  set("parlor_turn_relayed_to_client_total", "Packets relayed from the media path to TURN clients", c->turn.to_client);
+  set("parlor_turn_dropped_total", "Relayed packets without an allocation, permission or channel", c->turn.dropped);
+  metrics_.gauge("parlor_turn_allocations", "Live TURN allocations") = static_cast<int64_t>(c->turn_allocations);
+  metrics_.gauge("parlor_turn_tls_connections", "Open TURN/TLS connections") = static_cast<int64_t>(c->turn_tls_connections);
   metrics_.gauge("parlor_transports", "WebRTC transports on the media worker") = static_cast<int64_t>(c->transports);
   for (const auto& [boundary, n] : c->caught) metrics_.caught(boundary) = n;
 }

@@ -40,6 +40,12 @@ class MediaServer : public RoomEvents {
 
   uint16_t http_port() const { return http_ ? http_->port() : 0; }
   uint16_t udp_port() const { return worker_ ? worker_->udp_port() : 0; }
+  uint16_t tcp_port() const { return worker_ ? worker_->tcp_port() : 0; }
+  // Why rtc.tcp_port is not served (empty when it is or when ICE-TCP is off).
+  std::string tcp_error() const { return worker_ ? worker_->tcp_error() : std::string(); }
+  uint16_t turn_udp_port() const { return worker_ ? worker_->turn_udp_port() : 0; }
+  uint16_t turn_tls_port() const { return worker_ ? worker_->turn_tls_port() : 0; }
+  std::string turn_error() const { return worker_ ? worker_->turn_error() : std::string(); }
   // The media worker (after start()); tests post to it.
   sfu::Worker* worker() { return worker_.get(); }
   const config::MediaConfig& config() const { return config_; }

@@ -58,6 +58,9 @@ rtc::SdpMedia accepted_section(const rtc::SdpMedia& offered, const Worker& worke
   }
   if (with_candidate) {
     a.add("candidate", rtc::host_candidate(1, "udp", worker.advertised_ip(), worker.udp_port()));
+    if (worker.tcp_port() != 0) {
+      a.add("candidate", rtc::host_candidate(2, "tcp", worker.advertised_ip(), worker.tcp_port(), true));
+    }
     a.add_flag("end-of-candidates");
   }
   return a;

@@ -18,21 +18,35 @@ namespace {
 constexpr auto kTimerInterval = std::chrono::milliseconds(10);
 }
 
-size_t EndpointHash::operator()(const rtc::UdpEndpoint& e) const {
-  return std::hash<std::string_view>{}(
-      std::string_view(reinterpret_cast<const char*>(&e.addr), static_cast<size_t>(e.len)));
-}
-
 Worker::Worker(const std::string& bind_address, uint16_t udp_port, std::string advertised_ip,
                std::shared_ptr<spdlog::logger> log)
-    : advertised_ip_(std::move(advertised_ip)),
+    : Worker(Options{.bind_address = bind_address, .udp_port = udp_port, .advertised_ip = std::move(advertised_ip)},
+             std::move(log)) {}
+
+Worker::Worker(Options options, std::shared_ptr<spdlog::logger> log)
+    : advertised_ip_(std::move(options.advertised_ip)),
       log_(log ? std::move(log)
                : std::make_shared<spdlog::logger>(
                      "worker", std::make_shared<spdlog::sinks::stderr_color_sink_mt>())),
       certificate_(rtc::DtlsCertificate::generate()) {
   socket_ = std::make_unique<rtc::UdpSocket>(
-      io_, bind_address, udp_port,
+      io_, options.bind_address, options.udp_port,
       [this](std::span<uint8_t> d, const rtc::UdpEndpoint& from) { dispatch_datagram(d, from); });
+  if (options.tcp_port) {
+    try {
+      tcp_ = std::make_unique<rtc::StreamServer>(
+          io_, options.bind_address, *options.tcp_port, rtc::StreamServer::Framing::kRfc4571,
+          options.tcp_limits,
+          rtc::StreamServer::Handlers{
+              .receive = [this](std::span<uint8_t> d, const rtc::UdpEndpoint& from) { dispatch_datagram(d, from); },
+              .read_done = [this] { flush(); },
+              .closed = [this](const rtc::UdpEndpoint& peer) { by_address_.erase(peer); },
+          });
+    } catch (const std::exception& e) {
+      tcp_error_ = e.what();
+    }
+  }
+  if (options.turn) start_turn(options);
   last_timer_ = std::chrono::steady_clock::now();
   schedule_timer();
   thread_ = std::thread([this] {
@@ -46,6 +60,62 @@ Worker::Worker(const std::string& bind_address, uint16_t udp_port, std::string a
 }
 
 Worker::~Worker() { stop(); }
+
+// A listener that cannot bind is not fatal (the worker serves what it can, turn_error() says
+// what it could not); relaying goes only to this worker's media address.
+void Worker::start_turn(const Options& options) {
+  auto turn = *options.turn;
+  turn.server.media = rtc::UdpEndpoint::from(advertised_ip_, socket_->port());
+  turn_ = std::make_unique<rtc::TurnServer>(turn.server, static_cast<rtc::TurnServer::Sink&>(*this));
+  auto on_client = [this](std::span<uint8_t> d, const rtc::UdpEndpoint& from) {
+    if (auto caught = guarded([&] { turn_->on_client_packet(d, from, rtc::TurnServer::Clock::now()); })) {
+      note_caught("turn");
+    }
+  };
+  std::vector<std::string> errors;
+  if (turn.udp_port) {
+    try {
+      turn_udp_ = std::make_unique<rtc::UdpSocket>(io_, options.bind_address, turn.udp_port, on_client);
+      turn_udp_->set_batch_end([this] { socket_->flush(); });
+      socket_->set_batch_end([this] { turn_udp_->flush(); });
+    } catch (const std::exception& e) {
+      errors.push_back(std::string("TURN/UDP: ") + e.what());
+    }
+  }
+  if (turn.tls_port) {  // without a TLS context: plain TCP behind a TLS-terminating balancer
+    try {
+      turn_tls_ = std::make_unique<rtc::StreamServer>(
+          io_, options.bind_address, turn.tls_port, rtc::StreamServer::Framing::kTurn, turn.tls_limits,
+          rtc::StreamServer::Handlers{
+              .receive =
+                  [this, on_client](std::span<uint8_t> d, const rtc::UdpEndpoint& from) {
+                    on_client(d, from);
+                    if (turn_->has_allocation(from)) turn_tls_->mark_validated(from);
+                  },
+              .read_done = [this] { flush(); },
+              .closed = [this](const rtc::UdpEndpoint& peer) { turn_->client_closed(peer); },
+          },
+          turn.tls);
+    } catch (const std::exception& e) {
+      errors.push_back(std::string("TURN/TLS: ") + e.what());
+    }
+  }
+  for (const auto& e : errors) turn_error_ += (turn_error_.empty() ? "" : "; ") + e;
+}
+
+void Worker::send_to_client(std::span<const uint8_t> data, const rtc::UdpEndpoint& client) {
+  if (client.via == rtc::Via::kTcp) {
+    if (turn_tls_) turn_tls_->send(data, client);
+  } else if (turn_udp_) {
+    turn_udp_->send(data, client);
+  }
+}
+
+// A packet a client relayed through its allocation: into the media path as if from the
+// allocation's relayed address.
+void Worker::deliver_to_media(std::span<uint8_t> data, const rtc::UdpEndpoint& relay) {
+  dispatch_datagram(data, relay);
+}
 
 void Worker::stop() {
   io_.stop();
@@ -74,7 +144,10 @@ void Worker::schedule_timer() {
         log_->error("worker timer: transport ufrag={} threw: {}", entry.first, caught->message);
       }
     }
-    socket_->flush();
+    if (tcp_) tcp_->sweep(now);
+    if (turn_) turn_->sweep(now);
+    if (turn_tls_) turn_tls_->sweep(now);
+    flush();
     schedule_timer();
   });
 }
@@ -85,7 +158,7 @@ void Worker::post(std::function<void()> fn) {
       note_caught("worker_task");
       log_->error("worker task threw: {}", caught->message);
     }
-    socket_->flush();
+    flush();
   });
 }
 
@@ -130,6 +203,15 @@ WorkerCounters Worker::counters() const {
   total.udp_sent = socket_->sent();
   total.udp_send_errors = socket_->send_errors();
   total.udp_truncated = socket_->truncated();
+  if (tcp_) {
+    total.tcp = tcp_->counters();
+    total.tcp_connections = tcp_->connections();
+  }
+  if (turn_) {
+    total.turn = turn_->counters();
+    total.turn_allocations = turn_->allocations();
+  }
+  if (turn_tls_) total.turn_tls_connections = turn_tls_->connections();
   return total;
 }
 
@@ -144,7 +226,19 @@ void Worker::rekey(rtc::WebRtcTransport& transport, const std::string& old_ufrag
   by_ufrag_[transport.local_ice().ufrag] = &transport;
 }
 
-void Worker::send_datagram(std::span<const uint8_t> data, const rtc::UdpEndpoint& to) { socket_->send(data, to); }
+void Worker::send_datagram(std::span<const uint8_t> data, const rtc::UdpEndpoint& to) {
+  switch (to.via) {
+    case rtc::Via::kUdp:
+      socket_->send(data, to);
+      break;
+    case rtc::Via::kTcp:
+      if (tcp_) tcp_->send(data, to);
+      break;
+    case rtc::Via::kTurn:
+      if (turn_) turn_->on_media_packet(data, to, rtc::TurnServer::Clock::now());
+      break;
+  }
+}
 
 void Worker::on_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from) {
   auto now = rtc::IceLiteAgent::Clock::now();
@@ -156,7 +250,10 @@ void Worker::on_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from) 
     }
     rtc::WebRtcTransport* t = it->second;
     t->on_datagram(data, from, now);
-    if (t->knows(from)) by_address_[from] = t;
+    if (t->knows(from)) {
+      by_address_[from] = t;
+      if (from.via == rtc::Via::kTcp && tcp_) tcp_->mark_validated(from);
+    }
     return;
   }
   auto it = by_address_.find(from);

@@ -1,5 +1,6 @@
 #pragma once
-// A media worker: one thread running one io_context, one UDP socket on `rtc.udp_port`, one DTLS
+// A media worker: one thread running one io_context, one UDP socket on `rtc.udp_port` (and an
+// ICE-TCP listener on `rtc.tcp_port`, whose frames take the same path as datagrams), one DTLS
 // certificate, and every WebRTC transport pinned to it. Datagrams are demultiplexed first by the
 // local ICE ufrag of STUN checks, then by the remote addresses those checks validated (RFC 7983
 // first-byte rules decide which). Rooms and camera checks live on a worker; cross-thread work is
@@ -22,6 +23,8 @@
 
 #include "common/config/media_config.hpp"
 #include "rtc/dtls/dtls_transport.hpp"
+#include "rtc/net/stream_server.hpp"
+#include "rtc/turn/turn_server.hpp"
 #include "rtc/net/udp_socket.hpp"
 #include "rtc/transport/webrtc_transport.hpp"
 
@@ -43,15 +46,18 @@ struct WorkerCounters {
   uint64_t malformed_rtp = 0;
   uint64_t unknown_first_byte = 0;
   uint64_t udp_received = 0, udp_sent = 0, udp_send_errors = 0, udp_truncated = 0;
+  rtc::StreamServer::Counters tcp;  // ICE-TCP (all zero without a TCP listener)
+  uint64_t tcp_connections = 0;     // open ICE-TCP connections
+  rtc::TurnServer::Counters turn;   // TURN (all zero when TURN is off)
+  uint64_t turn_allocations = 0;
+  uint64_t turn_tls_connections = 0;
   uint64_t transports = 0;  // live
   // Exceptions caught at this thread's boundaries (tasks, timers, datagram dispatch, signaling
   // callbacks), by boundary name.
   std::map<std::string, uint64_t> caught;
 };
 
-struct EndpointHash {
-  size_t operator()(const rtc::UdpEndpoint& e) const;
-};
+using EndpointHash = rtc::UdpEndpointHash;
 
 // Lets the ufrag table be searched with the string_view taken from a STUN message (no copy).
 struct UfragHash {
@@ -59,9 +65,28 @@ struct UfragHash {
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
-class Worker : public rtc::DatagramSender {
+class Worker : public rtc::DatagramSender, private rtc::TurnServer::Sink {
  public:
+  // TURN served on this worker (relaying only to its own media address).
+  struct TurnOptions {
+    uint16_t udp_port = 0;                // 0 = no TURN/UDP listener
+    uint16_t tls_port = 0;                // 0 = no TURN/TLS listener
+    std::shared_ptr<boost::asio::ssl::context> tls;  // null: plain TCP on tls_port (external TLS)
+    rtc::TurnServer::Options server;      // realm, secret, limits (media address filled in here)
+    rtc::StreamServer::Limits tls_limits;
+  };
+  struct Options {
+    std::string bind_address = "127.0.0.1";
+    uint16_t udp_port = 0;  // 0 = ephemeral
+    // ICE-TCP: listen here too (0 = no TCP listener). A port that cannot be bound is not fatal:
+    // the worker runs UDP-only and tcp_error() says why.
+    std::optional<uint16_t> tcp_port;
+    rtc::StreamServer::Limits tcp_limits;
+    std::string advertised_ip = "127.0.0.1";
+    std::optional<TurnOptions> turn;
+  };
   // `log` is the log of everything on this worker; nullptr logs to stderr.
+  explicit Worker(Options options, std::shared_ptr<spdlog::logger> log = nullptr);
   Worker(const std::string& bind_address, uint16_t udp_port, std::string advertised_ip,
          std::shared_ptr<spdlog::logger> log = nullptr);
   ~Worker() override;
@@ -103,17 +128,35 @@ class Worker : public rtc::DatagramSender {
   // The transport's local ufrag changed (ICE restart): route the new one to it.
   void rekey(rtc::WebRtcTransport& transport, const std::string& old_ufrag);
   void send_datagram(std::span<const uint8_t> data, const rtc::UdpEndpoint& to) override;
-  void flush() { socket_->flush(); }
+  // Sends what is queued on the media socket and the TURN/UDP socket.
+  void flush() {
+    socket_->flush();
+    if (turn_udp_) turn_udp_->flush();
+  }
 
   boost::asio::io_context& io() { return io_; }
   const rtc::DtlsCertificate& certificate() const { return *certificate_; }
   uint16_t udp_port() const { return socket_->port(); }
+  // The ICE-TCP port announced as a passive host candidate (0 = no ICE-TCP).
+  uint16_t tcp_port() const { return tcp_ ? tcp_->port() : 0; }
+  // Why the configured ICE-TCP port is not served (empty when it is, or none was configured).
+  const std::string& tcp_error() const { return tcp_error_; }
+  // TURN listeners actually served (0 = not served) and why one is not.
+  uint16_t turn_udp_port() const { return turn_udp_ ? turn_udp_->port() : 0; }
+  uint16_t turn_tls_port() const { return turn_tls_ ? turn_tls_->port() : 0; }
+  const std::string& turn_error() const { return turn_error_; }
   const std::string& advertised_ip() const { return advertised_ip_; }
   // Worker thread only (use call() from elsewhere).
   WorkerCounters counters() const;
   const rtc::UdpSocket& socket() const { return *socket_; }
 
  private:
+  void start_turn(const Options& options);
+  // rtc::TurnServer::Sink
+  void send_to_client(std::span<const uint8_t> data, const rtc::UdpEndpoint& client) override;
+  void deliver_to_media(std::span<uint8_t> data, const rtc::UdpEndpoint& relay) override;
+  void relay_closed(const rtc::UdpEndpoint& relay) override { by_address_.erase(relay); }
+
   void on_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from);
   void dispatch_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from) noexcept;
   void schedule_timer();
@@ -123,6 +166,12 @@ class Worker : public rtc::DatagramSender {
   std::shared_ptr<rtc::DtlsCertificate> certificate_;
   boost::asio::io_context io_;
   std::unique_ptr<rtc::UdpSocket> socket_;
+  std::unique_ptr<rtc::StreamServer> tcp_;
+  std::string tcp_error_;
+  std::unique_ptr<rtc::TurnServer> turn_;
+  std::unique_ptr<rtc::UdpSocket> turn_udp_;
+  std::unique_ptr<rtc::StreamServer> turn_tls_;
+  std::string turn_error_;
   std::unordered_map<std::string, rtc::WebRtcTransport*, UfragHash, std::equal_to<>> by_ufrag_;
   std::unordered_map<rtc::UdpEndpoint, rtc::WebRtcTransport*, EndpointHash> by_address_;
   WorkerCounters counters_;  // socket-level, plus transports already removed

@@ -24,6 +24,7 @@ const char* to_string(Liveness l) {
     case Liveness::kPeerGone: return "signal and media gone";
     case Liveness::kResumeExpired: return "no resume in time";
     case Liveness::kConsentExpired: return "ice consent expired";
+    case Liveness::kMediaFailed: return "no media after a requested resume";
   }
   return "?";
 }
@@ -37,6 +38,7 @@ Liveness judge_liveness(const PeerActivity& peer, const LivenessTimeouts& timeou
   if (peer.signal_lost_at) {
     // Silence counts from the last packet; a peer never heard is silent since the WebSocket went.
     auto silent_since = last ? *last : *peer.signal_lost_at;
+    if (peer.resume_requested_at && *peer.resume_requested_at > silent_since) silent_since = *peer.resume_requested_at;
     if (now - silent_since >= timeouts.peer_silence) return Liveness::kPeerGone;
     if (now - *peer.signal_lost_at > timeouts.resume_window) return Liveness::kResumeExpired;
     return Liveness::kAlive;
@@ -45,7 +47,11 @@ Liveness judge_liveness(const PeerActivity& peer, const LivenessTimeouts& timeou
     return Liveness::kNeverConnected;
   }
   for (const auto& heard : peer.last_heard) {
-    if (heard && now - *heard >= timeouts.ice_consent) return Liveness::kConsentExpired;
+    if (heard && now - *heard >= timeouts.ice_consent) {
+      if (!peer.resume_requested_at) return Liveness::kConsentExpired;
+      if (now - *peer.resume_requested_at >= timeouts.ice_consent) return Liveness::kMediaFailed;
+      return Liveness::kAlive;  // the asked-for resume is under way
+    }
   }
   return Liveness::kAlive;
 }

@@ -7,8 +7,11 @@
 //   is dead; remove it at once. While media still arrives it keeps its place for a resume, up
 //   to `resume_window` after the WebSocket loss.
 // * WebSocket open, but a transport that had heard the peer has heard nothing for
-//   `ice_consent` (consent freshness, RFC 7675 §5.1): the transport failed; the client is told
-//   to reconnect and the participant is removed.
+//   `ice_consent` (consent freshness, RFC 7675 §5.1): the media path broke (a changed network,
+//   a firewall). The client is asked to resume (it restarts ICE and keeps its session); if
+//   nothing is heard for another `ice_consent` after that, the participant is removed and told
+//   to reconnect from scratch. While a requested resume is under way, silence counts from the
+//   request, so the client closing its WebSocket to resume is not taken for a dead process.
 // * WebSocket open, media never connected within `connect_deadline`: removed.
 //
 // Pure: explicit time points in, a verdict out; no clock, no I/O (tests/unit/signal/liveness_test).
@@ -42,6 +45,9 @@ struct PeerActivity {
   // Per transport (the only PC or the v0 publisher PC, then the v0 subscriber PC): when the
   // peer was last heard on it; nullopt = never (or no such transport).
   std::array<std::optional<TimePoint>, 2> last_heard{};
+  // When the server asked the client to resume after a silent transport, while nothing has
+  // been heard since (nullopt otherwise).
+  std::optional<TimePoint> resume_requested_at;
 };
 
 enum class Liveness {
@@ -49,7 +55,8 @@ enum class Liveness {
   kNeverConnected,   // WebSocket open, media not connected by the deadline
   kPeerGone,         // WebSocket gone and every transport silent: a dead process
   kResumeExpired,    // WebSocket gone, media still flowing, no resume within the window
-  kConsentExpired,   // WebSocket open, a transport silent past consent freshness
+  kConsentExpired,   // WebSocket open, a transport silent past consent freshness: ask to resume
+  kMediaFailed,      // ... and still silent `ice_consent` after the resume was asked for
 };
 
 const char* to_string(Liveness l);

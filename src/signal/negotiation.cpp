@@ -386,6 +386,9 @@ void Participant::handle_answer(const livekit::SessionDescription& sd) {
     if (!sub_remote_set_ && !m.ice_ufrag.empty()) {
       sub_transport_->set_remote({m.ice_ufrag, m.ice_pwd}, m.fingerprint);
       sub_remote_set_ = true;
+    } else if (!m.ice_ufrag.empty() && m.ice_ufrag != sub_transport_->remote_ice().ufrag) {
+      // The answer to our ICE restart (resume on the two-connection path): its new credentials.
+      sub_transport_->set_remote_ice({m.ice_ufrag, m.ice_pwd});
     }
     if (m.kind == "application" && m.port != 0 && !sub_transport_->sctp_enabled()) {
       rtc::SdpMedia ignored;

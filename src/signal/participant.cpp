@@ -10,6 +10,7 @@
 #include "common/errors.hpp"
 #include "common/version.hpp"
 #include "rtc/rtcp/rtcp_packet.hpp"
+#include "signal/ice_servers.hpp"
 #include "signal/room.hpp"
 
 namespace parlor::signal {
@@ -23,6 +24,11 @@ constexpr uint32_t kRtcpSenderSsrc = 1;
 constexpr auto kRefreshInterval = std::chrono::minutes(5);
 constexpr auto kRefreshTokenTtl = std::chrono::seconds(15 * 60);
 constexpr auto kReceiverReportInterval = std::chrono::milliseconds(800);
+
+int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -188,6 +194,11 @@ void Participant::close_connection() {
   connection_->close();
 }
 
+TurnListeners Participant::turn_listeners() {
+  auto& w = room_.worker();
+  return {w.advertised_ip(), w.turn_udp_port(), w.turn_tls_port()};
+}
+
 // The same ServerInfo in JoinResponse and ReconnectResponse: the LiveKit version clients gate
 // features on, and Parlor's own version where no client reads it (common/version.hpp).
 void Participant::fill_server_info(livekit::ServerInfo& info) const {
@@ -209,6 +220,8 @@ void Participant::start(const std::vector<livekit::ParticipantInfo>& others) {
   join->set_subscriber_primary(!single_pc_);
   join->set_ping_interval(kPingIntervalSeconds);
   join->set_ping_timeout(kPingTimeoutSeconds);
+  fill_ice_servers(room_.config(), turn_listeners(), identity(), unix_seconds(), *join->mutable_ice_servers());
+  fill_client_configuration(room_.config(), *join->mutable_client_configuration());
   send(r);
   started_ = true;
   // Tracks refused while joining: the client knows their publishers now.
@@ -402,13 +415,21 @@ void Participant::resume(std::shared_ptr<SignalSink> connection,
   livekit::SignalResponse r;
   auto* rr = r.mutable_reconnect();
   fill_server_info(*rr->mutable_server_info());
+  fill_ice_servers(room_.config(), turn_listeners(), identity(), unix_seconds(), *rr->mutable_ice_servers());
+  fill_client_configuration(room_.config(), *rr->mutable_client_configuration());
   send(r);
   if (!others.empty()) send_update(others);
   send_update({info()});
   negotiation_requested_ = false;
   awaiting_answer_ = false;
-  if (!single_pc_ && offer_again_) {
-    offer_again_ = false;
+  offer_again_ = false;
+  if (!single_pc_ && sub_transport_ && sub_remote_set_) {
+    // The server's ICE restart of the subscriber connection (the client restarts the publisher's
+    // itself): new local credentials in a new offer, the client's come in its answer. Media keeps
+    // going to the last validated address until the new checks arrive.
+    std::string old_ufrag = sub_transport_->local_ice().ufrag;
+    sub_transport_->restart_ice(rtc::generate_ice_credentials(), {});
+    room_.worker().rekey(*sub_transport_, old_ufrag);
     send_subscriber_offer();
   }
 }
@@ -812,7 +833,17 @@ PeerActivity Participant::activity() const {
   a.media_connected = transport_->connected() || (sub_transport_ && sub_transport_->connected());
   a.last_heard[0] = transport_->last_received();
   if (sub_transport_) a.last_heard[1] = sub_transport_->last_received();
+  // A requested resume counts until the peer is heard again.
+  bool heard_since = std::any_of(a.last_heard.begin(), a.last_heard.end(), [&](const auto& h) {
+    return h && resume_requested_at_ && *h > *resume_requested_at_;
+  });
+  if (!heard_since) a.resume_requested_at = resume_requested_at_;
   return a;
+}
+
+void Participant::request_resume(Clock::time_point now) {
+  resume_requested_at_ = now;
+  send_leave(livekit::MEDIA_FAILURE, livekit::LeaveRequest::RESUME);
 }
 
 void Participant::on_subscriber_connected() {

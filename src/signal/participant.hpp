@@ -25,6 +25,7 @@
 #include "sfu/down_track.hpp"
 #include "sfu/twcc_recorder.hpp"
 #include "sfu/up_track.hpp"
+#include "signal/ice_servers.hpp"
 #include "signal/signal_sink.hpp"
 #include "signal/limits.hpp"
 #include "signal/liveness.hpp"
@@ -104,6 +105,8 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   bool connected() const { return transport_->connected(); }
   // Its signal and transport activity, for the room's liveness check (signal/liveness.hpp).
   PeerActivity activity() const;
+  // A transport went silent with the WebSocket open: leave{MEDIA_FAILURE, RESUME}.
+  void request_resume(Clock::time_point now);
   Clock::time_point created() const { return created_; }
   livekit::ParticipantInfo info() const;
   std::vector<PublishedTrack*> published_tracks();
@@ -185,6 +188,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   void request_negotiation();
   void send_refresh_token();
   void fill_server_info(livekit::ServerInfo& info) const;
+  TurnListeners turn_listeners();
   void send_receiver_reports(Clock::time_point now);
   void send_sender_reports(Clock::time_point now);
   void record_transport_sequence(const rtc::RtpPacketView& packet);
@@ -212,6 +216,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   bool remote_set_ = false;
   std::string remote_ufrag_;
   std::optional<Clock::time_point> signal_lost_at_;
+  std::optional<Clock::time_point> resume_requested_at_;
   bool leaving_ = false;
 
   // publishing

@@ -359,7 +359,11 @@ void Room::check_liveness(std::chrono::steady_clock::time_point now) {
       case Liveness::kPeerGone: remove(id, livekit::CONNECTION_TIMEOUT, false); break;
       case Liveness::kResumeExpired: remove(id, livekit::SIGNAL_CLOSE, false); break;
       case Liveness::kConsentExpired:
-        // LiveKit's answer to a failed transport: the SDK does a full reconnect.
+        // The media path broke: LiveKit's answer is a resume (the SDK restarts ICE, possibly on
+        // another address or protocol, and keeps its session, tracks and subscriptions).
+        p->request_resume(now);
+        break;
+      case Liveness::kMediaFailed:
         p->send_leave(livekit::MEDIA_FAILURE, livekit::LeaveRequest::RECONNECT);
         remove(id, livekit::MEDIA_FAILURE, false);
         break;

@@ -127,3 +127,177 @@ test('the systemd units pass systemd-analyze verify', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// The Helm chart rendered by tools/helm-render (text/template + sprig + Helm's built-ins, built
+// with Debian's Go packages; Helm itself is not packaged in Debian), with the default values and
+// with variants; every rendered document must parse and carry what the values ask for.
+const chartDir = path.join(deploy, 'helm', 'parlor');
+const renderDir = mkdtempSync(path.join(tmpdir(), 'parlor-helm-render-'));
+after(() => rmSync(renderDir, { recursive: true, force: true }));
+let rendererBin;
+function renderer() {
+  if (rendererBin) return rendererBin;
+  const bin = path.join(renderDir, 'helm-render');
+  execFileSync('go', ['build', '-o', bin, './tools/helm-render'], {
+    cwd: root,
+    env: { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOFLAGS: '', GOCACHE: path.join(renderDir, 'cache') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  rendererBin = bin;
+  return bin;
+}
+const required = ['--set', 'livekit.apiKey=chartkey', '--set', `livekit.apiSecret=${secret}`];
+
+function render(args) {
+  const r = spawnSync(renderer(), [...args, chartDir], { encoding: 'utf8' });
+  return { status: r.status, stderr: r.stderr, docs: r.status === 0 ? parseYaml(r.stdout).filter(Boolean) : [] };
+}
+function rendered(args) {
+  const r = render(args);
+  assert.equal(r.status, 0, r.stderr);
+  for (const d of r.docs) assert.ok(d.apiVersion && d.kind && d.metadata?.name, `a Kubernetes object: ${JSON.stringify(d).slice(0, 200)}`);
+  const find = (kind, name) => {
+    const d = r.docs.find((x) => x.kind === kind && x.metadata.name === name);
+    assert.ok(d, `${kind} ${name} rendered (have ${r.docs.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')})`);
+    return d;
+  };
+  return { docs: r.docs, find, has: (kind, name) => r.docs.some((x) => x.kind === kind && x.metadata.name === name) };
+}
+const envOf = (container) => Object.fromEntries(container.env.map((e) => [e.name, e.value ?? e.valueFrom]));
+
+test('the Helm chart renders with its default values', () => {
+  const { find, docs } = rendered([...required, '--set', 'postgresql.password=pgpass']);
+  const app = find('Deployment', 'parlor-parlor-app');
+  assert.equal(app.spec.replicas, 2);
+  const [appC] = app.spec.template.spec.containers;
+  assert.deepEqual(appC.args.slice(0, 5), ['app', '--port', '8080', '--bind', '0.0.0.0'], 'the app listens beyond the pod\'s loopback');
+  const env = envOf(appC);
+  assert.equal(env.LIVEKIT_URL, 'ws://parlor-parlor-media:7880');
+  assert.deepEqual(env.LIVEKIT_API_KEY, { secretKeyRef: { name: 'parlor-parlor-keys', key: 'LIVEKIT_API_KEY' } });
+  assert.deepEqual(env.LIVEKIT_API_SECRET, { secretKeyRef: { name: 'parlor-parlor-keys', key: 'LIVEKIT_API_SECRET' } });
+  assert.deepEqual(env.POSTGRES_PASSWORD, { secretKeyRef: { name: 'parlor-parlor-postgresql', key: 'POSTGRES_PASSWORD' } });
+  assert.equal(env.DATABASE_URL, 'postgresql://parlor:$(POSTGRES_PASSWORD)@parlor-parlor-postgresql:5432/parlor');
+  assert.equal(appC.readinessProbe.httpGet.path, '/healthz');
+  assert.equal(find('Service', 'parlor-parlor-app').spec.ports[0].targetPort, 'http');
+  const keys = find('Secret', 'parlor-parlor-keys');
+  assert.deepEqual(keys.stringData, { LIVEKIT_API_KEY: 'chartkey', LIVEKIT_API_SECRET: secret });
+
+  const media = find('Deployment', 'parlor-parlor-media');
+  const spec = media.spec.template.spec;
+  assert.equal(spec.hostNetwork, true);
+  assert.equal(media.spec.strategy.type, 'Recreate');
+  const [mediaC] = spec.containers;
+  const udp = mediaC.ports.filter((p) => p.protocol === 'UDP').map((p) => p.containerPort);
+  assert.deepEqual(udp, [7882, 7883], 'one UDP port per media worker');
+  assert.equal(mediaC.readinessProbe.httpGet.path, '/healthz');
+  assert.equal(envOf(mediaC).LIVEKIT_KEYS, '$(LIVEKIT_API_KEY): $(LIVEKIT_API_SECRET)');
+  const [conf] = parseYaml(find('Secret', 'parlor-parlor-media').stringData['media.yaml']);
+  assert.equal(conf.room.auto_create, false);
+  assert.deepEqual(conf.webhook.urls, ['http://parlor-parlor-app/webhooks/livekit']);
+  assert.equal(conf.rtc.workers, 2);
+  assert.equal(conf.turn, undefined);
+  assert.ok(!docs.some((d) => d.metadata.name === 'parlor-parlor-media-rtc'), 'no UDP Service with host networking');
+
+  const pg = find('StatefulSet', 'parlor-parlor-postgresql');
+  assert.equal(pg.spec.volumeClaimTemplates[0].spec.resources.requests.storage, '10Gi');
+  assert.equal(find('Service', 'parlor-parlor-postgresql').spec.ports[0].port, 5432);
+  assert.equal(find('Secret', 'parlor-parlor-postgresql').stringData.POSTGRES_PASSWORD, 'pgpass');
+});
+
+test('the chart\'s media configuration starts parlor media', async () => {
+  const { find } = rendered([...required, '--set', 'postgresql.password=pgpass', '--set', 'turn.enabled=true', '--set', 'turn.secret=turn-secret']);
+  const scratch = mkdtempSync(path.join(tmpdir(), 'parlor-helm-media-'));
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+  // As the pod would run it, on loopback and free ports, with the queue in a scratch directory.
+  const yaml = find('Secret', 'parlor-parlor-media').stringData['media.yaml']
+    .replace(/^port: \d+/m, 'port: 0').replace('bind_addresses: [0.0.0.0]', 'bind_addresses: [127.0.0.1]')
+    .replace(/udp_port: 7882/, 'udp_port: 0').replace(/tcp_port: 7881/, 'tcp_port: 0')
+    .replace('/var/lib/parlor/webhooks.queue', path.join(scratch, 'webhooks.queue'));
+  const media = await startMedia({ config: yaml, env: { LIVEKIT_KEYS: `${key}: ${secret}` } });
+  servers.push(media);
+  assert.equal(await roomAutoCreated(media), false);
+});
+
+test('the Helm chart renders PostgreSQL, TURN and a UDP port list without host networking', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'parlor-helm-values-'));
+  try {
+    const values = path.join(dir, 'values.yaml');
+    writeFileSync(values, [
+      'livekit: { publicUrl: "wss://media.example.org" }',
+      'media:',
+      '  hostNetwork: false',
+      '  rtc: { nodeIp: 203.0.113.7, workers: 3, udpPort: 50000, tcpPort: 7891 }',
+      '  service: { type: LoadBalancer, annotations: { example.org/udp: "yes" } }',
+      'postgresql: { enabled: true, password: pw, database: visits, username: parlorapp }',
+      'turn: { enabled: true, secret: turn-shared-secret, realm: turn.example.org, tlsSecret: turn-tls, hostNetwork: false }',
+      'ingress: { enabled: true, host: visits.example.org }',
+      '',
+    ].join('\n'));
+    const { find } = rendered([...required, '-f', values]);
+    const rtc = find('Service', 'parlor-parlor-media-rtc');
+    assert.equal(rtc.spec.type, 'LoadBalancer');
+    assert.equal(rtc.metadata.annotations['example.org/udp'], 'yes');
+    assert.deepEqual(rtc.spec.ports.filter((p) => p.protocol === 'UDP').map((p) => p.port), [50000, 50001, 50002]);
+    assert.deepEqual(rtc.spec.ports.filter((p) => p.protocol === 'TCP').map((p) => p.port), [7891]);
+    const spec = find('Deployment', 'parlor-parlor-media').spec.template.spec;
+    assert.equal(spec.hostNetwork, false);
+    assert.deepEqual(spec.containers[0].ports.filter((p) => p.protocol === 'UDP').map((p) => p.containerPort), [50000, 50001, 50002]);
+    const [conf] = parseYaml(find('Secret', 'parlor-parlor-media').stringData['media.yaml']);
+    assert.deepEqual(conf.rtc, {
+      udp_port: 50000, tcp_port: 7891, workers: 3, use_external_ip: false, node_ip: '203.0.113.7',
+      turn_servers: [
+        { host: 'turn.example.org', port: 3478, protocol: 'udp', secret: 'turn-shared-secret' },
+        { host: 'turn.example.org', port: 5349, protocol: 'tls', secret: 'turn-shared-secret' },
+      ],
+    });
+    assert.equal(conf.turn, undefined, 'the chart runs coturn; parlor media\'s own TURN stays off');
+
+    const env = envOf(find('Deployment', 'parlor-parlor-app').spec.template.spec.containers[0]);
+    assert.equal(env.DATABASE_URL, 'postgresql://parlorapp:$(POSTGRES_PASSWORD)@parlor-parlor-postgresql:5432/visits');
+    assert.equal(env.PARLOR_PUBLIC_LIVEKIT_URL, 'wss://media.example.org');
+    assert.equal(env.PARLOR_TRUST_PROXY, '1');
+    const ingress = find('Ingress', 'parlor-parlor');
+    assert.equal(ingress.spec.rules[0].host, 'visits.example.org');
+    assert.equal(ingress.spec.tls[0].secretName, 'parlor-tls');
+
+    const turnConf = find('Secret', 'parlor-parlor-turn').stringData['turnserver.conf'];
+    assert.match(turnConf, /^static-auth-secret=turn-shared-secret$/m);
+    assert.match(turnConf, /^use-auth-secret$/m);
+    assert.match(turnConf, /^realm=turn\.example\.org$/m);
+    assert.match(turnConf, /^tls-listening-port=5349$/m);
+    assert.match(turnConf, /^allowed-peer-ip=203\.0\.113\.7$/m);
+    assert.match(turnConf, /^denied-peer-ip=10\.0\.0\.0-10\.255\.255\.255$/m);
+    assert.ok(find('Deployment', 'parlor-parlor-turn'));
+    const turnSvc = find('Service', 'parlor-parlor-turn');
+    assert.deepEqual(turnSvc.spec.ports.map((p) => `${p.port}/${p.protocol}`), ['3478/UDP', '3478/TCP', '5349/TCP']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the Helm chart with an external database, and values that cannot work refused with a clear error', () => {
+  const external = rendered([...required, '--set', 'postgresql.enabled=false', '--set', 'app.databaseUrl=postgresql://u:p@db.example.org/parlor']);
+  assert.ok(!external.has('StatefulSet', 'parlor-parlor-postgresql'));
+  assert.equal(external.find('Secret', 'parlor-parlor-keys').stringData.DATABASE_URL, 'postgresql://u:p@db.example.org/parlor');
+  const env = envOf(external.find('Deployment', 'parlor-parlor-app').spec.template.spec.containers[0]);
+  assert.deepEqual(env.DATABASE_URL, { secretKeyRef: { name: 'parlor-parlor-keys', key: 'DATABASE_URL' } });
+  assert.equal(env.POSTGRES_PASSWORD, undefined);
+
+  const refused = [
+    [['--set', 'postgresql.password=x'], /livekit\.apiKey is required/],
+    [[...required], /postgresql\.password is required/],
+    [[...required, '--set', 'postgresql.enabled=false'], /parlor app needs PostgreSQL here/],
+    [[...required, '--set', 'postgresql.enabled=false', '--set', 'app.replicas=1'], /parlor app needs PostgreSQL here/],
+    [[...required, '--set', 'postgresql.password=x', '--set', 'media.hostNetwork=false'], /media\.rtc\.nodeIp is required/],
+    [[...required, '--set', 'postgresql.password=x', '--set', 'media.replicas=2'], /media\.replicas must be 1/],
+    [[...required, '--set', 'postgresql.password=x', '--set', 'turn.enabled=true'], /turn\.secret is required/],
+  ];
+  for (const [args, message] of refused) {
+    const r = render(args);
+    assert.equal(r.status, 1, `${args.join(' ')} must fail`);
+    assert.match(r.stderr, message);
+  }
+  const bySecret = rendered([...required, '--set', 'postgresql.enabled=false', '--set', 'app.existingSecret=my-db']);
+  assert.deepEqual(envOf(bySecret.find('Deployment', 'parlor-parlor-app').spec.template.spec.containers[0]).DATABASE_URL,
+    { secretKeyRef: { name: 'my-db', key: 'DATABASE_URL' } });
+});

@@ -12,6 +12,13 @@ const livekitUmd = readFileSync(path.join(repoRoot, 'node_modules/livekit-client
 
 // The page: joins with livekit-client's default options and exposes what the test checks.
 export const pageHtml = `<!doctype html><meta charset="utf-8"><title>room</title>
+<script>
+// Every peer connection the SDK makes, so the test can read the ICE pair it selected.
+window.peerConnections = [];
+window.RTCPeerConnection = class extends window.RTCPeerConnection {
+  constructor(...args) { super(...args); window.peerConnections.push(this); }
+};
+</script>
 <script src="/livekit-client.umd.js"></script>
 <div id="videos"></div>
 <script>
@@ -44,9 +51,39 @@ window.join = async (url, token, options = {}) => {
   });
   room.on(RoomEvent.ActiveSpeakersChanged, (speakers) => window.state.speakers.push(speakers.map((s) => s.identity)));
   room.on(RoomEvent.ParticipantDisconnected, (p) => window.state.disconnected.push({ identity: p.identity, at: Date.now() }));
+  window.state.events = [];
+  for (const e of [RoomEvent.Reconnecting, RoomEvent.Reconnected, RoomEvent.SignalReconnecting, RoomEvent.Disconnected]) {
+    room.on(e, () => window.state.events.push({ event: e, at: Date.now() - window.state.joinStarted }));
+  }
   await room.connect(url, token, options.connect || {});
+  window.state.connectedMs = Date.now() - window.state.joinStarted;
   await room.localParticipant.enableCameraAndMicrophone();
   return { sid: room.localParticipant.sid, remotes: room.remoteParticipants.size };
+};
+// The selected ICE candidate pair of every connected peer connection: the local candidate's type
+// (host, srflx, relay), its protocol and, for relay candidates, how the browser reaches the TURN
+// server; the remote candidate's protocol and port.
+window.selectedPairs = async () => {
+  const pairs = [];
+  for (const pc of window.peerConnections) {
+    if (pc.connectionState === 'closed') continue;
+    const stats = await pc.getStats();
+    const byId = new Map();
+    stats.forEach((s) => byId.set(s.id, s));
+    stats.forEach((s) => {
+      if (s.type !== 'transport' || !s.selectedCandidatePairId) return;
+      const pair = byId.get(s.selectedCandidatePairId);
+      const local = byId.get(pair?.localCandidateId);
+      const remote = byId.get(pair?.remoteCandidateId);
+      if (!local || !remote) return;
+      pairs.push({
+        state: pc.connectionState,
+        localType: local.candidateType, localProtocol: local.protocol, relayProtocol: local.relayProtocol,
+        remoteType: remote.candidateType, remoteProtocol: remote.protocol, remotePort: remote.port,
+      });
+    });
+  }
+  return pairs;
 };
 window.videoProgress = async () => {
   const v = window.state.remoteVideo;

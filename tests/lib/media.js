@@ -58,6 +58,7 @@ export async function startMedia({ config, args = [], env = {}, timeoutMs = 1500
     url: `ws${s}://127.0.0.1:${port}`,
     proc,
     logs: () => err,
+    stdout: () => out,
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) {  // still running
         const exited = new Promise((r) => proc.once('exit', r));

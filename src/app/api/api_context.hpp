@@ -5,6 +5,7 @@
 // a time.
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -12,6 +13,7 @@
 
 #include "app/api/api_support.hpp"
 #include "app/auth/login_throttle.hpp"
+#include "app/auth/shared_login_throttle.hpp"
 #include "app/domain/visit_rules.hpp"
 #include "app/store/database.hpp"
 #include "app/video/video_provider.hpp"
@@ -72,16 +74,26 @@ class ApiContext {
       : settings(std::move(settings)),
         db(db),
         video(video),
-        login_throttle(this->settings.login_throttle) {}
+        login_throttle(this->settings.login_throttle) {
+    // On PostgreSQL several instances may serve one facility: they count sign-ins together.
+    if (db.kind() == Database::Kind::kPostgres) {
+      shared_login_throttle.emplace(this->settings.login_throttle, db);
+    }
+  }
 
   // passed in
   const AppSettings settings;
   Database& db;
   VideoProvider& video;
   // state
-  LoginThrottle login_throttle;
-  std::set<long long> rooms_opened;  // visits whose room this process created (CreateRoom)
-  std::chrono::steady_clock::time_point next_reconcile{};
+  LoginThrottle login_throttle;                              // SQLite: this process is the only one
+  std::optional<SharedLoginThrottle> shared_login_throttle;  // PostgreSQL: in the database
+
+  // Counts a sign-in attempt (LoginThrottle::attempt): 0 = go ahead, else Retry-After seconds.
+  int64_t login_attempt(std::string_view account, int64_t now) {
+    return shared_login_throttle ? shared_login_throttle->attempt(account, now)
+                                 : login_throttle.attempt(account, now);
+  }
 
   void audit(const std::string& actor, const std::string& action, const std::string& target,
              const json& details = json::object());

@@ -38,7 +38,7 @@ std::variant<LoginAttempt, http::Response> begin_login(ApiContext& ctx, const ht
   a.password = need_string(body, "password", 1024);
   std::string account = a.email;
   for (auto& c : account) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (int64_t wait = ctx.login_throttle.attempt(account, unix_now())) {
+  if (int64_t wait = ctx.login_attempt(account, unix_now())) {
     auto res = error_reply(429, "too_many_requests", "too many sign-in attempts; try again later");
     res.with_header("Retry-After", std::to_string(wait));
     return res;

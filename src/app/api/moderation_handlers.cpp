@@ -46,7 +46,7 @@ MaybeResponse handle_moderation(ApiContext& ctx, const Call& call, VisitRow& v,
   } catch (const InternalError&) {
     // The room may not exist; closing it still matters.
   }
-  ctx.rooms_opened.erase(v.id);
+  mark_room_opened(ctx, v.id, false);
   ctx.video.end_room(v.room);  // a failure here is the staff's to see (502); "end" may be repeated
   if (was_final) {
     ctx.audit(call.actor(), "room.closed", target,

@@ -137,10 +137,10 @@ http::Response reschedule_visit(ApiContext& ctx, const Call& call, VisitRow& v) 
   std::string status = is_staff(u.role) ? v.status : to_string(VisitStatus::kRequested);
   long long start_ll = start;
   ctx.db.sql() << "UPDATE visits SET start_at = :s, duration_minutes = :d, status = :st, warned = "
-                  "0 WHERE id = :id",
+                  "0, room_opened = 0 WHERE id = :id",
       soci::use(start_ll), soci::use(duration), soci::use(status), soci::use(v.id);
-  // The room opens again with the new window; a room of the old window closes now.
-  ctx.rooms_opened.erase(v.id);
+  // The room opens again with the new window (room_opened = 0 above); a room of the old window
+  // closes now.
   if (!in_join_window(ctx.load_rules(), start, duration, unix_now())) {
     close_visit_room(ctx, v.id, v.room);
   }

@@ -35,11 +35,17 @@ void open_visit_room(ApiContext& ctx, const VisitRow& v, int64_t now) {
   o.empty_timeout = static_cast<uint32_t>(std::clamp<int64_t>(wait, 1, 7 * 86400));
   o.departure_timeout = ctx.settings.room_departure_timeout;
   ctx.video.create_room(o);
-  ctx.rooms_opened.insert(v.id);
+  mark_room_opened(ctx, v.id, true);
+}
+
+void mark_room_opened(ApiContext& ctx, long long visit_id, bool opened) {
+  int flag = opened ? 1 : 0;
+  ctx.db.sql() << "UPDATE visits SET room_opened = :o WHERE id = :id AND room_opened <> :o2",
+      soci::use(flag), soci::use(visit_id), soci::use(flag);
 }
 
 void close_visit_room(ApiContext& ctx, long long visit_id, const std::string& room) {
-  ctx.rooms_opened.erase(visit_id);
+  mark_room_opened(ctx, visit_id, false);
   if (!ctx.video.supports_room_control()) return;
   try {
     ctx.video.end_room(room);
@@ -105,7 +111,7 @@ void reconcile_rooms(ApiContext& ctx, int64_t now) {
       std::cerr << "parlor app: room check: closing " << room.name << ": " << e.what() << "\n";
       continue;
     }
-    if (known) ctx.rooms_opened.erase(v.id);
+    if (known) mark_room_opened(ctx, v.id, false);
     ctx.audit("system", "room.closed",
               known ? "visit:" + std::to_string(v.id) : "room:" + room.name,
               {{"room", room.name},

@@ -7,7 +7,8 @@
 // with the visits and closes, with an audit entry, any room that should not exist.
 //
 // Everything here speaks the LiveKit protocol through the VideoProvider, so it works the same
-// against `parlor media` and an external LiveKit. Called under AppApi's lock.
+// against `parlor media` and an external LiveKit. Called under AppApi's lock; what
+// several app instances must agree on lives in the database.
 #include <cstdint>
 #include <string>
 
@@ -22,6 +23,10 @@ int64_t token_expiry(const AppSettings& settings, int64_t start, int duration_mi
 // slots; it waits for its first participant until the tokens expire and outlives its last one by
 // room_departure_timeout. Throws parlor::InternalError when the media tier fails.
 void open_visit_room(ApiContext& ctx, const VisitRow& v, int64_t now);
+
+// Records in the visit's row whether its room is open (visits.room_opened), so every app
+// instance on the database knows the join window's CreateRoom was done.
+void mark_room_opened(ApiContext& ctx, long long visit_id, bool opened);
 
 // DeleteRoom after the visit reached a final status. A failure is logged and left to the
 // periodic check, which closes rooms of finished visits; the status change already happened.

@@ -1,4 +1,7 @@
-// POST /webhooks/livekit: signed LiveKit webhook events, idempotent by event id. Participant and
+// POST /webhooks/livekit: signed LiveKit webhook events, applied once by event id: inserting the
+// id into webhook_events is the claim, in the same transaction as the change it makes, so of
+// several app instances receiving the same event (a retry, or a media server sending to each)
+// exactly one applies it and the others answer 200 without a change. Participant and
 // room events move the visit along; egress events keep the recordings table in step. A join
 // that should not have happened (a token minted before the visit ended, or for a visitor who has
 // since left it) is undone here: the room of a final visit is closed, a stranger removed.
@@ -35,14 +38,10 @@ void record_egress(ApiContext& ctx, long long visit_id, const json& eg, int64_t 
   };
   std::string location = file.is_object() ? file.value("filename", "") : "";
   long long size = number("size"), duration_ms = number("duration") / 1000000;
-  int known = 0;
-  ctx.db.sql() << "SELECT COUNT(*) FROM recordings WHERE egress_id = :e", soci::use(egress_id),
-      soci::into(known);
-  if (!known) {
-    ctx.db.sql() << "INSERT INTO recordings (visit_id, egress_id, status, started_at) VALUES (:v, "
-                    ":e, :s, :t)",
-        soci::use(visit_id), soci::use(egress_id), soci::use(status), soci::use(now);
-  }
+  // Events of one egress may reach different instances at once: the unique egress_id decides.
+  ctx.db.sql() << "INSERT INTO recordings (visit_id, egress_id, status, started_at) VALUES (:v, "
+                  ":e, :s, :t) ON CONFLICT (egress_id) DO NOTHING",
+      soci::use(visit_id), soci::use(egress_id), soci::use(status), soci::use(now);
   ctx.db.sql() << "UPDATE recordings SET status = :s WHERE egress_id = :e", soci::use(status),
       soci::use(egress_id);
   if (!location.empty()) {
@@ -73,10 +72,6 @@ MaybeResponse handle_webhook(ApiContext& ctx, const http::Request& req,
   }
   std::string id = event.value("id", "");
   if (id.empty()) throw bad_request("webhook event has no id");
-  int seen = 0;
-  ctx.db.sql() << "SELECT COUNT(*) FROM webhook_events WHERE event_id = :i", soci::use(id),
-      soci::into(seen);
-  if (seen) return json_reply(200, json::object());  // idempotent by event id
   std::string type = event.value("event", "");
   std::string room = event.contains("room") ? event["room"].value("name", "") : "";
   std::string identity =
@@ -88,8 +83,13 @@ MaybeResponse handle_webhook(ApiContext& ctx, const http::Request& req,
   std::string undo_status;
   ctx.db.transaction([&] {
     long long now = unix_now();
-    ctx.db.sql() << "INSERT INTO webhook_events (event_id, received_at) VALUES (:i, :t)",
-        soci::use(id), soci::use(now);
+    // The claim. On PostgreSQL a concurrent insert of the same id waits for the other
+    // transaction: its commit makes this one a duplicate, its rollback lets this one apply.
+    soci::statement claim =
+        (ctx.db.sql().prepare << "INSERT INTO webhook_events (event_id, received_at) VALUES "
+                                 "(:i, :t) ON CONFLICT (event_id) DO NOTHING",
+         soci::use(id), soci::use(now));
+    if (ctx.db.execute(claim) == 0) return;  // seen before: answered 200, nothing changes
     long long visit_id = 0;
     std::string status;
     soci::indicator ind;
@@ -114,14 +114,22 @@ MaybeResponse handle_webhook(ApiContext& ctx, const http::Request& req,
     } else if (type == "participant_joined" && can_transition(st, VisitStatus::kLive) &&
                visit_open(visit_id)) {
       std::string live = "live";
-      ctx.db.sql() << "UPDATE visits SET status = :s WHERE id = :v", soci::use(live),
-          soci::use(visit_id);
-      ctx.audit("livekit", "visit.live", "visit:" + std::to_string(visit_id));
+      soci::statement st =
+          (ctx.db.sql().prepare << "UPDATE visits SET status = :s WHERE id = :v AND status = :old",
+           soci::use(live), soci::use(visit_id), soci::use(status));
+      // Another instance (the jobs, staff) moved it since the SELECT: theirs stands.
+      if (ctx.db.execute(st) == 1) {
+        ctx.audit("livekit", "visit.live", "visit:" + std::to_string(visit_id));
+      }
     } else if (type == "room_finished" && st == VisitStatus::kLive) {
       std::string done = "completed", why = "room closed";
-      ctx.db.sql() << "UPDATE visits SET status = :s, ended_reason = :r WHERE id = :v",
-          soci::use(done), soci::use(why), soci::use(visit_id);
-      ctx.audit("livekit", "visit.completed", "visit:" + std::to_string(visit_id));
+      soci::statement st =
+          (ctx.db.sql().prepare << "UPDATE visits SET status = :s, ended_reason = :r WHERE id = "
+                                   ":v AND status = :old",
+           soci::use(done), soci::use(why), soci::use(visit_id), soci::use(status));
+      if (ctx.db.execute(st) == 1) {
+        ctx.audit("livekit", "visit.completed", "visit:" + std::to_string(visit_id));
+      }
     } else if (type.rfind("egress_", 0) == 0 && event.contains("egressInfo") &&
                event["egressInfo"].is_object()) {
       record_egress(ctx, visit_id, event["egressInfo"], now);

@@ -3,6 +3,8 @@
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
+#include <iostream>
+#include <optional>
 #include <vector>
 
 #include "common/encoding.hpp"
@@ -58,6 +60,14 @@ const std::vector<std::string> kMigrations = {
          max_advance_days INTEGER NOT NULL, max_duration_minutes INTEGER NOT NULL,
          max_visits_per_resident_per_week INTEGER NOT NULL, join_window_minutes INTEGER NOT NULL);
        INSERT INTO visit_rules VALUES (1, 8, 20, 0, 14, 60, 7, 10);)",
+    // 2: several app instances on one database (docs/operations.md). Whether a visit's room was
+    // opened, when the room check next runs, and sign-in attempts are shared, not per process.
+    R"(ALTER TABLE visits ADD COLUMN room_opened INTEGER NOT NULL DEFAULT 0;
+       CREATE TABLE job_state (name TEXT PRIMARY KEY, next_at_ms BIGINT NOT NULL);
+       CREATE TABLE login_attempts (
+         account TEXT NOT NULL, minute BIGINT NOT NULL, attempts INTEGER NOT NULL,
+         PRIMARY KEY (account, minute));
+       CREATE TABLE app_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);)",
 };
 
 std::vector<std::string> split_statements(const std::string& script) {
@@ -150,6 +160,10 @@ int Database::schema_version() {
 }
 
 void Database::migrate() {
+  // Several instances starting together on one PostgreSQL take turns; the others then find the
+  // schema current. (SQLite serialises writers itself.)
+  std::optional<AdvisoryLock> lock;
+  if (kind_ == Kind::kPostgres) lock.emplace(*this, kMigrationLockKey, /*wait=*/true);
   sql_ << "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)";
   int current = schema_version();
   const std::string id = kind_ == Kind::kPostgres ? "BIGSERIAL PRIMARY KEY"
@@ -166,6 +180,39 @@ void Database::migrate() {
       sql_ << "INSERT INTO schema_migrations (version, applied_at) VALUES (:v, :t)",
           soci::use(version), soci::use(now);
     });
+  }
+}
+
+long long Database::execute(soci::statement& st) {
+  st.execute(true);
+  return st.get_affected_rows();
+}
+
+Database::AdvisoryLock::AdvisoryLock(Database& db, long long key, bool wait) : db_(db), key_(key) {
+  if (db_.kind_ != Kind::kPostgres) {
+    held_ = true;  // one process owns a SQLite file's jobs; nothing to take
+    return;
+  }
+  if (wait) {
+    db_.sql_ << "SELECT pg_advisory_lock(:k)", soci::use(key_);
+    held_ = true;
+  } else {
+    int got = 0;
+    db_.sql_ << "SELECT CASE WHEN pg_try_advisory_lock(:k) THEN 1 ELSE 0 END", soci::use(key_),
+        soci::into(got);
+    held_ = got == 1;
+  }
+}
+
+Database::AdvisoryLock::~AdvisoryLock() {
+  if (!held_ || db_.kind_ != Kind::kPostgres) return;
+  try {
+    int released = 0;
+    db_.sql_ << "SELECT CASE WHEN pg_advisory_unlock(:k) THEN 1 ELSE 0 END", soci::use(key_),
+        soci::into(released);
+  } catch (const std::exception& e) {
+    // A broken connection has released the lock with the session.
+    std::cerr << "parlor app: releasing database lock " << key_ << ": " << e.what() << "\n";
   }
 }
 

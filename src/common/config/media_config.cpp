@@ -126,6 +126,25 @@ void apply_yaml(MediaConfig& c, const std::string& yaml_text) {
     r.read("consent_timeout", c.rtc.ice_consent_timeout_seconds);  // the older name
     r.read("ice_consent_timeout", c.rtc.ice_consent_timeout_seconds);
     r.read("peer_silence_timeout", c.rtc.peer_silence_timeout_seconds);
+    r.read("force_relay", c.rtc.force_relay);
+    if (auto list = r.raw("turn_servers"); list && !list.IsNull()) {
+      if (!list.IsSequence()) throw BadInput("config: 'rtc.turn_servers' must be a list");
+      for (size_t i = 0; i < list.size(); ++i) {
+        Section t(list[i], "rtc.turn_servers[" + std::to_string(i) + "]");
+        ExternalTurnServer e;
+        t.read("host", e.host);
+        t.read("port", e.port);
+        t.read("protocol", e.protocol);
+        t.read("username", e.username);
+        t.read("credential", e.credential);
+        t.read("secret", e.secret);
+        t.finish();
+        if (e.host.empty()) throw BadInput("config: rtc.turn_servers[" + std::to_string(i) + "].host is required");
+        if (e.protocol != "udp" && e.protocol != "tcp" && e.protocol != "tls")
+          throw BadInput("config: rtc.turn_servers[" + std::to_string(i) + "].protocol must be udp, tcp or tls");
+        c.rtc.turn_servers.push_back(std::move(e));
+      }
+    }
   });
   s.section("room", [&](Section& r) {
     r.read("auto_create", c.room.auto_create);
@@ -176,6 +195,8 @@ void apply_yaml(MediaConfig& c, const std::string& yaml_text) {
     l.read("data_packets_per_second", c.limit.data_packets_per_second);
     l.read("data_bytes_per_second", c.limit.data_bytes_per_second);
     l.read("http_timeout_seconds", c.limit.http_timeout_seconds);
+    l.read("max_ice_tcp_connections", c.limit.max_ice_tcp_connections);
+    l.read("ice_tcp_send_buffer_bytes", c.limit.ice_tcp_send_buffer_bytes);
   });
   s.section("logging", [&](Section& l) {
     l.read("level", c.logging.level);
@@ -186,7 +207,15 @@ void apply_yaml(MediaConfig& c, const std::string& yaml_text) {
     t.read("domain", c.turn.domain);
     t.read("udp_port", c.turn.udp_port);
     t.read("tls_port", c.turn.tls_port);
+    t.read("cert_file", c.turn.cert_file);
+    t.read("key_file", c.turn.key_file);
+    t.read("external_tls", c.turn.external_tls);
     t.read("secret", c.turn.secret);
+    t.read("credential_ttl", c.turn.credential_ttl_seconds);
+    t.read("max_allocations", c.turn.max_allocations);
+    uint32_t ignored = 0;  // LiveKit's relay port range: Parlor's relayed addresses are virtual
+    t.read("relay_range_start", ignored);
+    t.read("relay_range_end", ignored);
   });
   s.finish();
 }
@@ -261,6 +290,15 @@ void validate(const MediaConfig& c) {
     throw BadInput("config: rtc.peer_silence_timeout must be greater than 0 (seconds, at most 3600)");
   }
   validate_tls(c.tls);
+  if (c.turn.enabled && (c.turn.credential_ttl_seconds == 0 || c.turn.max_allocations == 0)) {
+    throw BadInput("config: turn.credential_ttl and turn.max_allocations must be greater than zero");
+  }
+  if (c.turn.enabled && c.turn.cert_file.empty() != c.turn.key_file.empty()) {
+    throw BadInput("config: turn.cert_file and turn.key_file go together");
+  }
+  if (c.rtc.force_relay && !c.turn.enabled && c.rtc.turn_servers.empty()) {
+    throw BadInput("config: rtc.force_relay needs TURN (turn.enabled or rtc.turn_servers)");
+  }
   static const std::set<std::string> kLevels{"trace", "debug", "info", "warn", "error"};
   if (!kLevels.count(c.logging.level)) {
     throw BadInput("config: logging.level must be one of trace, debug, info, warn, error");
@@ -291,6 +329,8 @@ void validate(const MediaConfig& c) {
       {"max_data_packet_bytes", c.limit.max_data_packet_bytes},
       {"data_packets_per_second", c.limit.data_packets_per_second},
       {"data_bytes_per_second", c.limit.data_bytes_per_second},
+      {"max_ice_tcp_connections", c.limit.max_ice_tcp_connections},
+      {"ice_tcp_send_buffer_bytes", c.limit.ice_tcp_send_buffer_bytes},
   };
   for (const auto& [name, value] : bounded) {
     if (value == 0)

@@ -9,9 +9,19 @@
 
 namespace parlor::config {
 
+// An external TURN server announced to clients (e.g. coturn): static credentials, or a
+// `secret` shared with the server (coturn use-auth-secret) from which each participant gets its own.
+struct ExternalTurnServer {
+  std::string host;
+  uint16_t port = 3478;
+  std::string protocol = "udp";  // udp, tcp or tls
+  std::string username, credential;
+  std::string secret;
+};
+
 struct RtcConfig {
   uint16_t udp_port = 7882;        // first worker's UDP port; worker i uses udp_port + i
-  uint16_t tcp_port = 7881;        // ICE-TCP
+  uint16_t tcp_port = 7881;        // ICE-TCP (RFC 6544 passive candidate); 0 = off
   uint16_t port_range_start = 0;   // alternative to udp_port: a range (0 = unused)
   uint16_t port_range_end = 0;
   std::string node_ip;             // advertised candidate address; empty = bind address
@@ -26,6 +36,8 @@ struct RtcConfig {
   // Seconds of silence from every transport of a participant whose WebSocket is gone before it
   // is removed at once (a dead process) instead of waiting out the resume window.
   double peer_silence_timeout_seconds = 3;
+  std::vector<ExternalTurnServer> turn_servers;  // announced to clients beside our own TURN
+  bool force_relay = false;  // clients use TURN only (JoinResponse client_configuration.force_relay)
 };
 
 struct RoomConfig {
@@ -91,6 +103,8 @@ struct LimitConfig {
   uint32_t data_packets_per_second = 200;        // per participant; excess dropped
   uint32_t data_bytes_per_second = 1 << 20;      // per participant; excess dropped
   uint32_t http_timeout_seconds = 30;            // read/idle timeout per HTTP request
+  uint32_t max_ice_tcp_connections = 1024;       // open ICE-TCP connections per media worker
+  uint32_t ice_tcp_send_buffer_bytes = 131072;   // queued output per ICE-TCP connection; excess dropped
 };
 
 struct LoggingConfig {
@@ -98,13 +112,23 @@ struct LoggingConfig {
   bool json = false;
 };
 
+// TURN served by `parlor media` itself (LiveKit's embedded TURN): relays only to this node's
+// media address. TLS needs cert_file and key_file, or external_tls (a load balancer terminates
+// TLS and forwards plain TCP to tls_port).
 struct TurnConfig {
   bool enabled = false;
-  std::string domain;
-  uint16_t udp_port = 3478;
-  uint16_t tls_port = 5349;
-  std::string secret;  // TURN REST shared secret (coturn use-auth-secret)
+  std::string domain;        // host name in the announced URLs (default: the advertised IP)
+  uint16_t udp_port = 3478;  // TURN/UDP (0 = off)
+  uint16_t tls_port = 5349;  // TURN/TLS (0 = off)
+  std::string cert_file, key_file;
+  bool external_tls = false;
+  // Credential secret (the TURN REST scheme; empty = a random one per process). Give the same
+  // secret to a coturn listed in rtc.turn_servers to share credentials.
+  std::string secret;
+  uint32_t credential_ttl_seconds = 43200;  // how long the credentials in a JoinResponse work
+  uint32_t max_allocations = 1000;           // per media worker
 };
+
 
 struct MediaConfig {
   uint16_t port = 7880;

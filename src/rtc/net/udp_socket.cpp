@@ -3,13 +3,49 @@
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <string_view>
 
 #include "common/errors.hpp"
 
 namespace parlor::rtc {
 
+namespace {
+const char* via_suffix(Via via) {
+  switch (via) {
+    case Via::kTcp:
+      return "/tcp";
+    case Via::kTurn:
+      return "/turn";
+    default:
+      return "";
+  }
+}
+}  // namespace
+
 bool UdpEndpoint::operator==(const UdpEndpoint& o) const {
-  return len == o.len && std::memcmp(&addr, &o.addr, len) == 0;
+  return len == o.len && via == o.via && std::memcmp(&addr, &o.addr, len) == 0;
+}
+
+StunAddress stun_address(const UdpEndpoint& e) {
+  StunAddress a;
+  a.via = static_cast<uint8_t>(e.via);
+  if (e.addr.ss_family == AF_INET) {
+    auto* v4 = reinterpret_cast<const sockaddr_in*>(&e.addr);
+    std::memcpy(a.ip.data(), &v4->sin_addr, 4);
+    a.port = ntohs(v4->sin_port);
+  } else {
+    auto* v6 = reinterpret_cast<const sockaddr_in6*>(&e.addr);
+    a.ipv6 = true;
+    std::memcpy(a.ip.data(), &v6->sin6_addr, 16);
+    a.port = ntohs(v6->sin6_port);
+  }
+  return a;
+}
+
+size_t UdpEndpointHash::operator()(const UdpEndpoint& e) const {
+  size_t h = std::hash<std::string_view>{}(
+      std::string_view(reinterpret_cast<const char*>(&e.addr), static_cast<size_t>(e.len)));
+  return h ^ (static_cast<size_t>(e.via) * 0x9e3779b97f4a7c15ull);
 }
 
 std::string UdpEndpoint::to_string() const {
@@ -17,11 +53,11 @@ std::string UdpEndpoint::to_string() const {
   if (addr.ss_family == AF_INET) {
     auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
     inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
-    return std::string(ip) + ":" + std::to_string(ntohs(a->sin_port));
+    return std::string(ip) + ":" + std::to_string(ntohs(a->sin_port)) + via_suffix(via);
   }
   auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
   inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
-  return "[" + std::string(ip) + "]:" + std::to_string(ntohs(a->sin6_port));
+  return "[" + std::string(ip) + "]:" + std::to_string(ntohs(a->sin6_port)) + via_suffix(via);
 }
 
 UdpEndpoint UdpEndpoint::from(const std::string& ip, uint16_t port) {
@@ -101,6 +137,7 @@ void UdpSocket::read_batch() {
       on_receive_({rx_buffers_[i].data(), rx_msgs_[i].msg_len}, from);
     }
     flush();  // answers produced by this batch leave together
+    if (batch_end_) batch_end_();
     if (static_cast<size_t>(n) < kBatch) break;
   }
 }

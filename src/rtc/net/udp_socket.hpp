@@ -17,15 +17,30 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "rtc/stun/stun_message.hpp"
+
 namespace parlor::rtc {
 
-// An IPv4/IPv6 UDP endpoint in the kernel's format, cheap to copy and compare.
+// How a peer's packets reach a media worker: its UDP socket, an ICE-TCP connection (RFC 6544)
+// accepted by the worker's StreamServer, or a TURN allocation on the worker's own TURN server.
+enum class Via : uint8_t { kUdp = 0, kTcp = 1, kTurn = 2 };
+
+// A peer's IPv4/IPv6 address in the kernel's format, cheap to copy and compare. The same
+// ip:port via UDP, TCP or TURN are three different endpoints.
 struct UdpEndpoint {
   sockaddr_storage addr{};
   socklen_t len = 0;
+  Via via = Via::kUdp;
   bool operator==(const UdpEndpoint& o) const;
   std::string to_string() const;
   static UdpEndpoint from(const std::string& ip, uint16_t port);
+};
+
+// The endpoint as STUN carries addresses (with its Via, which STUN does not encode).
+StunAddress stun_address(const UdpEndpoint& e);
+
+struct UdpEndpointHash {
+  size_t operator()(const UdpEndpoint& e) const;
 };
 
 class UdpSocket {
@@ -43,6 +58,9 @@ class UdpSocket {
   UdpSocket& operator=(const UdpSocket&) = delete;
 
   uint16_t port() const { return port_; }
+  // Called after each received batch has been handled and flushed (e.g. to flush another socket
+  // the handlers queued to).
+  void set_batch_end(std::function<void()> fn) { batch_end_ = std::move(fn); }
   // Queues a datagram (copied into a preallocated slot); flushed at the end of the current
   // receive batch or immediately when the queue is full. False if it was dropped.
   bool send(std::span<const uint8_t> datagram, const UdpEndpoint& to);
@@ -59,6 +77,7 @@ class UdpSocket {
 
   boost::asio::ip::udp::socket socket_;
   ReceiveHandler on_receive_;
+  std::function<void()> batch_end_;
   uint16_t port_ = 0;
   // receive side
   std::vector<std::array<uint8_t, kMaxDatagram>> rx_buffers_;

@@ -116,7 +116,11 @@ std::optional<uint16_t> StunMessageView::error_code() const {
 }
 
 std::optional<StunAddress> StunMessageView::xor_mapped_address() const {
-  auto a = attribute(stun_attr::kXorMappedAddress);
+  return xor_address(stun_attr::kXorMappedAddress);
+}
+
+std::optional<StunAddress> StunMessageView::xor_address(uint16_t type) const {
+  auto a = attribute(type);
   if (!a || a->size() < 8) return std::nullopt;
   StunAddress addr;
   uint8_t family = (*a)[1];
@@ -214,8 +218,12 @@ bool StunMessageBuilder::add_u64(uint16_t type, uint64_t value) {
 }
 
 bool StunMessageBuilder::add_xor_mapped_address(const StunAddress& a) {
+  return add_xor_address(stun_attr::kXorMappedAddress, a);
+}
+
+bool StunMessageBuilder::add_xor_address(uint16_t type, const StunAddress& a) {
   size_t len = a.ipv6 ? 20 : 8, at = 0;
-  if (!reserve(len, &at, stun_attr::kXorMappedAddress)) return false;
+  if (!reserve(len, &at, type)) return false;
   buffer_[at] = 0;
   buffer_[at + 1] = a.ipv6 ? 0x02 : 0x01;
   write_u16(buffer_, at + 2, static_cast<uint16_t>(a.port ^ (kStunMagicCookie >> 16)));

@@ -43,13 +43,38 @@ inline constexpr uint16_t kSoftware = 0x8022;
 inline constexpr uint16_t kFingerprint = 0x8028;
 inline constexpr uint16_t kIceControlled = 0x8029;
 inline constexpr uint16_t kIceControlling = 0x802A;
+// TURN (RFC 8656)
+inline constexpr uint16_t kChannelNumber = 0x000C;
+inline constexpr uint16_t kLifetime = 0x000D;
+inline constexpr uint16_t kXorPeerAddress = 0x0012;
+inline constexpr uint16_t kData = 0x0013;
+inline constexpr uint16_t kXorRelayedAddress = 0x0016;
+inline constexpr uint16_t kRequestedAddressFamily = 0x0017;
+inline constexpr uint16_t kEvenPort = 0x0018;
+inline constexpr uint16_t kRequestedTransport = 0x0019;
+inline constexpr uint16_t kDontFragment = 0x001A;
+inline constexpr uint16_t kReservationToken = 0x0022;
 }  // namespace stun_attr
+
+// TURN methods (RFC 8656 §17).
+namespace turn_method {
+inline constexpr uint16_t kAllocate = 0x003;
+inline constexpr uint16_t kRefresh = 0x004;
+inline constexpr uint16_t kSend = 0x006;
+inline constexpr uint16_t kData = 0x007;
+inline constexpr uint16_t kCreatePermission = 0x008;
+inline constexpr uint16_t kChannelBind = 0x009;
+}  // namespace turn_method
 
 // An IPv4 or IPv6 transport address in network byte order.
 struct StunAddress {
   bool ipv6 = false;
   std::array<uint8_t, 16> ip{};  // first 4 bytes for IPv4
   uint16_t port = 0;
+  // How the address was reached (rtc::Via: UDP, ICE-TCP, TURN); not encoded, since
+  // XOR-MAPPED-ADDRESS carries no transport, but the same ip:port via two transports are
+  // different candidates.
+  uint8_t via = 0;
   bool operator==(const StunAddress&) const = default;
 };
 
@@ -74,6 +99,8 @@ class StunMessageView {
   std::optional<uint64_t> ice_controlling() const;
   std::optional<uint64_t> ice_controlled() const;
   std::optional<StunAddress> xor_mapped_address() const;
+  // Any XOR-encoded address attribute (XOR-PEER-ADDRESS, XOR-RELAYED-ADDRESS of TURN).
+  std::optional<StunAddress> xor_address(uint16_t type) const;
   std::optional<uint16_t> error_code() const;
 
   bool has_integrity() const { return integrity_offset_ != 0; }
@@ -103,6 +130,7 @@ class StunMessageBuilder {
   bool add_u32(uint16_t type, uint32_t value);
   bool add_u64(uint16_t type, uint64_t value);
   bool add_xor_mapped_address(const StunAddress& address);
+  bool add_xor_address(uint16_t type, const StunAddress& address);
   bool add_error_code(uint16_t code, std::string_view reason);
   // MESSAGE-INTEGRITY over everything so far (HMAC-SHA1 with `key`); add before FINGERPRINT.
   bool add_integrity(std::string_view key);

@@ -8,21 +8,6 @@
 namespace parlor::rtc {
 namespace {
 
-StunAddress to_stun(const UdpEndpoint& e) {
-  StunAddress a;
-  if (e.addr.ss_family == AF_INET) {
-    auto* v4 = reinterpret_cast<const sockaddr_in*>(&e.addr);
-    std::memcpy(a.ip.data(), &v4->sin_addr, 4);
-    a.port = ntohs(v4->sin_port);
-  } else {
-    auto* v6 = reinterpret_cast<const sockaddr_in6*>(&e.addr);
-    a.ipv6 = true;
-    std::memcpy(a.ip.data(), &v6->sin6_addr, 16);
-    a.port = ntohs(v6->sin6_port);
-  }
-  return a;
-}
-
 // RFC 7983 + RFC 5761: RTCP packet types 192–223 share the RTP range of first bytes.
 bool is_rtcp(std::span<const uint8_t> d) { return d.size() >= 2 && d[1] >= 192 && d[1] <= 223; }
 
@@ -36,7 +21,7 @@ WebRtcTransport::WebRtcTransport(const DtlsCertificate& certificate, IceCredenti
 WebRtcTransport::~WebRtcTransport() = default;
 
 void WebRtcTransport::set_remote(const IceCredentials& remote, const std::string& fingerprint) {
-  ice_.set_remote(remote);
+  set_remote_ice(remote);
   std::string fp = fingerprint;
   if (auto space = fp.find(' '); space != std::string::npos) fp = fp.substr(space + 1);  // "sha-256 AB:.."
   DtlsTransport::Listener& self = *this;
@@ -46,15 +31,20 @@ void WebRtcTransport::set_remote(const IceCredentials& remote, const std::string
 
 void WebRtcTransport::restart_ice(IceCredentials new_local, const IceCredentials& remote) {
   ice_.restart(std::move(new_local));
+  set_remote_ice(remote);
+}
+
+void WebRtcTransport::set_remote_ice(const IceCredentials& remote) {
+  remote_ice_ = remote;
   ice_.set_remote(remote);
 }
 
-bool WebRtcTransport::knows(const UdpEndpoint& from) const { return ice_.is_validated(to_stun(from)); }
+bool WebRtcTransport::knows(const UdpEndpoint& from) const { return ice_.is_validated(stun_address(from)); }
 
 // Media and DTLS go to the pair the client nominated (USE-CANDIDATE); before a nomination, and
 // if the nominated address was never seen as a socket endpoint, to the last validated one.
 std::optional<UdpEndpoint> WebRtcTransport::destination() const {
-  if (auto sel = ice_.selected(); sel && nominated_ && to_stun(*nominated_) == *sel) return nominated_;
+  if (auto sel = ice_.selected(); sel && nominated_ && stun_address(*nominated_) == *sel) return nominated_;
   return last_validated_;
 }
 
@@ -63,15 +53,15 @@ void WebRtcTransport::on_datagram(std::span<uint8_t> data, const UdpEndpoint& fr
   if (data.empty()) return;
   uint8_t first = data[0];
   if (first < 4) {
-    size_t n = ice_.handle(data, to_stun(from), now, out_);
+    size_t n = ice_.handle(data, stun_address(from), now, out_);
     if (n) sender_.send_datagram({out_.data(), n}, from);
-    if (ice_.is_validated(to_stun(from))) last_validated_ = from;
-    if (auto sel = ice_.selected(); sel && to_stun(from) == *sel) nominated_ = from;
+    if (ice_.is_validated(stun_address(from))) last_validated_ = from;
+    if (auto sel = ice_.selected(); sel && stun_address(from) == *sel) nominated_ = from;
     return;
   }
   // Everything else is accepted only from an address that passed an ICE check, so a forged
   // early ClientHello from elsewhere cannot disturb the session.
-  if (!ice_.is_validated(to_stun(from))) {
+  if (!ice_.is_validated(stun_address(from))) {
     if (first >= 20 && first <= 63) ++counters_.dtls_from_unvalidated;
     return;
   }

@@ -67,6 +67,9 @@ class WebRtcTransport : public RtpSink, private DtlsTransport::Listener, private
   // ICE restart (the peer offered new credentials): new local credentials too; DTLS and SRTP
   // carry on. Media continues to the last validated address until new checks arrive.
   void restart_ice(IceCredentials new_local, const IceCredentials& remote);
+  // The peer's ICE credentials after a restart we offered (they come in its answer).
+  void set_remote_ice(const IceCredentials& remote);
+  const IceCredentials& remote_ice() const { return remote_ice_; }
 
   // A datagram routed to this transport (by ufrag or by a validated address).
   void on_datagram(std::span<uint8_t> data, const UdpEndpoint& from, IceLiteAgent::Clock::time_point now);
@@ -118,6 +121,7 @@ class WebRtcTransport : public RtpSink, private DtlsTransport::Listener, private
   std::unique_ptr<DtlsTransport> dtls_;
   std::unique_ptr<SrtpSession> srtp_send_, srtp_recv_;
   std::unique_ptr<SctpAssociation> sctp_;
+  IceCredentials remote_ice_;
   std::optional<UdpEndpoint> last_validated_;
   std::optional<UdpEndpoint> nominated_;  // the socket address of ICE's selected pair
   std::optional<IceLiteAgent::Clock::time_point> last_media_;  // last DTLS/SRTP/SRTCP accepted

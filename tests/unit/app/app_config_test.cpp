@@ -38,6 +38,16 @@ TEST(AppConfig, RefusesAShortLiveKitSecretOutsideDev) {
   EXPECT_NO_THROW(load({}, {{"VIDEO_PROVIDER", "twilio"}}));
 }
 
+TEST(AppConfig, PublicLivekitUrlIsWhatBrowsersGet) {
+  std::map<std::string, std::string> env{{"LIVEKIT_API_SECRET", kLongSecret},
+                                         {"LIVEKIT_URL", "ws://media.internal:7880"}};
+  EXPECT_EQ(load({}, env).settings.livekit_url, "");  // AppServer falls back to LIVEKIT_URL
+  env["PARLOR_PUBLIC_LIVEKIT_URL"] = "wss://media.example.org";
+  auto c = load({}, env);
+  EXPECT_EQ(c.settings.livekit_url, "wss://media.example.org");
+  EXPECT_EQ(c.video.url, "ws://media.internal:7880");
+}
+
 TEST(AppConfig, CookieAndThrottleSettings) {
   std::map<std::string, std::string> env{{"LIVEKIT_API_SECRET", kLongSecret}};
   auto c = load({}, env);

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "app/auth/passwords.hpp"
 #include "app/store/database.hpp"
 #include "common/errors.hpp"
@@ -21,14 +23,15 @@ TEST(Passwords, Argon2idHashesVerifyAndAreSalted) {
 
 TEST(Database, MigratesOnceAndTransactionsRollBack) {
   Database db(":memory:");
-  EXPECT_EQ(db.schema_version(), 1);
+  EXPECT_EQ(db.schema_version(), 2);
   long long now = 1;
   std::string name = "O'Brien; DROP TABLE residents;--";
   EXPECT_THROW(db.transaction([&] {
     db.sql() << "INSERT INTO residents (name, unit, created_at) VALUES (:n, '', :t)",
         soci::use(name), soci::use(now);
     throw BadInput("abort");
-  }), BadInput);
+  }),
+               BadInput);
   int count = -1;
   db.sql() << "SELECT COUNT(*) FROM residents", soci::into(count);
   EXPECT_EQ(count, 0);
@@ -41,6 +44,48 @@ TEST(Database, MigratesOnceAndTransactionsRollBack) {
   std::string back;
   db.sql() << "SELECT name FROM residents", soci::into(back);
   EXPECT_EQ(back, name);
+}
+
+TEST(Database, ExecuteCountsChangedRowsAndUpsertsClaimOnce) {
+  Database db(":memory:");
+  long long now = 5;
+  std::string id = "EV_1";
+  auto claim = [&] {
+    soci::statement st = (db.sql().prepare << "INSERT INTO webhook_events (event_id, received_at) "
+                                              "VALUES (:i, :t) ON CONFLICT (event_id) DO NOTHING",
+                          soci::use(id), soci::use(now));
+    return db.execute(st);
+  };
+  EXPECT_EQ(claim(), 1);
+  EXPECT_EQ(claim(), 0);  // a duplicate changes nothing and is not an error
+  soci::statement none = (db.sql().prepare << "UPDATE visits SET warned = 1 WHERE id = 42");
+  EXPECT_EQ(db.execute(none), 0);
+}
+
+TEST(Database, AdvisoryLockIsAlwaysHeldOnSqlite) {
+  Database db(":memory:");
+  Database::AdvisoryLock outer(db, kVisitJobsLockKey, /*wait=*/false);
+  Database::AdvisoryLock inner(db, kVisitJobsLockKey, /*wait=*/false);
+  EXPECT_TRUE(outer.held());
+  EXPECT_TRUE(inner.held());
+}
+
+// With PARLOR_TEST_PG_URL (scripts/with-services.sh): two connections are two app instances.
+TEST(Database, AdvisoryLockOnPostgresIsHeldByOneConnectionAtATime) {
+  const char* url = getenv("PARLOR_TEST_PG_URL");
+  if (!url) GTEST_SKIP() << "PARLOR_TEST_PG_URL is not set";
+  Database a(url), b(url);
+  EXPECT_EQ(a.schema_version(), b.schema_version());
+  {
+    Database::AdvisoryLock first(a, kVisitJobsLockKey, /*wait=*/false);
+    ASSERT_TRUE(first.held());
+    Database::AdvisoryLock second(b, kVisitJobsLockKey, /*wait=*/false);
+    EXPECT_FALSE(second.held());
+    Database::AdvisoryLock other_key(b, kMigrationLockKey, /*wait=*/false);
+    EXPECT_TRUE(other_key.held());
+  }
+  Database::AdvisoryLock after_release(b, kVisitJobsLockKey, /*wait=*/false);
+  EXPECT_TRUE(after_release.held());
 }
 
 TEST(Database, BadUrlIsAClearError) {

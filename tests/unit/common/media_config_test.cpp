@@ -63,6 +63,42 @@ TEST(MediaConfig, PeerTimeoutsParseAndValidate) {
   }
 }
 
+TEST(MediaConfig, TurnAndExternalTurnServers) {
+  MediaConfig c;
+  apply_yaml(c,
+             "turn:\n  enabled: true\n  udp_port: 3479\n  tls_port: 443\n  cert_file: /c.pem\n"
+             "  key_file: /k.pem\n  secret: s\n  credential_ttl: 600\n  relay_range_start: 30000\n"
+             "rtc:\n  force_relay: true\n  turn_servers:\n    - host: turn.example.org\n      port: 443\n"
+             "      protocol: tls\n      secret: shared\n    - host: 10.0.0.1\n      username: u\n"
+             "      credential: p\n");
+  EXPECT_TRUE(c.turn.enabled);
+  EXPECT_EQ(c.turn.udp_port, 3479);
+  EXPECT_EQ(c.turn.tls_port, 443);
+  EXPECT_EQ(c.turn.cert_file, "/c.pem");
+  EXPECT_EQ(c.turn.credential_ttl_seconds, 600u);
+  ASSERT_EQ(c.rtc.turn_servers.size(), 2u);
+  EXPECT_EQ(c.rtc.turn_servers[0].protocol, "tls");
+  EXPECT_EQ(c.rtc.turn_servers[0].secret, "shared");
+  EXPECT_EQ(c.rtc.turn_servers[1].port, 3478);  // default
+  EXPECT_EQ(c.rtc.turn_servers[1].protocol, "udp");
+  EXPECT_TRUE(c.rtc.force_relay);
+  c.keys = {{"k", std::string(kMinSecretLength, 'x')}};
+  EXPECT_NO_THROW(validate(c));
+
+  MediaConfig bad;
+  EXPECT_THROW(apply_yaml(bad, "rtc:\n  turn_servers:\n    - host: h\n      protocol: sctp\n"), BadInput);
+  EXPECT_THROW(apply_yaml(bad, "rtc:\n  turn_servers:\n    - port: 3478\n"), BadInput);
+  EXPECT_THROW(apply_yaml(bad, "rtc:\n  turn_servers:\n    - host: h\n      passwd: x\n"), BadInput);
+  EXPECT_THROW(apply_yaml(bad, "rtc:\n  turn_servers: h\n"), BadInput);
+  MediaConfig relay;
+  relay.keys = c.keys;
+  relay.rtc.force_relay = true;
+  EXPECT_THROW(validate(relay), BadInput);  // force_relay without any TURN
+  relay.turn.enabled = true;
+  relay.turn.cert_file = "/c.pem";
+  EXPECT_THROW(validate(relay), BadInput);  // a certificate without its key
+}
+
 TEST(MediaConfig, KeysFromYamlAndEnvironment) {
   MediaConfig c;
   apply_yaml(c, "keys:\n  yamlkey: yamlsecret\n");

@@ -1,6 +1,7 @@
 // Dead participants noticed in seconds, live ones kept (issue 13): the liveness decision with
 // explicit time points, then the room acting on it on its tick (participant_left once,
-// ParticipantInfo DISCONNECTED to the others, leave{RECONNECT} when a transport fails).
+// ParticipantInfo DISCONNECTED to the others, leave{RESUME} when a transport fails, then leave{RECONNECT}
+// if the resume brought no media).
 #include "signal/liveness.hpp"
 
 #include <arpa/inet.h>
@@ -99,6 +100,19 @@ TEST(Liveness, SilentTransportWithOpenWebSocketFailsConsent) {
   PeerActivity two = peer(heard + 20s, std::nullopt);
   two.last_heard[1] = heard;
   EXPECT_EQ(judge_liveness(two, timeouts(), heard + 21s), Liveness::kConsentExpired);
+}
+
+TEST(Liveness, ARequestedResumeGetsItsTimeThenFails) {
+  auto heard = t0 + 5s;
+  auto p = peer(heard, std::nullopt);
+  p.resume_requested_at = heard + 10s;
+  EXPECT_EQ(judge_liveness(p, timeouts(), heard + 12s), Liveness::kAlive);   // resuming
+  EXPECT_EQ(judge_liveness(p, timeouts(), heard + 20s), Liveness::kMediaFailed);
+  // The client closes its WebSocket to resume: silence counts from the request, not from the
+  // last packet, so it is not taken for a dead process at once.
+  p.signal_lost_at = heard + 10s + 50ms;
+  EXPECT_EQ(judge_liveness(p, timeouts(), heard + 11s), Liveness::kAlive);
+  EXPECT_EQ(judge_liveness(p, timeouts(), heard + 13s), Liveness::kPeerGone);  // never came back
 }
 
 TEST(Liveness, OpenWebSocketWithoutMediaWaitsForTheConnectDeadline) {
@@ -257,7 +271,7 @@ std::optional<TimePoint> join_and_check(SessionHarness& h, const std::string& id
   return heard;
 }
 
-TEST(RoomLiveness, SilentTransportWithOpenWebSocketIsToldToReconnect) {
+TEST(RoomLiveness, SilentTransportWithOpenWebSocketIsAskedToResumeThenToReconnect) {
   SessionHarness h;
   auto alice = std::make_shared<FakeSignalSink>();
   auto bob = std::make_shared<FakeSignalSink>();
@@ -268,13 +282,23 @@ TEST(RoomLiveness, SilentTransportWithOpenWebSocketIsToldToReconnect) {
     h.room().tick(*heard + 9s);
     EXPECT_TRUE(h.room().find("bob"));
     EXPECT_TRUE(bob->of(R::kLeave).empty());
+    // The media path broke (a changed network): a resume keeps the session.
     h.room().tick(*heard + 10s + 100ms);
-    EXPECT_FALSE(h.room().find("bob"));
+    EXPECT_TRUE(h.room().find("bob"));
     auto leaves = bob->of(R::kLeave);
     ASSERT_EQ(leaves.size(), 1u);
-    EXPECT_EQ(leaves[0].leave().action(), livekit::LeaveRequest::RECONNECT);
+    EXPECT_EQ(leaves[0].leave().action(), livekit::LeaveRequest::RESUME);
     EXPECT_TRUE(leaves[0].leave().can_reconnect());
     EXPECT_EQ(leaves[0].leave().reason(), livekit::MEDIA_FAILURE);
+    h.room().tick(*heard + 15s);
+    EXPECT_EQ(bob->of(R::kLeave).size(), 1u) << "asked once";
+    // Still nothing heard another consent period later: removed, told to reconnect.
+    h.room().tick(*heard + 20s + 200ms);
+    EXPECT_FALSE(h.room().find("bob"));
+    leaves = bob->of(R::kLeave);
+    ASSERT_EQ(leaves.size(), 2u);
+    EXPECT_EQ(leaves[1].leave().action(), livekit::LeaveRequest::RECONNECT);
+    EXPECT_EQ(leaves[1].leave().reason(), livekit::MEDIA_FAILURE);
     EXPECT_FALSE(bob->open());
     EXPECT_EQ(h.listener.left, 1);
     EXPECT_TRUE(saw_disconnected(*alice, "bob"));
