@@ -8,24 +8,26 @@ import { startMedia, waitFor } from '../lib/media.js';
 import { serveLivekitPage, devToken as token } from '../lib/livekit-page.js';
 import { launchChromium } from '../lib/browser.js';
 import { blockUdpPort, randomPort } from '../lib/netblock.js';
-import { makeTestCertificate } from '../lib/test-cert.js';
+import { makeTestCa } from '../lib/tls.js';
 
 let site;
 let browser;
+let ca;
 let cert;
 let media;
 let ports;
 
 before(async () => {
-  cert = makeTestCertificate();
+  ca = makeTestCa();
+  cert = ca.issue('turn');
   site = await serveLivekitPage();
-  browser = await launchChromium(cert.chromiumArgs);
+  browser = await launchChromium([`--ignore-certificate-errors-spki-list=${cert.spki}`]);
   for (let attempt = 0; attempt < 5 && !ports; attempt++) {
     const p = { udp: randomPort(), turnUdp: randomPort(), turnTls: randomPort() };
     media = await startMedia({
       args: ['--udp-port', String(p.udp), '--tcp-port', '0'],
       config: `development: true\nturn:\n  enabled: true\n  udp_port: ${p.turnUdp}\n  tls_port: ${p.turnTls}\n` +
-        `  cert_file: ${cert.certFile}\n  key_file: ${cert.keyFile}\n`,
+        `  cert_file: ${cert.cert}\n  key_file: ${cert.key}\n`,
     });
     await waitFor(() => /listening udp=/.test(media.stdout()), { what: 'startup lines' });
     const out = media.stdout();
@@ -39,7 +41,7 @@ after(async () => {
   await media?.stop();
   await browser?.close();
   await site?.close();
-  cert?.remove();
+  ca?.remove();
 });
 
 async function openPage() {
