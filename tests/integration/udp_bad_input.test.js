@@ -93,7 +93,8 @@ test('junk, forged STUN, unvalidated DTLS/RTP and truncated packets are dropped 
   const after = await waitFor(async () => {
     const m = await metrics();
     return m.parlor_udp_unknown_source_total - (before.parlor_udp_unknown_source_total ?? 0) >= 30
-      && m.parlor_stun_bad_integrity_total > (before.parlor_stun_bad_integrity_total ?? 0) ? m : null;
+      && m.parlor_stun_bad_integrity_total > (before.parlor_stun_bad_integrity_total ?? 0)
+      && m.parlor_stun_unauthorized_total > (before.parlor_stun_unauthorized_total ?? 0) ? m : null;
   }, { timeoutMs: 5000, what: 'drop counters in /metrics' });
   assert.ok(after.parlor_udp_unknown_ufrag_total > (before.parlor_udp_unknown_ufrag_total ?? 0), 'unknown ufrag counted');
   assert.ok(after.parlor_stun_unauthorized_total > (before.parlor_stun_unauthorized_total ?? 0), 'wrong username counted');
