@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMedia, waitFor } from '../lib/media.js';
-import { serveLivekitPage, devToken as token } from '../lib/livekit-page.js';
+import { serveLivekitPage, expectMediaFlowing, devToken as token } from '../lib/livekit-page.js';
 import { launchChromium } from '../lib/browser.js';
 import { blockUdpPort, randomPort } from '../lib/netblock.js';
 
@@ -45,15 +45,6 @@ async function openPage() {
   return page;
 }
 
-async function expectMediaFlowing(page, who) {
-  await waitFor(async () => (await page.evaluate(() => window.videoProgress()))?.width > 0,
-    { timeoutMs: 20000, intervalMs: 100, what: `${who} never decoded remote video` });
-  const first = await page.evaluate(() => window.videoProgress());
-  await waitFor(async () => (await page.evaluate(() => window.videoProgress())).frames > first.frames + 20,
-    { timeoutMs: 10000, intervalMs: 100, what: `${who}: remote video frames stopped advancing` });
-  await waitFor(async () => (await page.evaluate(() => window.remoteAudioPackets())) > 20,
-    { timeoutMs: 10000, intervalMs: 100, what: `${who} receives no audio` });
-}
 
 async function call(media, roomOptions = {}) {
   const room = `tcp-${Math.random().toString(36).slice(2, 8)}`;

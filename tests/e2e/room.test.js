@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebhookReceiver } from 'livekit-server-sdk';
 import { devKey, devSecret, waitFor } from '../lib/media.js';
-import { startRoomEnvironment, devToken as token } from '../lib/livekit-page.js';
+import { startRoomEnvironment, expectMediaFlowing, devToken as token } from '../lib/livekit-page.js';
 import { startWebhookSink } from '../lib/webhook-sink.js';
 
 let env;
@@ -26,13 +26,6 @@ after(async () => {
 
 const openPage = () => env.openPage();
 
-async function expectVideoFlowing(page, who) {
-  await waitFor(async () => (await page.evaluate(() => window.videoProgress()))?.width > 0, { timeoutMs: 20000, intervalMs: 100, what: `${who} never decoded remote video` });
-  const first = await page.evaluate(() => window.videoProgress());
-  await waitFor(async () => (await page.evaluate(() => window.videoProgress())).frames > first.frames + 20,
-    { timeoutMs: 10000, intervalMs: 100, what: `${who}: remote video frames stopped advancing` });
-  await waitFor(async () => (await page.evaluate(() => window.remoteAudioPackets())) > 20, { timeoutMs: 10000, intervalMs: 100, what: `${who} receives no audio` });
-}
 
 for (const mode of [
   { name: 'single peer connection (default)', room: {} },
@@ -47,8 +40,8 @@ for (const mode of [
     const bobJoin = await bob.evaluate(([u, t, c]) => window.join(u, t, { room: c }), [media.url, await token('bob', room), mode.room]);
     assert.equal(bobJoin.remotes, 1, 'bob sees alice in the room at join');
 
-    await expectVideoFlowing(alice, 'alice');
-    await expectVideoFlowing(bob, 'bob');
+    await expectMediaFlowing(alice, 'alice');
+    await expectMediaFlowing(bob, 'bob');
     if (!mode.room.dynacast) {
       // With transport-cc feedback the publisher's estimate ramps fast: every simulcast layer,
       // the full-resolution one included, is soon being sent (the time is logged, not asserted).

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMedia, waitFor } from '../lib/media.js';
-import { startRoomEnvironment, devToken as token } from '../lib/livekit-page.js';
+import { startRoomEnvironment, expectMediaFlowing, devToken as token } from '../lib/livekit-page.js';
 import { makeTestCa } from '../lib/tls.js';
 
 let ca;
@@ -25,15 +25,6 @@ after(async () => {
   ca?.remove();
 });
 
-async function expectMediaFlowing(page, who) {
-  await waitFor(async () => (await page.evaluate(() => window.videoProgress()))?.width > 0,
-    { timeoutMs: 20000, intervalMs: 100, what: `${who} never decoded remote video` });
-  const first = await page.evaluate(() => window.videoProgress());
-  await waitFor(async () => (await page.evaluate(() => window.videoProgress())).frames > first.frames + 20,
-    { timeoutMs: 10000, intervalMs: 100, what: `${who}: remote video frames stopped advancing` });
-  await waitFor(async () => (await page.evaluate(() => window.remoteAudioPackets())) > 20,
-    { timeoutMs: 10000, intervalMs: 100, what: `${who} receives no audio` });
-}
 
 test('two browsers join over wss:// and see and hear each other', async () => {
   assert.match(env.media.url, /^wss:\/\/127\.0\.0\.1:\d+$/);

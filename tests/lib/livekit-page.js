@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AccessToken } from 'livekit-server-sdk';
 import { serveStatic, launchChromium } from './browser.js';
-import { devKey, devSecret, startMedia } from './media.js';
+import { devKey, devSecret, startMedia, waitFor } from './media.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const livekitUmd = readFileSync(path.join(repoRoot, 'node_modules/livekit-client/dist/livekit-client.umd.js'), 'utf8');
@@ -126,6 +126,17 @@ window.remoteSenderReports = async () => {
 };
 </script>`;
 
+
+/** Waits until `page` decodes the other participant's video, its frames advance, and audio arrives. */
+export async function expectMediaFlowing(page, who) {
+  await waitFor(async () => (await page.evaluate(() => window.videoProgress()))?.width > 0,
+    { timeoutMs: 20000, intervalMs: 100, what: `${who} never decoded remote video` });
+  const first = await page.evaluate(() => window.videoProgress());
+  await waitFor(async () => (await page.evaluate(() => window.videoProgress())).frames > first.frames + 20,
+    { timeoutMs: 10000, intervalMs: 100, what: `${who}: remote video frames stopped advancing` });
+  await waitFor(async () => (await page.evaluate(() => window.remoteAudioPackets())) > 20,
+    { timeoutMs: 10000, intervalMs: 100, what: `${who} receives no audio` });
+}
 
 /** Serves the page and the SDK; resolves to { url, close() }. */
 export function serveLivekitPage() {
