@@ -5,7 +5,7 @@
 // about is refused.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startMedia, waitFor } from '../lib/media.js';
+import { startMedia } from '../lib/media.js';
 import { startRoomEnvironment, expectMediaFlowing, devToken as token } from '../lib/livekit-page.js';
 import { makeTestCa } from '../lib/tls.js';
 
