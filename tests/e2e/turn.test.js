@@ -1,13 +1,14 @@
 // Calls through Parlor's own TURN server with livekit-client in Chromium, the browser told to use
 // relay candidates only (iceTransportPolicy 'relay') and UDP to the media port refused: first over
-// TURN/UDP, then, with UDP to the TURN port refused as well, over TURN/TLS. The ICE servers come
+// TURN/UDP (TCP to the TURN/TLS port refused, so that is the only relay), then, with UDP to the
+// TURN port refused instead, over TURN/TLS. The ICE servers come
 // from the JoinResponse (per-participant credentials), as they do for every LiveKit client.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMedia, waitFor } from '../lib/media.js';
 import { serveLivekitPage, devToken as token } from '../lib/livekit-page.js';
 import { launchChromium } from '../lib/browser.js';
-import { blockUdpPort, randomPort } from '../lib/netblock.js';
+import { blockTcpPort, blockUdpPort, randomPort } from '../lib/netblock.js';
 import { makeTestCa } from '../lib/tls.js';
 
 let site;
@@ -86,12 +87,14 @@ async function relayedCall(expectRelayProtocol) {
 }
 
 test('relay only, UDP to the media port refused: the call goes through TURN/UDP', async () => {
-  const unblock = blockUdpPort(ports.udp);
+  const unblockMedia = blockUdpPort(ports.udp);
+  const unblockTls = blockTcpPort(ports.turnTls);
   try {
     const ms = await relayedCall('udp');
     console.log(`TURN/UDP: connected in ${ms.join(' / ')} ms (alice / bob)`);
   } finally {
-    unblock();
+    unblockTls();
+    unblockMedia();
   }
 });
 

@@ -1,12 +1,13 @@
-// Blocks UDP to chosen ports on this machine's loopback with policy routing (no firewall tool
-// needed; see ../shared/notes/toolchain.md §7): a `prohibit` rule per port ahead of the local
-// table, whose rule moves from priority 0 to 100 while any block is in place. A sender then gets
-// EACCES for UDP to that port; TCP and every other port pass. Needs root (CI runs as root).
+// Blocks UDP (or TCP) to chosen ports on this machine's loopback with policy routing (no firewall
+// tool needed; see ../shared/notes/toolchain.md §7): a `prohibit` rule per port and protocol ahead
+// of the local table, whose rule moves from priority 0 to 100 while any block is in place. A UDP
+// sender then gets EACCES, a TCP connect fails; every other port and protocol passes. Needs root
+// (CI runs as root).
 // Always undone: by the returned unblock(), and on process exit for anything left over.
 import { execFileSync } from 'node:child_process';
 
 const kLocalMoved = 100;
-const active = new Map();  // port -> rule priority
+const active = new Map();  // `${proto}:${port}` -> rule priority
 
 function ip(...args) {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -24,16 +25,23 @@ function restore() {
 
 let exitHook = false;
 
-/** Blocks UDP to `port` on this machine. Resolves to an idempotent unblock(). */
-export function blockUdpPort(port) {
-  if (process.getuid?.() !== 0) throw new Error('blocking UDP needs root (policy routing rules)');
+/** Blocks UDP to `port` on this machine. Returns an idempotent unblock(). */
+export function blockUdpPort(port) { return blockPort(port, 'udp'); }
+
+/** Blocks TCP connections to `port` on this machine. Returns an idempotent unblock(). */
+export function blockTcpPort(port) { return blockPort(port, 'tcp'); }
+
+function blockPort(port, proto) {
+  if (process.getuid?.() !== 0) throw new Error(`blocking ${proto} needs root (policy routing rules)`);
   if (!exitHook) {
     exitHook = true;
     process.on('exit', () => { try { if (active.size) restore(); } catch { /* best effort */ } });
   }
-  const pref = 10 + active.size;
-  ip('rule', 'add', 'pref', String(pref), 'ipproto', 'udp', 'dport', String(port), 'prohibit');
-  active.set(port, pref);
+  const key = `${proto}:${port}`;
+  let pref = 10;
+  while ([...active.values()].includes(pref)) pref++;
+  ip('rule', 'add', 'pref', String(pref), 'ipproto', proto, 'dport', String(port), 'prohibit');
+  active.set(key, pref);
   if (!new RegExp(`^${kLocalMoved}:\\s+from all lookup local`, 'm').test(rules())) {
     ip('rule', 'add', 'pref', String(kLocalMoved), 'lookup', 'local');
   }
@@ -43,7 +51,7 @@ export function blockUdpPort(port) {
     if (done) return;
     done = true;
     try { ip('rule', 'del', 'pref', String(pref)); } catch { /* already gone */ }
-    active.delete(port);
+    active.delete(key);
     if (active.size === 0) restore();
   };
 }
