@@ -264,7 +264,7 @@ void UpTrack::on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time
     return;
   }
   if (choose_now_ || now - last_choice_ >= kChoiceInterval) choose_targets(now);
-  bool keyframe = vp8_starts_keyframe(packet.payload());
+  bool keyframe = rtc::starts_keyframe(codec_, packet.payload());
   for (auto* d : downs_) {
     if (keyframe && d->target_layer() == layer) {
       d->set_target_layer(-1);

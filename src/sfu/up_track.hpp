@@ -34,6 +34,10 @@ class UpTrack {
   using NackRequest = std::function<void(uint32_t ssrc, std::span<const uint16_t> sequences)>;
 
   UpTrack(bool video, int layers, KeyframeRequest request_keyframe);
+  // The codec the publisher sends (negotiated in its offer): how keyframes are found, where a
+  // subscriber may start or switch layers. VP8 (video) or Opus (audio) until set.
+  void set_codec(rtc::Codec codec) { codec_ = codec; }
+  rtc::Codec codec() const { return codec_; }
   // Video only: gaps in what the publisher sends are asked for again (RFC 4585 §6.2.1).
   void set_nack_request(NackRequest request) { request_nack_ = std::move(request); }
   // Upstream repair totals over all layers: sequence numbers asked for, and recovered.
@@ -130,6 +134,7 @@ class UpTrack {
   void send_keyframe_request(int layer, Clock::time_point now, bool urgent = false);
 
   const bool video_;
+  rtc::Codec codec_ = video_ ? rtc::Codec::kVp8 : rtc::Codec::kOpus;
   const int layer_count_;
   KeyframeRequest request_keyframe_;
   NackRequest request_nack_;

@@ -23,9 +23,6 @@ constexpr std::string_view kExtRepairedRid = "urn:ietf:params:rtp-hdrext:sdes:re
 constexpr std::string_view kExtAudioLevel = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 constexpr std::string_view kExtTransportCc = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
 constexpr uint32_t kRtcpSenderSsrc = 1;
-// Our payload types on the subscriber PC (v0), as LiveKit numbers them.
-constexpr int kOpusPt = 111;
-constexpr int kVp8Pt = 96;
 
 uint32_t random_ssrc() {
   auto id = common::random_id("", 8);
@@ -44,20 +41,11 @@ void fill_description(livekit::SessionDescription& desc, const char* type, rtc::
   for (const auto& [mid, track] : mid_to_track) (*desc.mutable_mid_to_track_id())[mid] = track;
 }
 
-rtc::SdpCodec our_codec(bool video) {
+// What an unused section of the subscriber PC (v0) offers.
+rtc::SdpCodec default_codec(bool video) {
   rtc::SdpCodec c;
-  if (video) {
-    c.payload_type = kVp8Pt;
-    c.name = "VP8";
-    c.clock_rate = 90000;
-  } else {
-    c.payload_type = kOpusPt;
-    c.name = "opus";
-    c.clock_rate = 48000;
-    c.channels = 2;
-    c.fmtp = "minptime=10;useinbandfec=1";
-  }
-  return c;
+  c.name = video ? "VP8" : "opus";
+  return sfu::subscriber_codec(c);
 }
 }  // namespace
 
@@ -115,7 +103,25 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
       answer.media.push_back(std::move(a));
       continue;
     }
-    auto codec = sfu::pick_codec(m);
+    auto dir = m.direction();
+    bool publishing = dir == rtc::SdpDirection::kSendOnly || dir == rtc::SdpDirection::kSendRecv;
+    PublishedTrack* bound = nullptr;  // the track this section published before, if any
+    for (auto& t : tracks_) {
+      if (t->mid == m.mid()) bound = t.get();
+    }
+    Subscription* sub = nullptr;
+    if (!publishing) {
+      // The client stopped sending on this section: unpublish (JS sends no message for it).
+      if (bound && bound->published) room_.on_track_unpublished(*this, *bound);
+      if (bound) bound->mid.clear();
+      bound = nullptr;
+      if (single_pc_) sub = assign_slot(m, *transport_);
+    }
+    // Publishing: the codec the track was announced with, if offered. Receiving: the codec of the
+    // track it carries.
+    PublishedTrack* publishes = publishing ? (bound ? bound : track_for_section(m)) : nullptr;
+    auto codec = sub ? std::optional<rtc::SdpCodec>(sub->codec)
+                     : sfu::pick_codec(m, publishes ? publishes->requested : rtc::Codec::kUnknown);
     if (!codec) {
       answer.media.push_back(sfu::rejected_section(m));
       continue;
@@ -139,16 +145,11 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
       if (e.uri == kExtTransportCc) twcc_ext_ = e.id;
     }
 
-    auto dir = m.direction();
-    bool publishing = dir == rtc::SdpDirection::kSendOnly || dir == rtc::SdpDirection::kSendRecv;
-    PublishedTrack* bound = nullptr;  // the track this section published before, if any
-    for (auto& t : tracks_) {
-      if (t->mid == m.mid()) bound = t.get();
-    }
     if (publishing) {
-      if (!bound) {
-        bound = bind_section(m);
-        if (bound) newly_bound.push_back(bound);
+      if (!bound && publishes) {
+        bound = publishes;
+        bind_section(*bound, m, *codec);
+        newly_bound.push_back(bound);
       }
       a.set_direction(rtc::SdpDirection::kRecvOnly);
       if (bound && bound->rids.size() > 1) {
@@ -160,18 +161,12 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
         a.add("simulcast", "recv " + list);
       }
       if (bound) mid_to_track[m.mid()] = bound->info.sid();
+    } else if (sub) {
+      add_send_attributes(a, *sub);
+      mid_to_track[m.mid()] = sub->track_sid;
     } else {
-      // The client stopped sending on this section: unpublish (JS sends no message for it).
-      if (bound && bound->published) room_.on_track_unpublished(*this, *bound);
-      if (bound) bound->mid.clear();
-      Subscription* sub = single_pc_ ? assign_slot(m.mid(), m.kind, *codec, *transport_) : nullptr;
-      if (sub) {
-        add_send_attributes(a, *sub);
-        mid_to_track[m.mid()] = sub->track_sid;
-      } else {
-        a.set_direction(rtc::SdpDirection::kInactive);
-        if (single_pc_) free_slots_.push_back({m.mid(), m.kind});
-      }
+      a.set_direction(rtc::SdpDirection::kInactive);
+      if (single_pc_) free_slots_.push_back({m.mid(), m.kind, m});
     }
     answer.media.push_back(std::move(a));
   }
@@ -188,28 +183,48 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
   }
   if (single_pc_) {
     negotiation_requested_ = false;
-    bool waiting = std::any_of(subscriptions_.begin(), subscriptions_.end(), [](auto& s) { return s->mid.empty(); });
+    refuse_undecodable_subscriptions();
+    bool waiting = std::any_of(subscriptions_.begin(), subscriptions_.end(),
+                               [](auto& s) { return s->mid.empty() && !s->codec_unsupported; });
     if (waiting) request_negotiation();
   }
 }
 
-// Binds an offered sendonly section to the AddTrackRequest it carries (spec §4.5 step 4).
-PublishedTrack* Participant::bind_section(const rtc::SdpMedia& m) {
-  PublishedTrack* bound = nullptr;
+// A waiting subscription whose codec none of the client's free sections of its kind offers
+// cannot be received by this client (say, H.264 to a browser built without it): tell it once,
+// as LiveKit does, instead of asking for sections forever.
+void Participant::refuse_undecodable_subscriptions() {
+  for (auto& s : subscriptions_) {
+    if (!s->mid.empty() || !s->track || s->codec_unsupported || s->track->codec.name.empty()) continue;
+    bool video = s->track->info.type() == livekit::VIDEO;
+    const rtc::SdpMedia* free_section = nullptr;
+    for (const auto& slot : free_slots_) {
+      if ((slot.kind == "video") == video) free_section = &slot.offered;
+    }
+    if (!free_section || sfu::match_codec(*free_section, s->track->codec)) continue;
+    s->codec_unsupported = true;
+    livekit::SignalResponse r;
+    r.mutable_subscription_response()->set_track_sid(s->track_sid);
+    r.mutable_subscription_response()->set_err(livekit::SE_CODEC_UNSUPPORTED);
+    send(r);
+  }
+}
+
+PublishedTrack* Participant::track_for_section(const rtc::SdpMedia& m) {
   auto [stream_id, track_id] = m.msid();
   for (auto& t : tracks_) {
-    if (t->mid.empty() && t->cid == track_id) bound = t.get();
+    if (t->mid.empty() && t->cid == track_id) return t.get();
   }
-  if (!bound) {
-    for (auto& t : tracks_) {
-      bool same_kind = (t->info.type() == livekit::VIDEO) == (m.kind == "video");
-      if (t->mid.empty() && !t->published && same_kind) {
-        bound = t.get();
-        break;
-      }
-    }
+  for (auto& t : tracks_) {
+    bool same_kind = (t->info.type() == livekit::VIDEO) == (m.kind == "video");
+    if (t->mid.empty() && !t->published && same_kind) return t.get();
   }
-  if (!bound) return nullptr;
+  return nullptr;
+}
+
+// Binds an offered sendonly section to the AddTrackRequest it carries.
+void Participant::bind_section(PublishedTrack& track, const rtc::SdpMedia& m, const rtc::SdpCodec& codec) {
+  PublishedTrack* bound = &track;
   bound->mid = m.mid();
   bound->info.set_mid(m.mid());
   bound->rids.clear();
@@ -232,23 +247,28 @@ PublishedTrack* Participant::bind_section(const rtc::SdpMedia& m) {
     });
     if (bound->server_muted) bound->up->set_server_muted(true, Clock::now());
   }
+  auto kind = rtc::codec_from_name(codec.name);
+  bound->codec = codec;
+  bound->up->set_codec(kind);
+  std::string mime(rtc::codec_mime_type(kind));
+  bound->info.set_mime_type(mime);
+  if (bound->info.codecs_size() > 0) bound->info.mutable_codecs(0)->set_mime_type(mime);
   for (uint32_t ssrc : m.ssrcs()) {
     if (!by_ssrc_.count(ssrc)) by_ssrc_[ssrc] = {bound, 0};
   }
   for (auto [primary, rtx] : m.fid_groups()) by_ssrc_.erase(rtx);
-  return bound;
 }
 
-// A receiving section `mid` keeps its subscription or takes a waiting one of its kind.
-Subscription* Participant::assign_slot(const std::string& mid, const std::string& kind, const rtc::SdpCodec& codec,
-                                       rtc::WebRtcTransport& transport) {
+Subscription* Participant::assign_slot(const rtc::SdpMedia& m, rtc::WebRtcTransport& transport) {
   for (auto& s : subscriptions_) {
-    if (s->mid == mid) return s.get();
+    if (s->mid == m.mid()) return s.get();
   }
   for (auto& s : subscriptions_) {
     bool video = s->track && s->track->info.type() == livekit::VIDEO;
-    if (!s->mid.empty() || !s->track || video != (kind == "video")) continue;
-    attach(*s, mid, codec, transport);
+    if (!s->mid.empty() || !s->track || video != (m.kind == "video")) continue;
+    auto codec = sfu::match_codec(m, s->track->codec);
+    if (!codec) continue;
+    attach(*s, m.mid(), *codec, transport);
     return s.get();
   }
   return nullptr;
@@ -259,7 +279,7 @@ void Participant::attach(Subscription& s, const std::string& mid, const rtc::Sdp
                          rtc::WebRtcTransport& transport) {
   bool video = s.track->info.type() == livekit::VIDEO;
   s.mid = mid;
-  s.payload_type = codec.payload_type;
+  s.codec = codec;
   s.ssrc = random_ssrc();
   s.down = std::make_unique<sfu::DownTrack>(transport, s.ssrc, static_cast<uint8_t>(codec.payload_type), video);
   // Spec §4.8: before any track settings, HIGH (LOW with adaptive stream, which then asks).
@@ -286,7 +306,7 @@ void Participant::request_negotiation() {
   if (!started_ || negotiation_requested_ || !connection_->open()) return;
   uint32_t audio = 0, video = 0;
   for (const auto& s : subscriptions_) {
-    if (!s->mid.empty() || !s->track) continue;
+    if (!s->mid.empty() || !s->track || s->codec_unsupported) continue;
     (s->track->info.type() == livekit::VIDEO ? video : audio)++;
   }
   for (const auto& slot : free_slots_) {
@@ -328,7 +348,7 @@ void Participant::send_subscriber_offer() {
       free = sub_sections_.end() - 1;
     }
     free->used = true;
-    attach(*s, free->mid, our_codec(video), *sub_transport_);
+    attach(*s, free->mid, sfu::subscriber_codec(s->track->codec), *sub_transport_);
   }
 
   auto actpass = [](rtc::SdpMedia& m) {
@@ -354,11 +374,11 @@ void Participant::send_subscriber_offer() {
     m.add("mid", section.mid);
     auto a = sfu::accepted_section(m, worker, *sub_transport_, false);
     actpass(a);
-    sfu::add_codec(a, our_codec(section.kind == "video"));
     Subscription* sub = nullptr;
     for (auto& s : subscriptions_) {
       if (s->mid == section.mid) sub = s.get();
     }
+    sfu::add_codec(a, sub ? sub->codec : default_codec(section.kind == "video"));
     if (sub) {
       add_send_attributes(a, *sub);
       mid_to_track[section.mid] = sub->track_sid;

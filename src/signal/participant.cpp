@@ -270,7 +270,7 @@ void Participant::send_subscribed_qualities() {
     auto* update = r.mutable_subscribed_quality_update();
     update->set_track_sid(t->info.sid());
     auto* codec = update->add_subscribed_codecs();
-    codec->set_codec("vp8");
+    codec->set_codec(std::string(rtc::codec_short_name(t->up->codec())));
     for (size_t i = 0; i < t->rids.size(); ++i) {
       // JS matches encodings by rid (q LOW, h MEDIUM, f HIGH); other rids go by position.
       const auto& rid = t->rids[i];
@@ -496,6 +496,11 @@ void Participant::handle_add_track(const livekit::AddTrackRequest& req) {
   if (req.type() != livekit::AUDIO && req.type() != livekit::VIDEO) {
     return reject(livekit::RequestResponse::UNSUPPORTED_TYPE, "only audio and video tracks are supported");
   }
+  // A further codec for a published track (simulcast codecs): each track is forwarded in the
+  // codec it was published with, and no other is ever asked for (SubscribedQualityUpdate).
+  if (!req.sid().empty()) {
+    return reject(livekit::RequestResponse::UNSUPPORTED_TYPE, "a track is published in one codec");
+  }
   // The same cid again: answer with the same track.
   for (const auto& t : tracks_) {
     if (t->cid == req.cid()) {
@@ -527,7 +532,13 @@ void Participant::handle_add_track(const livekit::AddTrackRequest& req) {
   info.set_stream(req.stream());
   info.set_encryption(req.encryption());
   for (int f : req.audio_features()) info.add_audio_features(static_cast<livekit::AudioTrackFeature>(f));
-  std::string mime = video ? "video/VP8" : "audio/opus";
+  // The codec it asks to publish with (livekit-client: `videoCodec`), until its offer settles it.
+  auto wanted = req.simulcast_codecs_size() > 0 ? rtc::codec_from_name(req.simulcast_codecs(0).codec()) : rtc::Codec::kUnknown;
+  if (video ? wanted == rtc::Codec::kOpus || wanted == rtc::Codec::kUnknown : wanted != rtc::Codec::kOpus) {
+    wanted = video ? rtc::Codec::kVp8 : rtc::Codec::kOpus;
+  }
+  if (req.simulcast_codecs_size() > 0 && rtc::codec_from_name(req.simulcast_codecs(0).codec()) == wanted) t->requested = wanted;
+  std::string mime(rtc::codec_mime_type(wanted));
   info.set_mime_type(mime);
   if (video) {
     info.set_width(req.width());

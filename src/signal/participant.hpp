@@ -54,6 +54,8 @@ struct PublishedTrack {
   std::string cid;
   std::string mid;                // the publishing section; empty until the offer binds it
   std::vector<std::string> rids;  // simulcast rids in layer order (lowest first)
+  rtc::Codec requested = rtc::Codec::kUnknown;  // AddTrackRequest.simulcast_codecs[0], if one we forward
+  rtc::SdpCodec codec;            // as negotiated in the publisher's offer (name empty until then)
   std::unique_ptr<sfu::UpTrack> up;
   bool published = false;         // announced to the room
   bool server_muted = false;      // muted through RoomService: the client cannot unmute it
@@ -66,7 +68,10 @@ struct Subscription {
   std::string track_sid;
   std::string mid;  // receiving section in the subscriber's PC; empty until assigned
   uint32_t ssrc = 0;
-  int payload_type = -1;
+  rtc::SdpCodec codec;  // what the subscriber receives it as (its payload type)
+  // The subscriber offered sections of this kind but none with the track's codec: it was told
+  // (SubscriptionResponse SE_CODEC_UNSUPPORTED) and no more sections are asked for it.
+  bool codec_unsupported = false;
   std::unique_ptr<sfu::DownTrack> down;
 };
 
@@ -170,9 +175,13 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   void handle_add_track(const livekit::AddTrackRequest& request);
   void handle_offer(const livekit::SessionDescription& offer);
   void handle_answer(const livekit::SessionDescription& answer);
-  PublishedTrack* bind_section(const rtc::SdpMedia& section);
-  Subscription* assign_slot(const std::string& mid, const std::string& kind, const rtc::SdpCodec& codec,
-                            rtc::WebRtcTransport& transport);
+  // The announced track an offered sendonly section publishes (spec §4.5 step 4), not yet bound.
+  PublishedTrack* track_for_section(const rtc::SdpMedia& section);
+  void bind_section(PublishedTrack& track, const rtc::SdpMedia& section, const rtc::SdpCodec& codec);
+  // The subscription a receiving section `section` carries: the one it carried before, or a
+  // waiting one of its kind whose codec the section offers (attached here).
+  Subscription* assign_slot(const rtc::SdpMedia& section, rtc::WebRtcTransport& transport);
+  void refuse_undecodable_subscriptions();
   void add_send_attributes(rtc::SdpMedia& section, const Subscription& sub) const;
   void attach(Subscription& sub, const std::string& mid, const rtc::SdpCodec& codec, rtc::WebRtcTransport& transport);
   void send_subscriber_offer();
@@ -235,6 +244,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   struct Slot {
     std::string mid;
     std::string kind;
+    rtc::SdpMedia offered;  // the section as offered (its codecs decide what it can carry)
   };
   // Tracks it wants but their publishers' permissions refuse: track sid → publisher sid. Bounded
   // by the tracks published in the room (entries go with the track or an unsubscribe).
