@@ -158,6 +158,29 @@ rtc::SdpCodec subscriber_codec(const rtc::SdpCodec& sent) {
   return c;
 }
 
+std::optional<rtc::SdpCodec> find_rtx(const rtc::SdpMedia& offered, int apt) {
+  for (const auto& c : offered.codecs()) {
+    if (lower(c.name) == "rtx" && c.rtx_apt() == apt) return c;
+  }
+  return std::nullopt;
+}
+
+rtc::SdpCodec subscriber_rtx(const rtc::SdpCodec& media) {
+  rtc::SdpCodec c;
+  c.name = "rtx";
+  c.clock_rate = 90000;
+  c.payload_type = rtc::codec_from_name(media.name) == rtc::Codec::kH264 ? 107 : 97;
+  c.fmtp = "apt=" + std::to_string(media.payload_type);
+  return c;
+}
+
+void add_rtx(rtc::SdpMedia& a, const rtc::SdpCodec& rtx, int apt) {
+  std::string pt = std::to_string(rtx.payload_type);
+  a.formats.push_back(pt);
+  a.add("rtpmap", pt + " rtx/" + std::to_string(rtx.clock_rate ? rtx.clock_rate : 90000));
+  a.add("fmtp", pt + " apt=" + std::to_string(apt));
+}
+
 void add_codec(rtc::SdpMedia& a, const rtc::SdpCodec& codec, bool transport_cc) {
   std::string pt = std::to_string(codec.payload_type);
   a.formats = {pt};

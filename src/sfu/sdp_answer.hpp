@@ -37,6 +37,12 @@ std::optional<rtc::SdpCodec> match_codec(const rtc::SdpMedia& offered, const rtc
 // codec under the payload type LiveKit uses for it (Opus 111, VP8 96, H.264 125), with fixed
 // parameters. VP8 for an unknown codec.
 rtc::SdpCodec subscriber_codec(const rtc::SdpCodec& sent);
+// The offered RTX codec (RFC 4588) that repairs payload type `apt`, if any.
+std::optional<rtc::SdpCodec> find_rtx(const rtc::SdpMedia& offered, int apt);
+// The RTX payload type of the two-connection offer for a video codec there (VP8 97, H.264 107).
+rtc::SdpCodec subscriber_rtx(const rtc::SdpCodec& media);
+// Adds an RTX codec after the media codec add_codec wrote: format, rtpmap and fmtp apt.
+void add_rtx(rtc::SdpMedia& answer, const rtc::SdpCodec& rtx, int apt);
 // A parameter of an fmtp line ("packetization-mode" in "...;packetization-mode=1;..."); empty if absent.
 std::string fmtp_parameter(const std::string& fmtp, std::string_view key);
 // Writes the payload type, rtpmap, fmtp and (video) NACK/PLI/FIR feedback lines.

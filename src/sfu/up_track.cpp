@@ -205,6 +205,15 @@ void UpTrack::choose_targets(Clock::time_point now) {
   }
 }
 
+void UpTrack::on_repaired_packet(const rtc::RtpPacketView& packet, int layer, Clock::time_point now) {
+  if (layer < 0 || layer >= layer_count_ || layers_[layer].ssrc != packet.ssrc()) return;
+  if (caches_[layer] && caches_[layer]->get(packet.sequence())) {
+    ++repaired_duplicates_;
+    return;
+  }
+  on_packet(packet, layer, now);
+}
+
 void UpTrack::on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time_point now) {
   if (layer < 0 || layer >= layer_count_) return;
   auto& l = layers_[layer];

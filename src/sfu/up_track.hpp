@@ -46,6 +46,13 @@ class UpTrack {
 
   // A packet of layer `layer` (0 = lowest). Forwards it if it belongs to the selected layer.
   void on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time_point now);
+  // A packet repaired from the layer's RTX stream (already unwrapped, RFC 4588): taken like any
+  // other if it fills a gap; dropped if that sequence number is already here (the sender probes
+  // bandwidth by resending old packets on RTX).
+  void on_repaired_packet(const rtc::RtpPacketView& packet, int layer, Clock::time_point now);
+  // The SSRC a layer arrives on (0 until its first packet): what an RTX packet of it repairs.
+  uint32_t layer_ssrc(int layer) const { return layer >= 0 && layer < layer_count_ ? layers_[layer].ssrc : 0; }
+  uint64_t repaired_duplicates() const { return repaired_duplicates_; }
   // A subscriber asked for a keyframe (PLI/FIR) on what it receives; throttled per layer.
   // `urgent` (its transport just connected and it waits for a first picture) uses a shorter
   // throttle.
@@ -133,6 +140,7 @@ class UpTrack {
   int desired_layer(const DownTrack& down, Clock::time_point now) const;
   void send_keyframe_request(int layer, Clock::time_point now, bool urgent = false);
 
+  uint64_t repaired_duplicates_ = 0;
   const bool video_;
   rtc::Codec codec_ = video_ ? rtc::Codec::kVp8 : rtc::Codec::kOpus;
   const int layer_count_;

@@ -132,6 +132,15 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
     const auto& extensions = m.extensions();
     bool transport_cc = std::any_of(extensions.begin(), extensions.end(), [](const auto& e) { return e.uri == kExtTransportCc; });
     sfu::add_codec(a, *codec, transport_cc);
+    // RTX (RFC 4588) for video: the publisher's retransmissions and probes come on their own
+    // stream; a subscriber's come from us on one.
+    if (publishing && publishes && m.kind == "video") {
+      auto rtx = sfu::find_rtx(m, codec->payload_type);
+      if (rtx) sfu::add_rtx(a, *rtx, codec->payload_type);
+      publishes->rtx_payload_type = rtx ? rtx->payload_type : -1;
+    } else if (sub && sub->rtx) {
+      sfu::add_rtx(a, *sub->rtx, sub->codec.payload_type);
+    }
     // Header extensions are negotiated per BUNDLE transport: accept the same ones on every
     // section, or Chrome refuses later simulcast offers. Forwarded packets carry none.
     for (const auto& e : extensions) {
@@ -141,6 +150,7 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
       }
       if (e.uri == kExtMid) mid_ext_ = e.id;
       if (e.uri == kExtRid) rid_ext_ = e.id;
+      if (e.uri == kExtRepairedRid) repaired_rid_ext_ = e.id;
       if (e.uri == kExtAudioLevel) audio_level_ext_ = e.id;
       if (e.uri == kExtTransportCc) twcc_ext_ = e.id;
     }
@@ -256,7 +266,10 @@ void Participant::bind_section(PublishedTrack& track, const rtc::SdpMedia& m, co
   for (uint32_t ssrc : m.ssrcs()) {
     if (!by_ssrc_.count(ssrc)) by_ssrc_[ssrc] = {bound, 0};
   }
-  for (auto [primary, rtx] : m.fid_groups()) by_ssrc_.erase(rtx);
+  for (auto [primary, rtx] : m.fid_groups()) {
+    by_ssrc_.erase(rtx);
+    if (bound->rtx_payload_type >= 0 && bound->rids.empty()) rtx_by_ssrc_[rtx] = {bound, 0};
+  }
 }
 
 Subscription* Participant::assign_slot(const rtc::SdpMedia& m, rtc::WebRtcTransport& transport) {
@@ -268,7 +281,7 @@ Subscription* Participant::assign_slot(const rtc::SdpMedia& m, rtc::WebRtcTransp
     if (!s->mid.empty() || !s->track || video != (m.kind == "video")) continue;
     auto codec = sfu::match_codec(m, s->track->codec);
     if (!codec) continue;
-    attach(*s, m.mid(), *codec, transport);
+    attach(*s, m.mid(), *codec, video ? sfu::find_rtx(m, codec->payload_type) : std::nullopt, transport);
     return s.get();
   }
   return nullptr;
@@ -276,12 +289,14 @@ Subscription* Participant::assign_slot(const rtc::SdpMedia& m, rtc::WebRtcTransp
 
 // The subscription starts flowing on section `mid`: its own SSRC, the section's payload type.
 void Participant::attach(Subscription& s, const std::string& mid, const rtc::SdpCodec& codec,
-                         rtc::WebRtcTransport& transport) {
+                         const std::optional<rtc::SdpCodec>& rtx, rtc::WebRtcTransport& transport) {
   bool video = s.track->info.type() == livekit::VIDEO;
   s.mid = mid;
   s.codec = codec;
   s.ssrc = random_ssrc();
   s.down = std::make_unique<sfu::DownTrack>(transport, s.ssrc, static_cast<uint8_t>(codec.payload_type), video);
+  s.rtx = rtx;
+  if (rtx) s.down->set_rtx(random_ssrc(), static_cast<uint8_t>(rtx->payload_type));
   // Spec §4.8: before any track settings, HIGH (LOW with adaptive stream, which then asks).
   s.down->set_max_layer(adaptive_stream_ ? 0 : 2);
   s.down->set_hidden(hidden());
@@ -293,8 +308,13 @@ void Participant::add_send_attributes(rtc::SdpMedia& a, const Subscription& sub)
   std::string msid = sub.publisher->sid() + "|" + sub.track_sid;
   a.set_direction(rtc::SdpDirection::kSendOnly);
   a.add("msid", msid + " " + sub.track_sid);
-  a.add("ssrc", std::to_string(sub.ssrc) + " cname:" + sub.publisher->sid());
-  a.add("ssrc", std::to_string(sub.ssrc) + " msid:" + msid + " " + sub.track_sid);
+  uint32_t rtx = sub.down ? sub.down->rtx_ssrc() : 0;
+  if (rtx) a.add("ssrc-group", "FID " + std::to_string(sub.ssrc) + " " + std::to_string(rtx));
+  for (uint32_t ssrc : {sub.ssrc, rtx}) {
+    if (!ssrc) continue;
+    a.add("ssrc", std::to_string(ssrc) + " cname:" + sub.publisher->sid());
+    a.add("ssrc", std::to_string(ssrc) + " msid:" + msid + " " + sub.track_sid);
+  }
 }
 
 void Participant::request_negotiation() {
@@ -348,7 +368,8 @@ void Participant::send_subscriber_offer() {
       free = sub_sections_.end() - 1;
     }
     free->used = true;
-    attach(*s, free->mid, sfu::subscriber_codec(s->track->codec), *sub_transport_);
+    auto codec = sfu::subscriber_codec(s->track->codec);
+    attach(*s, free->mid, codec, video ? std::optional(sfu::subscriber_rtx(codec)) : std::nullopt, *sub_transport_);
   }
 
   auto actpass = [](rtc::SdpMedia& m) {
@@ -379,6 +400,7 @@ void Participant::send_subscriber_offer() {
       if (s->mid == section.mid) sub = s.get();
     }
     sfu::add_codec(a, sub ? sub->codec : default_codec(section.kind == "video"));
+    if (sub && sub->rtx) sfu::add_rtx(a, *sub->rtx, sub->codec.payload_type);
     if (sub) {
       add_send_attributes(a, *sub);
       mid_to_track[section.mid] = sub->track_sid;

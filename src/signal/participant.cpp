@@ -763,6 +763,7 @@ void Participant::unpublish_revoked(PublishedTrack& track) {
   r.mutable_track_unpublished()->set_track_sid(track.info.sid());
   send(r);
   std::erase_if(by_ssrc_, [&](const auto& entry) { return entry.second.first == &track; });
+  std::erase_if(rtx_by_ssrc_, [&](const auto& entry) { return entry.second.first == &track; });
   std::erase_if(tracks_, [&](const auto& t) { return t.get() == &track; });
 }
 
@@ -919,6 +920,8 @@ bool Participant::send_data(const livekit::DataPacket& packet, bool reliable) {
   return transport->send_data(*stream, common::as_bytes(bytes), true);
 }
 
+// An SSRC not seen before: its section from the mid extension, its layer from the rid (or, on an
+// RTX stream, the repaired rid; RTX also by its payload type when there are no rids).
 bool Participant::bind_ssrc(const rtc::RtpPacketView& p) {
   if (!mid_ext_) return false;
   auto mid = p.extension(static_cast<uint8_t>(mid_ext_));
@@ -926,22 +929,23 @@ bool Participant::bind_ssrc(const rtc::RtpPacketView& p) {
   std::string_view mid_text(reinterpret_cast<const char*>(mid->data()), mid->size());
   for (auto& t : tracks_) {
     if (t->mid.empty() || t->mid != mid_text) continue;
+    bool rtx = t->rtx_payload_type >= 0 && p.payload_type() == t->rtx_payload_type;
     int layer = 0;
     if (!t->rids.empty()) {
-      if (!rid_ext_) return false;
-      auto rid = p.extension(static_cast<uint8_t>(rid_ext_));
-      if (!rid) return false;  // RTX carries repaired-rid instead; not negotiated
+      int ext = rtx ? repaired_rid_ext_ : rid_ext_;
+      if (!ext) return false;
+      auto rid = p.extension(static_cast<uint8_t>(ext));
+      if (!rid) return false;
       std::string_view rid_text(reinterpret_cast<const char*>(rid->data()), rid->size());
       auto it = std::find(t->rids.begin(), t->rids.end(), rid_text);
       if (it == t->rids.end()) return false;
       layer = static_cast<int>(it - t->rids.begin());
     }
-    // One SSRC per layer: a stream that replaces another takes its place, so SSRCs a client
-    // invents never pile up.
-    std::erase_if(by_ssrc_, [&](const auto& e) {
-      return e.second.first == t.get() && e.second.second == layer;
-    });
-    by_ssrc_[p.ssrc()] = {t.get(), layer};
+    // One SSRC per layer (and one RTX SSRC): a stream that replaces another takes its place, so
+    // SSRCs a client invents never pile up.
+    auto& table = rtx ? rtx_by_ssrc_ : by_ssrc_;
+    std::erase_if(table, [&](const auto& e) { return e.second.first == t.get() && e.second.second == layer; });
+    table[p.ssrc()] = {t.get(), layer};
     return true;
   }
   return false;
@@ -951,8 +955,15 @@ void Participant::on_rtp(rtc::RtpPacketView& packet) {
   if (twcc_ext_) record_transport_sequence(packet);
   auto it = by_ssrc_.find(packet.ssrc());
   if (it == by_ssrc_.end()) {
+    if (auto rtx = rtx_by_ssrc_.find(packet.ssrc()); rtx != rtx_by_ssrc_.end()) {
+      return on_rtx(packet, *rtx->second.first, rtx->second.second);
+    }
     if (!bind_ssrc(packet)) return;
+    if (auto rtx = rtx_by_ssrc_.find(packet.ssrc()); rtx != rtx_by_ssrc_.end()) {
+      return on_rtx(packet, *rtx->second.first, rtx->second.second);
+    }
     it = by_ssrc_.find(packet.ssrc());
+    if (it == by_ssrc_.end()) return;
   }
   auto [track, layer] = it->second;
   if (!track->up || !track->published) return;
@@ -962,6 +973,19 @@ void Participant::on_rtp(rtc::RtpPacketView& packet) {
     }
   }
   track->up->on_packet(packet, layer, Clock::now());
+}
+
+// A packet of a layer's RTX stream: padding-only ones (bandwidth probes) end here; the others
+// become the original packet again (in place) and repair the layer.
+void Participant::on_rtx(rtc::RtpPacketView& packet, PublishedTrack& track, int layer) {
+  if (!track.up || !track.published || packet.payload_type() != track.rtx_payload_type) return;
+  if (packet.payload().size() <= 2) return;
+  uint32_t original_ssrc = track.up->layer_ssrc(layer);
+  if (!original_ssrc || track.codec.payload_type < 0) return;
+  auto length = rtc::rtx_unwrap(packet.bytes(), static_cast<uint8_t>(track.codec.payload_type), original_ssrc);
+  if (!length) return;
+  auto original = rtc::RtpPacketView::parse(packet.bytes().first(*length));
+  if (original) track.up->on_repaired_packet(*original, layer, Clock::now());
 }
 
 // Transport-wide CC: every packet carrying the extension counts, whichever stream it is on.

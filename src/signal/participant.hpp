@@ -56,6 +56,7 @@ struct PublishedTrack {
   std::vector<std::string> rids;  // simulcast rids in layer order (lowest first)
   rtc::Codec requested = rtc::Codec::kUnknown;  // AddTrackRequest.simulcast_codecs[0], if one we forward
   rtc::SdpCodec codec;            // as negotiated in the publisher's offer (name empty until then)
+  int rtx_payload_type = -1;      // its RTX stream's, when negotiated (video)
   std::unique_ptr<sfu::UpTrack> up;
   bool published = false;         // announced to the room
   bool server_muted = false;      // muted through RoomService: the client cannot unmute it
@@ -69,6 +70,7 @@ struct Subscription {
   std::string mid;  // receiving section in the subscriber's PC; empty until assigned
   uint32_t ssrc = 0;
   rtc::SdpCodec codec;  // what the subscriber receives it as (its payload type)
+  std::optional<rtc::SdpCodec> rtx;  // its RTX codec, when the subscriber takes one (video)
   // The subscriber offered sections of this kind but none with the track's codec: it was told
   // (SubscriptionResponse SE_CODEC_UNSUPPORTED) and no more sections are asked for it.
   bool codec_unsupported = false;
@@ -183,7 +185,9 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   Subscription* assign_slot(const rtc::SdpMedia& section, rtc::WebRtcTransport& transport);
   void refuse_undecodable_subscriptions();
   void add_send_attributes(rtc::SdpMedia& section, const Subscription& sub) const;
-  void attach(Subscription& sub, const std::string& mid, const rtc::SdpCodec& codec, rtc::WebRtcTransport& transport);
+  void attach(Subscription& sub, const std::string& mid, const rtc::SdpCodec& codec,
+              const std::optional<rtc::SdpCodec>& rtx, rtc::WebRtcTransport& transport);
+  void on_rtx(rtc::RtpPacketView& packet, PublishedTrack& track, int layer);
   void send_subscriber_offer();
   void handle_mute(const livekit::MuteTrackRequest& request);
   void handle_subscription(const livekit::UpdateSubscription& request);
@@ -231,11 +235,13 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   // publishing
   std::vector<std::unique_ptr<PublishedTrack>> tracks_;
   std::unordered_map<uint32_t, std::pair<PublishedTrack*, int>> by_ssrc_;  // → (track, layer)
+  // RTX streams of published layers, the same way; at most one per layer (a new one replaces it).
+  std::unordered_map<uint32_t, std::pair<PublishedTrack*, int>> rtx_by_ssrc_;
   // Sources with a RoomService mute in force: a track republished for one starts server-muted,
   // so unpublishing and publishing again does not get around the mute.
   std::set<int> server_muted_sources_;
   TrackPermissions track_permissions_;  // default: everyone may subscribe
-  int mid_ext_ = 0, rid_ext_ = 0, audio_level_ext_ = 0, twcc_ext_ = 0;
+  int mid_ext_ = 0, rid_ext_ = 0, repaired_rid_ext_ = 0, audio_level_ext_ = 0, twcc_ext_ = 0;
   sfu::TwccRecorder twcc_;  // transport-cc feedback for what the client publishes
 
   // receiving

@@ -1,7 +1,8 @@
 // The publisher's codec choice with the official livekit-client in Chromium: a participant that
 // publishes with `videoCodec: 'h264'` sends H.264 (simulcast), the server announces the track as
 // video/H264 and forwards it as such, and the other participant decodes H.264 — on both
-// signaling paths — while its own default VP8 reaches the H.264 publisher as VP8.
+// signaling paths — while its own default VP8 reaches the H.264 publisher as VP8; and the server
+// negotiates RTX for video both ways.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../lib/media.js';
@@ -42,6 +43,15 @@ for (const mode of [
     assert.match(codecs.bob.remote[0].announced, /^video\/h264$/i, `the server announces alice's track as H.264: ${what}`);
     assert.equal(codecs.alice.remote[0].decoded, 'video/VP8', `alice decodes bob's default VP8: ${what}`);
     assert.match(codecs.alice.remote[0].announced, /^video\/vp8$/i, what);
+    // RTX (RFC 4588) negotiated both ways: in what the server sent for every connection carrying
+    // video (its answer to the publisher, its answer or offer for the subscriber).
+    for (const [who, page] of [['alice', alice], ['bob', bob]]) {
+      const descriptions = await page.evaluate(() => window.peerConnections
+        .filter((pc) => pc.connectionState !== 'closed' && /m=video [1-9]/.test(pc.remoteDescription?.sdp ?? ''))
+        .map((pc) => pc.remoteDescription.sdp));
+      assert.ok(descriptions.length >= 1, `${who} has a connection carrying video`);
+      for (const sdp of descriptions) assert.match(sdp, /a=rtpmap:\d+ rtx\/90000\r\na=fmtp:\d+ apt=\d+/, `${who}: the server negotiated RTX`);
+    }
     const layers = await alice.evaluate(() => window.publisherLayers());
     console.log(`${mode.name}: alice's H.264 layers ${JSON.stringify(layers.map((l) => ({ rid: l.rid, width: l.width, bytes: l.bytes })))}`);
     for (const p of [alice, bob]) await p.context().close();

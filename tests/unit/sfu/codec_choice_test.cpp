@@ -77,6 +77,24 @@ TEST(CodecChoice, TheTwoConnectionOfferUsesOneConfigurationPerPayloadType) {
   EXPECT_EQ(opus.channels, 2);
 }
 
+TEST(CodecChoice, RtxIsFoundByTheCodecItRepairs) {
+  auto section = video_section("96 97 102 108", kChromeLike);
+  auto rtx = find_rtx(section, 96);
+  ASSERT_TRUE(rtx);
+  EXPECT_EQ(rtx->payload_type, 97);
+  EXPECT_FALSE(find_rtx(section, 108));  // no rtx offered for it
+  EXPECT_EQ(subscriber_rtx(subscriber_codec({.name = "VP8"})).fmtp, "apt=96");
+  EXPECT_EQ(subscriber_rtx(subscriber_codec({.name = "H264"})).payload_type, 107);
+  rtc::SdpMedia answer;
+  answer.kind = "video";
+  add_codec(answer, *pick_codec(section));
+  add_rtx(answer, *rtx, 96);
+  EXPECT_EQ(answer.formats, (std::vector<std::string>{"96", "97"}));
+  auto codecs = answer.codecs();
+  ASSERT_EQ(codecs.size(), 2u);
+  EXPECT_EQ(codecs[1].rtx_apt(), 96);
+}
+
 TEST(CodecChoice, FmtpParametersAreFoundByName) {
   EXPECT_EQ(fmtp_parameter("a=1; b=22;c=3", "b"), "22");
   EXPECT_EQ(fmtp_parameter("a=1;b=22", "c"), "");
