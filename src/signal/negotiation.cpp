@@ -3,6 +3,8 @@
 //    sections carry subscriptions; we ask for re-offers with media_sections_requirement.
 //  * v0 (/rtc, two PCs, subscriber primary): the client offers on its publisher PC; we offer on
 //    the subscriber PC (data channels + one sendonly section per subscription) and it answers.
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <array>
 #include <map>
@@ -81,6 +83,7 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
       remote_ufrag_ = m.ice_ufrag;
     } else if (remote_set_ && !m.ice_ufrag.empty() && m.ice_ufrag != remote_ufrag_) {
       // ICE restart (JS does one after every resume): new credentials on both sides.
+      spdlog::info("room={} participant={} sid={} ICE restart", room_.info().name(), identity(), sid_);
       std::string old_ufrag = transport_->local_ice().ufrag;
       transport_->restart_ice(rtc::generate_ice_credentials(), {m.ice_ufrag, m.ice_pwd});
       room_.worker().rekey(*transport_, old_ufrag);

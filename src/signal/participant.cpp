@@ -403,11 +403,13 @@ void Participant::end_after_error(const Caught& caught) {
 // too (signal/liveness.hpp).
 void Participant::on_ws_closed() {
   if (leaving_) return;
+  spdlog::info("room={} participant={} sid={} signal connection lost; kept for a resume", room_.info().name(), identity(), sid_);
   signal_lost_at_ = Clock::now();
 }
 
 void Participant::resume(std::shared_ptr<SignalSink> connection,
                          const std::vector<livekit::ParticipantInfo>& others) {
+  spdlog::info("room={} participant={} sid={} resumed from {}", room_.info().name(), identity(), sid_, connection->remote_address());
   connection_->detach();
   connection_ = std::move(connection);
   connection_->set_listener(this);
@@ -854,11 +856,14 @@ PeerActivity Participant::activity() const {
 }
 
 void Participant::request_resume(Clock::time_point now) {
+  spdlog::info("room={} participant={} sid={} heard nothing on its media connection with the signal open: asked to resume",
+               room_.info().name(), identity(), sid_);
   resume_requested_at_ = now;
   send_leave(livekit::MEDIA_FAILURE, livekit::LeaveRequest::RESUME);
 }
 
 void Participant::on_subscriber_connected() {
+  spdlog::info("room={} participant={} sid={} subscriber connection up", room_.info().name(), identity(), sid_);
   request_first_keyframes();
   state_ = livekit::ParticipantInfo::ACTIVE;
   ++version_;
@@ -866,6 +871,8 @@ void Participant::on_subscriber_connected() {
 }
 
 void Participant::on_transport_connected() {
+  spdlog::info("room={} participant={} sid={} {} connection up", room_.info().name(), identity(), sid_,
+               single_pc_ ? "media" : "publisher");
   if (!single_pc_) return;  // v0: the subscriber PC is primary
   request_first_keyframes();
   state_ = livekit::ParticipantInfo::ACTIVE;
@@ -873,8 +880,9 @@ void Participant::on_transport_connected() {
   room_.broadcast_update(*this);
 }
 
-void Participant::on_transport_closed(const std::string&) {
+void Participant::on_transport_closed(const std::string& reason) {
   if (leaving_) return;
+  spdlog::warn("room={} participant={} sid={} media connection failed: {}", room_.info().name(), identity(), sid_, reason);
   leaving_ = true;
   send_leave(livekit::MEDIA_FAILURE, livekit::LeaveRequest::RECONNECT);
   room_.defer_remove(identity(), sid_, livekit::MEDIA_FAILURE, false);

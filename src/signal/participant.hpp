@@ -109,6 +109,9 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
     return claims_.video && claims_.video->effective_can_publish_data() && !hidden();
   }
   bool auto_subscribe() const { return auto_subscribe_; }
+  bool single_pc() const { return single_pc_; }
+  const livekit::ClientInfo& client() const { return client_; }
+  std::string remote_address() const { return connection_ ? connection_->remote_address() : std::string(); }
   bool connected() const { return transport_->connected(); }
   // Its signal and transport activity, for the room's liveness check (signal/liveness.hpp).
   PeerActivity activity() const;
