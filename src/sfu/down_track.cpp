@@ -129,24 +129,43 @@ bool DownTrack::send_rtx(const rtc::RtpPacketView& in, uint16_t seq, uint32_t ts
   return true;
 }
 
-// Fixed header and CSRCs, no extension block, then payload and padding unchanged.
+// Fixed header and CSRCs, no extension block, then payload and padding unchanged — except Opus
+// RED from the publisher: as is with the subscriber's payload types inside, or its primary block
+// alone for a subscriber that takes plain Opus.
 bool DownTrack::send_mapped(const rtc::RtpPacketView& in, uint16_t seq, uint32_t ts) {
   auto bytes = in.bytes();
-  size_t csrc_bytes = 4u * in.csrc_count();
-  size_t body = bytes.size() - in.header_size();
-  size_t total = 12 + csrc_bytes + body;
+  size_t header = 12 + 4u * in.csrc_count();
+  std::span<const uint8_t> body = bytes.subspan(in.header_size());  // payload and padding
+  size_t payload_bytes = in.payload().size();
+  uint8_t payload_type = payload_type_;
+  std::optional<rtc::RedPayload> red;
+  if (!video_ && source_ && source_->red_payload_type() && in.payload_type() == source_->red_payload_type()) {
+    red = rtc::parse_red(in.payload());
+    if (!red) return false;
+    if (red_payload_type_) {
+      payload_type = red_payload_type_;
+    } else {
+      body = in.payload().subspan(red->primary_offset);
+      payload_bytes = body.size();
+    }
+  }
+  size_t total = header + body.size();
   if (total > scratch_.size()) return false;
-  std::memcpy(scratch_.data(), bytes.data(), 12 + csrc_bytes);
+  std::memcpy(scratch_.data(), bytes.data(), header);
   scratch_[0] &= ~0x10;  // X bit off
-  std::memcpy(scratch_.data() + 12 + csrc_bytes, bytes.data() + in.header_size(), body);
+  if (red && !red_payload_type_) scratch_[0] &= ~0x20;  // the primary alone: no padding
+  std::memcpy(scratch_.data() + header, body.data(), body.size());
+  if (red && red_payload_type_) {
+    rtc::set_red_block_payload_types({scratch_.data() + header, payload_bytes}, *red, payload_type_);
+  }
   auto out = rtc::RtpPacketView::parse({scratch_.data(), total});
   if (!out) return false;
   out->set_ssrc(ssrc_);
-  out->set_payload_type(payload_type_);
+  out->set_payload_type(payload_type);
   out->set_sequence(seq);
   out->set_timestamp(ts);
   if (!transport_.send_rtp(out->bytes())) return false;
-  octets_ += body - in.padding_size();
+  octets_ += payload_bytes;
   return true;
 }
 

@@ -38,6 +38,10 @@ class DownTrack {
     rtx_payload_type_ = payload_type;
   }
   uint32_t rtx_ssrc() const { return rtx_ssrc_; }
+  // Audio: the subscriber takes Opus RED under this payload type (0 = plain Opus only: it gets
+  // the primary block of a RED publisher's packets). The blocks inside carry its Opus type.
+  void set_red(uint8_t payload_type) { red_payload_type_ = payload_type; }
+  uint8_t red_payload_type() const { return red_payload_type_; }
 
   // The publisher's track this one receives from (set by UpTrack::add/remove; null when none).
   void set_source(const UpTrack* source) { source_ = source; }
@@ -87,6 +91,7 @@ class DownTrack {
   const uint8_t payload_type_;
   const bool video_;
   uint32_t rtx_ssrc_ = 0;  // 0: retransmit on the media stream itself
+  uint8_t red_payload_type_ = 0;
   uint8_t rtx_payload_type_ = 0;
   uint16_t rtx_seq_ = 0;
   bool started_ = false;

@@ -181,6 +181,41 @@ void add_rtx(rtc::SdpMedia& a, const rtc::SdpCodec& rtx, int apt) {
   a.add("fmtp", pt + " apt=" + std::to_string(apt));
 }
 
+std::optional<rtc::SdpCodec> find_red(const rtc::SdpMedia& offered, int opus_payload_type) {
+  const std::string opus = std::to_string(opus_payload_type);
+  for (const auto& c : offered.codecs()) {
+    if (lower(c.name) != "red" || c.clock_rate != 48000) continue;
+    // Every block of the redundancy is Opus: "111/111" (or more levels).
+    std::string_view f = c.fmtp;
+    bool all_opus = !f.empty();
+    while (!f.empty() && all_opus) {
+      auto slash = f.find('/');
+      all_opus = f.substr(0, slash) == opus;
+      f = slash == std::string_view::npos ? std::string_view{} : f.substr(slash + 1);
+    }
+    if (all_opus) return c;
+  }
+  return std::nullopt;
+}
+
+rtc::SdpCodec subscriber_red() {
+  rtc::SdpCodec c;
+  c.payload_type = 63;
+  c.name = "red";
+  c.clock_rate = 48000;
+  c.channels = 2;
+  c.fmtp = "111/111";
+  return c;
+}
+
+void add_red(rtc::SdpMedia& a, const rtc::SdpCodec& red, int opus_payload_type) {
+  std::string pt = std::to_string(red.payload_type);
+  std::string opus = std::to_string(opus_payload_type);
+  a.formats.insert(a.formats.begin(), pt);
+  a.add("rtpmap", pt + " red/48000/2");
+  a.add("fmtp", pt + " " + opus + "/" + opus);
+}
+
 void add_codec(rtc::SdpMedia& a, const rtc::SdpCodec& codec, bool transport_cc) {
   std::string pt = std::to_string(codec.payload_type);
   a.formats = {pt};

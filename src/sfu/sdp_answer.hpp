@@ -43,6 +43,13 @@ std::optional<rtc::SdpCodec> find_rtx(const rtc::SdpMedia& offered, int apt);
 rtc::SdpCodec subscriber_rtx(const rtc::SdpCodec& media);
 // Adds an RTX codec after the media codec add_codec wrote: format, rtpmap and fmtp apt.
 void add_rtx(rtc::SdpMedia& answer, const rtc::SdpCodec& rtx, int apt);
+// The offered Opus RED codec (RFC 2198, "red/48000/2" with fmtp "<opus>/<opus>"), if any.
+std::optional<rtc::SdpCodec> find_red(const rtc::SdpMedia& offered, int opus_payload_type);
+// RED on the two-connection offer: payload type 63 over Opus 111, as LiveKit offers it.
+rtc::SdpCodec subscriber_red();
+// Puts RED ahead of the Opus codec add_codec wrote, so the sender sends RED (a browser sends the
+// first codec of the answer).
+void add_red(rtc::SdpMedia& answer, const rtc::SdpCodec& red, int opus_payload_type);
 // A parameter of an fmtp line ("packetization-mode" in "...;packetization-mode=1;..."); empty if absent.
 std::string fmtp_parameter(const std::string& fmtp, std::string_view key);
 // Writes the payload type, rtpmap, fmtp and (video) NACK/PLI/FIR feedback lines.

@@ -38,6 +38,10 @@ class UpTrack {
   // subscriber may start or switch layers. VP8 (video) or Opus (audio) until set.
   void set_codec(rtc::Codec codec) { codec_ = codec; }
   rtc::Codec codec() const { return codec_; }
+  // Audio: the payload type of the publisher's RED (RFC 2198) packets when it sends Opus RED
+  // (0 = plain Opus only). Its subscribers forward RED as is or its primary block alone.
+  void set_red_payload_type(uint8_t payload_type) { red_payload_type_ = payload_type; }
+  uint8_t red_payload_type() const { return red_payload_type_; }
   // Video only: gaps in what the publisher sends are asked for again (RFC 4585 §6.2.1).
   void set_nack_request(NackRequest request) { request_nack_ = std::move(request); }
   // Upstream repair totals over all layers: sequence numbers asked for, and recovered.
@@ -143,6 +147,7 @@ class UpTrack {
   uint64_t repaired_duplicates_ = 0;
   const bool video_;
   rtc::Codec codec_ = video_ ? rtc::Codec::kVp8 : rtc::Codec::kOpus;
+  uint8_t red_payload_type_ = 0;
   const int layer_count_;
   KeyframeRequest request_keyframe_;
   NackRequest request_nack_;

@@ -144,6 +144,16 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
     } else if (sub && sub->rtx) {
       sfu::add_rtx(a, *sub->rtx, sub->codec.payload_type);
     }
+    // Opus RED (RFC 2198): the publisher sends it unless its AddTrackRequest disabled it; a
+    // subscriber gets it if it takes it, else the primary encoding alone.
+    if (publishing && publishes && m.kind == "audio") {
+      auto red = publishes->info.disable_red() ? std::nullopt : sfu::find_red(m, codec->payload_type);
+      if (red) sfu::add_red(a, *red, codec->payload_type);
+      publishes->red_payload_type = red ? red->payload_type : -1;
+      if (publishes->up) publishes->up->set_red_payload_type(red ? static_cast<uint8_t>(red->payload_type) : 0);
+    } else if (sub && sub->red) {
+      sfu::add_red(a, *sub->red, sub->codec.payload_type);
+    }
     // Header extensions are negotiated per BUNDLE transport: accept the same ones on every
     // section, or Chrome refuses later simulcast offers. Forwarded packets carry none.
     for (const auto& e : extensions) {
@@ -263,6 +273,7 @@ void Participant::bind_section(PublishedTrack& track, const rtc::SdpMedia& m, co
   auto kind = rtc::codec_from_name(codec.name);
   bound->codec = codec;
   bound->up->set_codec(kind);
+  if (bound->red_payload_type >= 0) bound->up->set_red_payload_type(static_cast<uint8_t>(bound->red_payload_type));
   std::string mime(rtc::codec_mime_type(kind));
   bound->info.set_mime_type(mime);
   if (bound->info.codecs_size() > 0) bound->info.mutable_codecs(0)->set_mime_type(mime);
@@ -284,6 +295,7 @@ Subscription* Participant::assign_slot(const rtc::SdpMedia& m, rtc::WebRtcTransp
     if (!s->mid.empty() || !s->track || video != (m.kind == "video")) continue;
     auto codec = sfu::match_codec(m, s->track->codec);
     if (!codec) continue;
+    s->red = !video && s->track->red_payload_type >= 0 ? sfu::find_red(m, codec->payload_type) : std::nullopt;
     attach(*s, m.mid(), *codec, video ? sfu::find_rtx(m, codec->payload_type) : std::nullopt, transport);
     return s.get();
   }
@@ -300,6 +312,7 @@ void Participant::attach(Subscription& s, const std::string& mid, const rtc::Sdp
   s.down = std::make_unique<sfu::DownTrack>(transport, s.ssrc, static_cast<uint8_t>(codec.payload_type), video);
   s.rtx = rtx;
   if (rtx) s.down->set_rtx(random_ssrc(), static_cast<uint8_t>(rtx->payload_type));
+  if (s.red) s.down->set_red(static_cast<uint8_t>(s.red->payload_type));
   // Spec §4.8: before any track settings, HIGH (LOW with adaptive stream, which then asks).
   s.down->set_max_layer(adaptive_stream_ ? 0 : 2);
   s.down->set_hidden(hidden());
@@ -372,6 +385,7 @@ void Participant::send_subscriber_offer() {
     }
     free->used = true;
     auto codec = sfu::subscriber_codec(s->track->codec);
+    s->red = !video && s->track->red_payload_type >= 0 ? std::optional(sfu::subscriber_red()) : std::nullopt;
     attach(*s, free->mid, codec, video ? std::optional(sfu::subscriber_rtx(codec)) : std::nullopt, *sub_transport_);
   }
 
@@ -404,6 +418,7 @@ void Participant::send_subscriber_offer() {
     }
     sfu::add_codec(a, sub ? sub->codec : default_codec(section.kind == "video"));
     if (sub && sub->rtx) sfu::add_rtx(a, *sub->rtx, sub->codec.payload_type);
+    if (sub && sub->red) sfu::add_red(a, *sub->red, sub->codec.payload_type);
     if (sub) {
       add_send_attributes(a, *sub);
       mid_to_track[section.mid] = sub->track_sid;

@@ -57,6 +57,7 @@ struct PublishedTrack {
   rtc::Codec requested = rtc::Codec::kUnknown;  // AddTrackRequest.simulcast_codecs[0], if one we forward
   rtc::SdpCodec codec;            // as negotiated in the publisher's offer (name empty until then)
   int rtx_payload_type = -1;      // its RTX stream's, when negotiated (video)
+  int red_payload_type = -1;      // Opus RED's, when negotiated (audio, unless disable_red)
   std::unique_ptr<sfu::UpTrack> up;
   bool published = false;         // announced to the room
   bool server_muted = false;      // muted through RoomService: the client cannot unmute it
@@ -71,6 +72,7 @@ struct Subscription {
   uint32_t ssrc = 0;
   rtc::SdpCodec codec;  // what the subscriber receives it as (its payload type)
   std::optional<rtc::SdpCodec> rtx;  // its RTX codec, when the subscriber takes one (video)
+  std::optional<rtc::SdpCodec> red;  // Opus RED, when the publisher sends it and the subscriber takes it
   // The subscriber offered sections of this kind but none with the track's codec: it was told
   // (SubscriptionResponse SE_CODEC_UNSUPPORTED) and no more sections are asked for it.
   bool codec_unsupported = false;

@@ -112,8 +112,8 @@ window.publisherLayers = async () => {
   }
   return layers;
 };
-// The codec (mime type) of every remote video track as decoded, and of the local video as sent.
-window.videoCodecs = async () => {
+// The codec (mime type) of every remote track of one kind as decoded, and of the local one as sent.
+window.trackCodecs = async (kind = 'video') => {
   const codecOf = (stats, type) => {
     let mime = null;
     stats?.forEach((s) => { if (s.type === type && s.codecId) mime = stats.get(s.codecId)?.mimeType ?? mime; });
@@ -121,12 +121,14 @@ window.videoCodecs = async () => {
   };
   const remote = [];
   for (const p of window.room.remoteParticipants.values()) {
-    for (const pub of p.videoTrackPublications.values()) {
+    for (const pub of p.trackPublications.values()) {
+      if (pub.kind !== kind) continue;
       remote.push({ identity: p.identity, announced: pub.mimeType, decoded: codecOf(await pub.track?.receiver?.getStats(), 'inbound-rtp') });
     }
   }
   const local = [];
-  for (const pub of window.room.localParticipant.videoTrackPublications.values()) {
+  for (const pub of window.room.localParticipant.trackPublications.values()) {
+    if (pub.kind !== kind) continue;
     local.push({ announced: pub.mimeType, sent: codecOf(await pub.track?.sender?.getStats(), 'outbound-rtp') });
   }
   return { remote, local };

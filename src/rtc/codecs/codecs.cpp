@@ -128,6 +128,36 @@ bool h264_starts_keyframe(std::span<const uint8_t> p) {
   return false;
 }
 
+std::optional<RedPayload> parse_red(std::span<const uint8_t> p, size_t max_blocks) {
+  RedPayload red;
+  size_t i = 0;
+  size_t redundant_bytes = 0;
+  while (true) {
+    if (i >= p.size() || red.blocks >= max_blocks) return std::nullopt;
+    ++red.blocks;
+    if ((p[i] & 0x80) == 0) {  // the primary's one-byte header ends the list
+      i += 1;
+      break;
+    }
+    if (i + 4 > p.size()) return std::nullopt;
+    redundant_bytes += ((static_cast<size_t>(p[i + 2]) & 0x03) << 8) | p[i + 3];
+    i += 4;
+  }
+  red.header_bytes = i;
+  red.primary_offset = i + redundant_bytes;
+  if (red.primary_offset > p.size()) return std::nullopt;
+  return red;
+}
+
+void set_red_block_payload_types(std::span<uint8_t> p, const RedPayload& red, uint8_t payload_type) {
+  size_t i = 0;
+  for (uint8_t b = 0; b < red.blocks && i < red.header_bytes; ++b) {
+    bool more = p[i] & 0x80;
+    p[i] = static_cast<uint8_t>((p[i] & 0x80) | (payload_type & 0x7F));
+    i += more ? 4 : 1;
+  }
+}
+
 std::optional<size_t> rtx_unwrap(std::span<uint8_t> packet, uint8_t original_payload_type, uint32_t original_ssrc) {
   auto view = RtpPacketView::parse(packet);
   if (!view || view->payload().size() < 2) return std::nullopt;

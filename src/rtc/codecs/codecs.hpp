@@ -49,6 +49,20 @@ bool h264_starts_keyframe(std::span<const uint8_t> payload);
 // Whether `payload` starts a keyframe of `codec` (false for audio and unknown codecs).
 bool starts_keyframe(Codec codec, std::span<const uint8_t> payload);
 
+// RFC 2198 redundant audio (Opus RED): block headers — F=1: PT(7), timestamp offset(14),
+// length(10); the last, F=0: PT(7) — then the blocks, the primary (newest) encoding last.
+struct RedPayload {
+  size_t header_bytes = 0;    // all block headers
+  size_t primary_offset = 0;  // where the primary block starts in the payload
+  uint8_t blocks = 0;         // redundant blocks + the primary
+};
+// Nullopt if the headers or the redundant blocks' lengths run past the payload, or more than
+// `max_blocks` blocks are declared.
+std::optional<RedPayload> parse_red(std::span<const uint8_t> payload, size_t max_blocks = 8);
+// Rewrites the payload type of every block header (the encoding inside, e.g. a subscriber's Opus
+// payload type). The payload must have passed parse_red.
+void set_red_block_payload_types(std::span<uint8_t> payload, const RedPayload& red, uint8_t payload_type);
+
 // RFC 4588: turns an RTX packet back into the original one in place: sequence number from the
 // OSN, the original payload type and SSRC, the 2-byte OSN removed. Returns the new length, or
 // nullopt if the packet is not a valid RTX packet (too short for the OSN).

@@ -70,5 +70,28 @@ TEST(Rtx, UnwrapRestoresTheOriginalPacket) {
   EXPECT_FALSE(rtx_unwrap(no_osn, 96, 1));
 }
 
+TEST(Red, FindsThePrimaryBehindRedundantBlocks) {
+  // One redundant block (PT 111, offset 960, 3 bytes), then the primary (PT 111, 4 bytes).
+  std::vector<uint8_t> p = {0xEF, 0x0F, 0x00, 0x03, 0x6F, 'r', 'r', 'r', 'p', 'p', 'p', 'p'};
+  auto red = parse_red(p);
+  ASSERT_TRUE(red);
+  EXPECT_EQ(red->blocks, 2);
+  EXPECT_EQ(red->header_bytes, 5u);
+  EXPECT_EQ(red->primary_offset, 8u);
+  set_red_block_payload_types(p, *red, 109);
+  EXPECT_EQ(p[0], 0x80 | 109);
+  EXPECT_EQ(p[4], 109);
+  EXPECT_EQ(p[1], 0x0F);  // offsets and lengths untouched
+  // Only a primary.
+  std::vector<uint8_t> single = {0x6F, 'p'};
+  EXPECT_EQ(parse_red(single)->primary_offset, 1u);
+  // Truncated headers, a redundant length past the end, an empty payload, too many blocks.
+  for (size_t n = 0; n < 5; ++n) EXPECT_FALSE(parse_red(std::span(p).first(n))) << n;
+  std::vector<uint8_t> long_block = {0xEF, 0x0F, 0x00, 0x20, 0x6F, 'p'};
+  EXPECT_FALSE(parse_red(long_block));
+  std::vector<uint8_t> chain(4 * 9 + 1, 0x80);
+  EXPECT_FALSE(parse_red(chain));
+}
+
 }  // namespace
 }  // namespace parlor::rtc

@@ -95,6 +95,28 @@ TEST(CodecChoice, RtxIsFoundByTheCodecItRepairs) {
   EXPECT_EQ(codecs[1].rtx_apt(), 96);
 }
 
+TEST(CodecChoice, OpusRedGoesAheadOfOpus) {
+  std::string sdp =
+      "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+      "m=audio 9 UDP/TLS/RTP/SAVPF 111 63 9\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\n"
+      "a=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n"
+      "a=rtpmap:63 red/48000/2\r\na=fmtp:63 111/111\r\na=rtpmap:9 G722/8000\r\n";
+  auto audio = rtc::SessionDescription::parse(sdp).media.at(0);
+  auto opus = pick_codec(audio);
+  ASSERT_TRUE(opus);
+  EXPECT_EQ(opus->payload_type, 111);
+  auto red = find_red(audio, 111);
+  ASSERT_TRUE(red);
+  EXPECT_EQ(red->payload_type, 63);
+  EXPECT_FALSE(find_red(audio, 109));  // RED over another codec is not ours
+  rtc::SdpMedia answer;
+  answer.kind = "audio";
+  add_codec(answer, *opus);
+  add_red(answer, *red, 111);
+  EXPECT_EQ(answer.formats, (std::vector<std::string>{"63", "111"}));
+  EXPECT_EQ(subscriber_red().fmtp, "111/111");
+}
+
 TEST(CodecChoice, FmtpParametersAreFoundByName) {
   EXPECT_EQ(fmtp_parameter("a=1; b=22;c=3", "b"), "22");
   EXPECT_EQ(fmtp_parameter("a=1;b=22", "c"), "");

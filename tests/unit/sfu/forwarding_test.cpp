@@ -236,6 +236,45 @@ TEST(DownTrack, RetransmitsOnItsRtxStreamWithTheOriginalSequenceFirst) {
   up.remove(&down);
 }
 
+// An Opus RED packet (PT 63): one redundant block of 2 bytes, then the 3-byte primary.
+std::vector<uint8_t> red_packet(uint32_t ssrc, uint16_t seq, uint32_t ts) {
+  std::vector<uint8_t> b = {0x80, 63, uint8_t(seq >> 8), uint8_t(seq), uint8_t(ts >> 24), uint8_t(ts >> 16),
+                            uint8_t(ts >> 8), uint8_t(ts), uint8_t(ssrc >> 24), uint8_t(ssrc >> 16),
+                            uint8_t(ssrc >> 8), uint8_t(ssrc)};
+  b.insert(b.end(), {0x80 | 111, 0x0F, 0x00, 0x02, 111, 'o', 'l', 'n', 'e', 'w'});
+  return b;
+}
+
+TEST(DownTrack, OpusRedGoesAsIsOrAsItsPrimary) {
+  CapturingSink with_red, without_red;
+  UpTrack up(false, 1, [](uint32_t) {});
+  up.set_red_payload_type(63);
+  DownTrack takes_red(with_red, 1, 109, false);
+  takes_red.set_red(100);
+  DownTrack plain(without_red, 2, 109, false);
+  up.add(&takes_red);
+  up.add(&plain);
+  auto now = UpTrack::Clock::now();
+  auto p = red_packet(5, 10, 960);
+  up.on_packet(view(p), 0, now);
+  auto broken = red_packet(5, 11, 1920);
+  broken[12 + 3] = 0x40;  // the redundant block claims 64 bytes: dropped, not forwarded garbled
+  up.on_packet(view(broken), 0, now);
+  ASSERT_EQ(with_red.sent.size(), 1u);
+  EXPECT_EQ(with_red.sent[0].pt, 100);
+  EXPECT_EQ(with_red.sent[0].payload, (std::vector<uint8_t>{0x80 | 109, 0x0F, 0x00, 0x02, 109, 'o', 'l', 'n', 'e', 'w'}));
+  ASSERT_EQ(without_red.sent.size(), 1u);
+  EXPECT_EQ(without_red.sent[0].pt, 109);
+  EXPECT_EQ(without_red.sent[0].payload, (std::vector<uint8_t>{'n', 'e', 'w'}));
+  // Plain Opus from the same publisher goes to both as Opus.
+  std::vector<uint8_t> opus = {0x80, 111, 0, 12, 0, 0, 0x0B, 0x40, 0, 0, 0, 5, 'x'};
+  up.on_packet(view(opus), 0, now);
+  EXPECT_EQ(with_red.sent.back().pt, 109);
+  EXPECT_EQ(without_red.sent.back().pt, 109);
+  up.remove(&takes_red);
+  up.remove(&plain);
+}
+
 TEST(UpTrack, RepairedPacketsFillGapsAndProbesAreDropped) {
   CapturingSink sink;
   UpTrack up(true, 1, [](uint32_t) {});
