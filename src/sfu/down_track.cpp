@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "rtc/byte_io.hpp"
+#include "sfu/send_side_bwe.hpp"
 #include "sfu/up_track.hpp"
 
 namespace parlor::sfu {
@@ -55,7 +56,7 @@ std::optional<uint32_t> DownTrack::switch_timestamp(const rtc::RtpPacketView& in
 }
 
 void DownTrack::forward(const rtc::RtpPacketView& in, bool keyframe, bool source_changed, int layer) {
-  if (paused_) return;
+  if (paused_ || congestion_paused_) return;
   if (source_changed) rebase_ = true;
   if (video_ && !started_ && !keyframe) return;
   if (video_ && rebase_ && !keyframe) return;  // switch only at a keyframe of the new source
@@ -103,16 +104,27 @@ bool DownTrack::retransmit(uint16_t sequence, const UpTrack& source) {
   return true;
 }
 
-// Fixed header and CSRCs, no extension block, then payload and padding unchanged.
+// Fixed header and CSRCs, no extension block (or only the transport-wide sequence number), then
+// payload and padding unchanged.
 bool DownTrack::send_mapped(const rtc::RtpPacketView& in, uint16_t seq, uint32_t ts) {
   auto bytes = in.bytes();
   size_t csrc_bytes = 4u * in.csrc_count();
   size_t body = bytes.size() - in.header_size();
-  size_t total = 12 + csrc_bytes + body;
+  // RFC 8285 §4.2 one-byte form: 0xBEDE, length 1 word, then id|len-1 and the 16-bit number.
+  size_t ext_bytes = bwe_ ? 8 : 0;
+  size_t total = 12 + csrc_bytes + ext_bytes + body;
   if (total > scratch_.size()) return false;
   std::memcpy(scratch_.data(), bytes.data(), 12 + csrc_bytes);
   scratch_[0] &= ~0x10;  // X bit off
-  std::memcpy(scratch_.data() + 12 + csrc_bytes, bytes.data() + in.header_size(), body);
+  if (bwe_) {
+    uint8_t* ext = scratch_.data() + 12 + csrc_bytes;
+    uint16_t transport_seq = bwe_->next_sequence();
+    const uint8_t block[8] = {0xBE, 0xDE, 0x00, 0x01, static_cast<uint8_t>(twcc_ext_ << 4 | 1),
+                              static_cast<uint8_t>(transport_seq >> 8), static_cast<uint8_t>(transport_seq), 0};
+    std::memcpy(ext, block, sizeof block);
+    scratch_[0] |= 0x10;
+  }
+  std::memcpy(scratch_.data() + 12 + csrc_bytes + ext_bytes, bytes.data() + in.header_size(), body);
   auto out = rtc::RtpPacketView::parse({scratch_.data(), total});
   if (!out) return false;
   out->set_ssrc(ssrc_);
@@ -120,6 +132,7 @@ bool DownTrack::send_mapped(const rtc::RtpPacketView& in, uint16_t seq, uint32_t
   out->set_sequence(seq);
   out->set_timestamp(ts);
   if (!transport_.send_rtp(out->bytes())) return false;
+  if (bwe_) bwe_->on_packet_sent(total, bwe_->now_us());
   octets_ += body - in.padding_size();
   return true;
 }

@@ -61,6 +61,11 @@ SendSideBwe::SendSideBwe(const BweConfig& config)
   threshold_ = kInitialThreshold;
 }
 
+int64_t SendSideBwe::steady_now_us() {
+  auto now = std::chrono::steady_clock::now().time_since_epoch();
+  return std::chrono::duration_cast<std::chrono::microseconds>(now).count();
+}
+
 int64_t SendSideBwe::estimate_bps() const {
   return std::clamp(std::min(delay_rate_, loss_rate_), config_.min_bps, config_.max_bps);
 }

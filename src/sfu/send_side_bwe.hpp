@@ -24,6 +24,7 @@
 // Threading: one worker thread. Fixed storage: the send history is a ring of kHistory entries;
 // nothing is allocated per packet or per feedback.
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -49,9 +50,14 @@ class SendSideBwe {
   explicit SendSideBwe(const BweConfig& config = {});
 
   // Sending side: the transport-wide sequence number the next packet carries; then, once it
-  // left, on_packet_sent records it (and advances the number). Times are µs on one monotonic clock.
+  // left, on_packet_sent records it (and advances the number). Times are µs on one monotonic
+  // clock: steady_clock by default, or the one set (tests drive simulated time through it).
   uint16_t next_sequence() const { return static_cast<uint16_t>(next_); }
   void on_packet_sent(size_t bytes, int64_t send_us);
+  using ClockFn = int64_t (*)();
+  void set_clock(ClockFn clock) { clock_ = clock; }
+  int64_t now_us() const { return clock_(); }
+  static int64_t steady_now_us();
 
   // One parsed feedback (the statuses read_twcc wrote), received at `now_us` on our clock.
   void on_feedback(std::span<const rtc::rtcp::TwccStatus> statuses, int64_t now_us);
@@ -96,6 +102,7 @@ class SendSideBwe {
   void update_loss(int64_t now_us);
 
   const BweConfig config_;
+  ClockFn clock_ = &steady_now_us;
   // history
   std::array<Sent, kHistory> sent_{};
   int64_t next_ = 0;
