@@ -23,6 +23,9 @@ constexpr std::string_view kExtRepairedRid = "urn:ietf:params:rtp-hdrext:sdes:re
 constexpr std::string_view kExtAudioLevel = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 constexpr std::string_view kExtTransportCc = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
 constexpr uint32_t kRtcpSenderSsrc = 1;
+// The transport-cc extension id in our v0 subscriber offers (the one extension we offer there;
+// 3 is what Chrome itself uses for it).
+constexpr int kSubscriberTwccExt = 3;
 // Our payload types on the subscriber PC (v0), as LiveKit numbers them.
 constexpr int kOpusPt = 111;
 constexpr int kVp8Pt = 96;
@@ -187,6 +190,7 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
     }
   }
   if (single_pc_) {
+    apply_transport_cc();
     negotiation_requested_ = false;
     bool waiting = std::any_of(subscriptions_.begin(), subscriptions_.end(), [](auto& s) { return s->mid.empty(); });
     if (waiting) request_negotiation();
@@ -265,6 +269,7 @@ void Participant::attach(Subscription& s, const std::string& mid, const rtc::Sdp
   // Spec §4.8: before any track settings, HIGH (LOW with adaptive stream, which then asks).
   s.down->set_max_layer(adaptive_stream_ ? 0 : 2);
   s.down->set_hidden(hidden());
+  if (congestion_->enabled()) s.down->set_transport_cc(&congestion_->bwe(), static_cast<uint8_t>(transport_cc_ext()));
   subscription_by_ssrc_[s.ssrc] = &s;
   s.track->up->add(s.down.get());
 }
@@ -354,7 +359,10 @@ void Participant::send_subscriber_offer() {
     m.add("mid", section.mid);
     auto a = sfu::accepted_section(m, worker, *sub_transport_, false);
     actpass(a);
-    sfu::add_codec(a, our_codec(section.kind == "video"));
+    // Transport-wide congestion control on what we send (the subscriber's feedback drives its
+    // downlink estimate); the one header extension forwarded packets carry.
+    sfu::add_codec(a, our_codec(section.kind == "video"), true);
+    a.add("extmap", std::to_string(kSubscriberTwccExt) + " " + std::string(kExtTransportCc));
     Subscription* sub = nullptr;
     for (auto& s : subscriptions_) {
       if (s->mid == section.mid) sub = s.get();
@@ -382,7 +390,11 @@ void Participant::handle_answer(const livekit::SessionDescription& sd) {
   } catch (const BadInput& e) {
     throw BadInput(std::string("invalid SDP answer: ") + e.what());
   }
+  int twcc = 0;
   for (const auto& m : answer.media) {
+    for (const auto& e : m.extensions()) {
+      if (e.uri == kExtTransportCc && m.port != 0) twcc = e.id;
+    }
     if (!sub_remote_set_ && !m.ice_ufrag.empty()) {
       sub_transport_->set_remote({m.ice_ufrag, m.ice_pwd}, m.fingerprint);
       sub_remote_set_ = true;
@@ -403,6 +415,8 @@ void Participant::handle_answer(const livekit::SessionDescription& sd) {
       }
     }
   }
+  sub_twcc_ext_ = twcc;
+  apply_transport_cc();
   awaiting_answer_ = false;
   if (offer_again_) {
     offer_again_ = false;
