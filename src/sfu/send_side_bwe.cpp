@@ -306,7 +306,10 @@ void SendSideBwe::update_loss(int64_t now_us) {
   last_loss_update_us_ = now_us;
   if (loss > kLossHigh) {
     if (last_loss_decrease_us_ < 0 || now_us - last_loss_decrease_us_ >= kLossDecreaseIntervalUs) {
-      loss_rate_ = static_cast<int64_t>(static_cast<double>(estimate_bps()) * (1.0 - loss / 2));
+      // From what got through when known (libwebrtc's newer loss controller does the same):
+      // repeated lossy windows then do not compound while the sender is still slowing down.
+      int64_t base = acked_bps_ > 0 ? acked_bps_ : estimate_bps();
+      loss_rate_ = static_cast<int64_t>(static_cast<double>(base) * (1.0 - loss / 2));
       last_loss_decrease_us_ = now_us;
       congested_ = true;
     }

@@ -13,7 +13,8 @@
 //    otherwise raises it — 8 %/s far from the last congestion point, about one packet per
 //    response time near it;
 //  * loss-based (§6): over each window of reported packets, loss above 10 % lowers the bound to
-//    estimate × (1 − loss/2), loss below 2 % lets it grow 8 %/s, between holds;
+//    (acknowledged throughput, else the estimate) × (1 − loss/2), loss below 2 % lets it grow
+//    8 %/s, between holds;
 //  * the estimate is the smaller of the two, clamped to [min, max].
 //
 // Start: at `initial_bps`. Like LiveKit's stream allocator, which does not constrain a

@@ -266,7 +266,7 @@ TEST(SendSideBwe, LossBoundGrowsBackWhenLossStops) {
   int64_t low = s.bwe().loss_based_bps();
   ASSERT_LT(low, 900'000);
   s.link().random_loss = 0;
-  s.run(6'000'000, [](int64_t) { return 300'000; }, [](int64_t) {});
+  s.run(6'000'000, [](int64_t) { return 800'000; }, [](int64_t) {});
   // 8 %/s for the ~5 s after the last lossy window: about ×1.4.
   EXPECT_GT(s.bwe().loss_based_bps(), low * 13 / 10);
   EXPECT_LT(s.bwe().loss_based_bps(), low * 17 / 10);
