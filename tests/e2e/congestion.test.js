@@ -88,11 +88,8 @@ if (!inNamespace) {
     }, { timeoutMs: 30000, intervalMs: 250, what: `bob on a layer below ${top} px wide` });
     const lowered = Date.now() - started;
     const before = await bob.evaluate(() => window.videoProgress());
-    await waitFor(async () => {
-      const v = await bob.evaluate(() => window.videoProgress());
-      if (process.env.BWE_TRACE) console.log(JSON.stringify(v), await metric('parlor_bwe_estimate_bps_sum'), await metric('parlor_bwe_pauses_total'), await metric('parlor_bwe_resumes_total'));
-      return v.frames > before.frames + 30;
-    }, { timeoutMs: 15000, intervalMs: 500, what: 'bob\'s frames advancing on the lower layer' });
+    await waitFor(async () => (await bob.evaluate(() => window.videoProgress())).frames > before.frames + 30,
+      { timeoutMs: 15000, intervalMs: 250, what: 'bob\'s frames advancing on the lower layer' });
     const after = await bob.evaluate(() => window.videoProgress());
     console.log(`[numbers] ${mode.name}, downlink ${kDownlinkKbit} kbit/s: estimate ${estimate} bit/s at first congestion, `
       + `${await metric('parlor_bwe_estimate_bps_sum')} bit/s at the end; bob at ${after.width}x${after.height} `
