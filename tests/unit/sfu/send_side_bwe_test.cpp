@@ -92,6 +92,37 @@ TEST(SendSideBwe, ConfigClampsTheInitialValue) {
   EXPECT_EQ(bwe.estimate_bps(), 400'000);
 }
 
+TEST(SendSideBwe, ArbitraryFeedbackKeepsTheEstimateInBounds) {
+  // Whatever a subscriber reports (any sequence numbers, arrival times anywhere in what a
+  // transport-cc packet can express, repeats, reordering), the estimate stays within [min, max]
+  // and nothing overflows (this runs under UBSan in the test build).
+  BweConfig c;
+  c.min_bps = 50'000;
+  c.max_bps = 5'000'000;
+  SendSideBwe bwe(c);
+  std::mt19937 rng(11);
+  constexpr int64_t kMaxArrivalUs = (int64_t{1} << 23) * rtc::rtcp::kTwccReferenceUnitUs;
+  std::uniform_int_distribution<int64_t> arrival(-kMaxArrivalUs, kMaxArrivalUs);
+  std::vector<TwccStatus> st;
+  int64_t now = 0;
+  for (int round = 0; round < 2000; ++round) {
+    now += std::uniform_int_distribution<int64_t>(0, 200'000)(rng);
+    for (int i = 0, n = static_cast<int>(rng() % 40); i < n; ++i) bwe.on_packet_sent(rng() % 1500, now - (rng() % 5000));
+    st.clear();
+    uint16_t base = static_cast<uint16_t>(bwe.next_sequence() - rng() % 300);
+    for (int i = 0, n = static_cast<int>(rng() % 300); i < n; ++i) {
+      bool near = rng() % 4 != 0;
+      int64_t t = near ? now + static_cast<int64_t>(rng() % 100'000) : arrival(rng);
+      st.push_back({static_cast<uint16_t>(base + (rng() % 8 == 0 ? rng() : i)), rng() % 5 != 0, t});
+    }
+    bwe.on_feedback(st, now);
+    ASSERT_GE(bwe.estimate_bps(), c.min_bps);
+    ASSERT_LE(bwe.estimate_bps(), c.max_bps);
+    ASSERT_GE(bwe.acked_bps(), 0);
+  }
+  EXPECT_EQ(bwe.feedbacks(), 2000u);
+}
+
 // ---- scripted links --------------------------------------------------------------------------
 
 // A sender paced at 30 frames/s (each frame's packets 1 ms apart) through a bottleneck of
