@@ -32,7 +32,7 @@ std::optional<rtc::rtcp::SenderInfo> DownTrack::sender_report(std::chrono::stead
   info.ntp_time = clock->ntp + static_cast<uint64_t>(ntp_from_ns(elapsed_ns));
   int64_t ticks = elapsed_ns * static_cast<int64_t>(source_->clock_rate()) / 1'000'000'000;
   info.rtp_time = clock->rtp + static_cast<uint32_t>(ticks) + ts_delta_;
-  info.packet_count = static_cast<uint32_t>(packets_ + retransmitted_);
+  info.packet_count = static_cast<uint32_t>(packets_ + (rtx_ssrc_ ? 0 : retransmitted_));  // RTX has its own SSRC
   info.octet_count = static_cast<uint32_t>(octets_);
   return info;
 }
@@ -99,8 +99,34 @@ bool DownTrack::retransmit(uint16_t sequence, const UpTrack& source) {
   if (!cached || cached->size() > retransmit_scratch_.size()) return false;
   std::memcpy(retransmit_scratch_.data(), cached->data(), cached->size());
   auto in = rtc::RtpPacketView::parse({retransmit_scratch_.data(), cached->size()});
-  if (!in || !send_mapped(*in, sequence, in->timestamp() + ts_delta_)) return false;
+  if (!in) return false;
+  uint32_t ts = in->timestamp() + ts_delta_;
+  if (!(rtx_ssrc_ ? send_rtx(*in, sequence, ts) : send_mapped(*in, sequence, ts))) return false;
   ++retransmitted_;
+  return true;
+}
+
+// RFC 4588 §4: the RTX stream's own SSRC, payload type and sequence numbers, the media
+// timestamp, and the original sequence number ahead of the original payload (padding dropped).
+bool DownTrack::send_rtx(const rtc::RtpPacketView& in, uint16_t seq, uint32_t ts) {
+  auto bytes = in.bytes();
+  size_t csrc_bytes = 4u * in.csrc_count();
+  auto payload = in.payload();
+  size_t total = 12 + csrc_bytes + 2 + payload.size();
+  if (total > scratch_.size()) return false;
+  std::memcpy(scratch_.data(), bytes.data(), 12 + csrc_bytes);
+  scratch_[0] &= ~0x30;  // X and P bits off
+  scratch_[12 + csrc_bytes] = static_cast<uint8_t>(seq >> 8);
+  scratch_[12 + csrc_bytes + 1] = static_cast<uint8_t>(seq);
+  if (!payload.empty()) std::memcpy(scratch_.data() + 12 + csrc_bytes + 2, payload.data(), payload.size());
+  auto out = rtc::RtpPacketView::parse({scratch_.data(), total});
+  if (!out) return false;
+  out->set_ssrc(rtx_ssrc_);
+  out->set_payload_type(rtx_payload_type_);
+  out->set_sequence(rtx_seq_);
+  out->set_timestamp(ts);
+  if (!transport_.send_rtp(out->bytes())) return false;
+  ++rtx_seq_;
   return true;
 }
 

@@ -33,6 +33,14 @@ class DownTrack {
   // to the current mapping and is still cached. False if it could not be served.
   bool retransmit(uint16_t sequence, const UpTrack& source);
 
+  // Retransmissions go on an RTX stream (RFC 4588) when the subscriber negotiated one: its SSRC
+  // and payload type; the original sequence number leads the payload.
+  void set_rtx(uint32_t ssrc, uint8_t payload_type) {
+    rtx_ssrc_ = ssrc;
+    rtx_payload_type_ = payload_type;
+  }
+  uint32_t rtx_ssrc() const { return rtx_ssrc_; }
+
   // The publisher's track this one receives from (set by UpTrack::add/remove; null when none).
   void set_source(const UpTrack* source) { source_ = source; }
 
@@ -79,6 +87,7 @@ class DownTrack {
 
  private:
   bool send_mapped(const rtc::RtpPacketView& in, uint16_t seq, uint32_t ts);
+  bool send_rtx(const rtc::RtpPacketView& in, uint16_t seq, uint32_t ts);
   // The timestamp for the first packet after a switch to `layer`: where the old mapping puts
   // that packet's capture time, from both layers' sender reports; nullopt when either layer has
   // not reported yet (then one frame after the last timestamp sent is used).
@@ -89,6 +98,9 @@ class DownTrack {
   const uint32_t ssrc_;
   const uint8_t payload_type_;
   const bool video_;
+  uint32_t rtx_ssrc_ = 0;  // 0: retransmit on the media stream itself
+  uint8_t rtx_payload_type_ = 0;
+  uint16_t rtx_seq_ = 0;
   bool started_ = false;
   bool paused_ = false;
   bool hidden_ = false;

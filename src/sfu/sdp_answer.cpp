@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "rtc/codecs/codecs.hpp"
 #include "rtc/ice/ice_lite_agent.hpp"
 
 namespace parlor::sfu {
@@ -66,15 +67,118 @@ rtc::SdpMedia accepted_section(const rtc::SdpMedia& offered, const Worker& worke
   return a;
 }
 
-std::optional<rtc::SdpCodec> pick_codec(const rtc::SdpMedia& offered) {
+std::string fmtp_parameter(const std::string& fmtp, std::string_view key) {
+  std::string_view rest = fmtp;
+  while (!rest.empty()) {
+    auto end = rest.find(';');
+    auto item = rest.substr(0, end);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    auto eq = item.find('=');
+    if (eq != std::string_view::npos && item.substr(0, eq) == key) return std::string(item.substr(eq + 1));
+    if (end == std::string_view::npos) break;
+    rest.remove_prefix(end + 1);
+  }
+  return {};
+}
+
+namespace {
+// H.264 with single-NAL-unit mode only (packetization-mode 0, the default) cannot carry what
+// browsers send at video sizes; we receive and forward mode 1 only.
+bool forwardable(const rtc::SdpCodec& c, bool video) {
+  auto codec = rtc::codec_from_name(c.name);
+  if (!video) return codec == rtc::Codec::kOpus;
+  if (codec == rtc::Codec::kVp8) return true;
+  return codec == rtc::Codec::kH264 && fmtp_parameter(c.fmtp, "packetization-mode") == "1";
+}
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  return text;
+}
+}  // namespace
+
+std::optional<rtc::SdpCodec> pick_codec(const rtc::SdpMedia& offered, rtc::Codec preferred) {
   if (offered.kind != "audio" && offered.kind != "video") return std::nullopt;
-  const char* want = offered.kind == "audio" ? "opus" : "vp8";
-  for (const auto& c : offered.codecs()) {
-    std::string name = c.name;
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
-    if (name == want) return c;
+  const auto codecs = offered.codecs();
+  const bool video = offered.kind == "video";
+  for (const auto& c : codecs) {
+    if (preferred != rtc::Codec::kUnknown && rtc::codec_from_name(c.name) == preferred && forwardable(c, video)) return c;
+  }
+  for (const auto& c : codecs) {
+    if (forwardable(c, video)) return c;
   }
   return std::nullopt;
+}
+
+std::optional<rtc::SdpCodec> match_codec(const rtc::SdpMedia& offered, const rtc::SdpCodec& sent) {
+  auto want = rtc::codec_from_name(sent.name);
+  if (want == rtc::Codec::kUnknown) return std::nullopt;
+  std::optional<rtc::SdpCodec> same_profile, any;
+  const std::string level_id = lower(fmtp_parameter(sent.fmtp, "profile-level-id"));
+  for (const auto& c : offered.codecs()) {
+    if (rtc::codec_from_name(c.name) != want || !forwardable(c, offered.kind == "video")) continue;
+    if (want != rtc::Codec::kH264) return c;
+    std::string offered_id = lower(fmtp_parameter(c.fmtp, "profile-level-id"));
+    if (offered_id == level_id) return c;
+    // profile_idc and profile-iop (the first four hex digits) name the profile; the rest the level.
+    if (!same_profile && offered_id.size() == 6 && level_id.size() == 6 && offered_id.compare(0, 4, level_id, 0, 4) == 0) {
+      same_profile = c;
+    }
+    if (!any) any = c;
+  }
+  return same_profile ? same_profile : any;
+}
+
+rtc::SdpCodec subscriber_codec(const rtc::SdpCodec& sent) {
+  // One fixed configuration per payload type: inside a BUNDLE group a payload type must mean the
+  // same codec and parameters in every section, whatever each publisher negotiated. Decoders
+  // take any H.264 profile they support whatever was signalled.
+  rtc::SdpCodec c;
+  c.clock_rate = sent.clock_rate;
+  switch (rtc::codec_from_name(sent.name)) {
+    case rtc::Codec::kOpus:
+      c.payload_type = 111;
+      c.name = "opus";
+      c.clock_rate = 48000;
+      c.channels = 2;
+      c.fmtp = "minptime=10;useinbandfec=1";
+      break;
+    case rtc::Codec::kH264:
+      c.payload_type = 125;
+      c.name = "H264";
+      c.clock_rate = 90000;
+      c.fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+      break;
+    default:
+      c.payload_type = 96;
+      c.name = "VP8";
+      c.clock_rate = 90000;
+      break;
+  }
+  return c;
+}
+
+std::optional<rtc::SdpCodec> find_rtx(const rtc::SdpMedia& offered, int apt) {
+  for (const auto& c : offered.codecs()) {
+    if (lower(c.name) == "rtx" && c.rtx_apt() == apt) return c;
+  }
+  return std::nullopt;
+}
+
+rtc::SdpCodec subscriber_rtx(const rtc::SdpCodec& media) {
+  rtc::SdpCodec c;
+  c.name = "rtx";
+  c.clock_rate = 90000;
+  c.payload_type = rtc::codec_from_name(media.name) == rtc::Codec::kH264 ? 107 : 97;
+  c.fmtp = "apt=" + std::to_string(media.payload_type);
+  return c;
+}
+
+void add_rtx(rtc::SdpMedia& a, const rtc::SdpCodec& rtx, int apt) {
+  std::string pt = std::to_string(rtx.payload_type);
+  a.formats.push_back(pt);
+  a.add("rtpmap", pt + " rtx/" + std::to_string(rtx.clock_rate ? rtx.clock_rate : 90000));
+  a.add("fmtp", pt + " apt=" + std::to_string(apt));
 }
 
 void add_codec(rtc::SdpMedia& a, const rtc::SdpCodec& codec, bool transport_cc) {

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "rtc/codecs/codecs.hpp"
 #include "rtc/sdp/session_description.hpp"
 #include "rtc/transport/webrtc_transport.hpp"
 #include "sfu/worker.hpp"
@@ -23,9 +24,27 @@ rtc::SdpMedia rejected_section(const rtc::SdpMedia& offered);
 rtc::SdpMedia accepted_section(const rtc::SdpMedia& offered, const Worker& worker,
                                const rtc::WebRtcTransport& transport, bool with_candidate);
 
-// The codec we forward for an offered audio/video section: Opus or VP8, with the offer's
-// payload type; nullopt if the offer has neither.
-std::optional<rtc::SdpCodec> pick_codec(const rtc::SdpMedia& offered);
+// The codec to receive in an offered audio/video section: `preferred` (what the publisher asked
+// for in its AddTrackRequest, as LiveKit honours it) if offered, else the first one in the offer's
+// order that we forward: Opus for audio; VP8 or H.264 (packetization-mode 1) for video. With the
+// offer's payload type; nullopt if the offer has none of them.
+std::optional<rtc::SdpCodec> pick_codec(const rtc::SdpMedia& offered, rtc::Codec preferred = rtc::Codec::kUnknown);
+// The offered codec that can carry a stream published as `sent` (a subscriber's receiving
+// section): same codec; for H.264 packetization-mode 1 and the same profile-level-id if offered,
+// else the same profile, else any (receivers decode other levels with level-asymmetry-allowed).
+std::optional<rtc::SdpCodec> match_codec(const rtc::SdpMedia& offered, const rtc::SdpCodec& sent);
+// What we offer to a subscriber (two-connection path) for a stream published as `sent`: its
+// codec under the payload type LiveKit uses for it (Opus 111, VP8 96, H.264 125), with fixed
+// parameters. VP8 for an unknown codec.
+rtc::SdpCodec subscriber_codec(const rtc::SdpCodec& sent);
+// The offered RTX codec (RFC 4588) that repairs payload type `apt`, if any.
+std::optional<rtc::SdpCodec> find_rtx(const rtc::SdpMedia& offered, int apt);
+// The RTX payload type of the two-connection offer for a video codec there (VP8 97, H.264 107).
+rtc::SdpCodec subscriber_rtx(const rtc::SdpCodec& media);
+// Adds an RTX codec after the media codec add_codec wrote: format, rtpmap and fmtp apt.
+void add_rtx(rtc::SdpMedia& answer, const rtc::SdpCodec& rtx, int apt);
+// A parameter of an fmtp line ("packetization-mode" in "...;packetization-mode=1;..."); empty if absent.
+std::string fmtp_parameter(const std::string& fmtp, std::string_view key);
 // Writes the payload type, rtpmap, fmtp and (video) NACK/PLI/FIR feedback lines.
 // `transport_cc`: we send transport-wide congestion control feedback for what arrives in this
 // section (the publisher then runs its delay-based estimator on it).

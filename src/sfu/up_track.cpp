@@ -210,6 +210,15 @@ void UpTrack::choose_targets(Clock::time_point now) {
   }
 }
 
+void UpTrack::on_repaired_packet(const rtc::RtpPacketView& packet, int layer, Clock::time_point now) {
+  if (layer < 0 || layer >= layer_count_ || layers_[layer].ssrc != packet.ssrc()) return;
+  if (caches_[layer] && caches_[layer]->get(packet.sequence())) {
+    ++repaired_duplicates_;
+    return;
+  }
+  on_packet(packet, layer, now);
+}
+
 void UpTrack::on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time_point now) {
   if (layer < 0 || layer >= layer_count_) return;
   auto& l = layers_[layer];
@@ -270,7 +279,7 @@ void UpTrack::on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time
     return;
   }
   if (choose_now_ || now - last_choice_ >= kChoiceInterval) choose_targets(now);
-  bool keyframe = vp8_starts_keyframe(packet.payload());
+  bool keyframe = rtc::starts_keyframe(codec_, packet.payload());
   for (auto* d : downs_) {
     if (keyframe && d->target_layer() == layer) {
       d->set_target_layer(-1);

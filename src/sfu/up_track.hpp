@@ -35,6 +35,10 @@ class UpTrack {
   using NackRequest = std::function<void(uint32_t ssrc, std::span<const uint16_t> sequences)>;
 
   UpTrack(bool video, int layers, KeyframeRequest request_keyframe);
+  // The codec the publisher sends (negotiated in its offer): how keyframes are found, where a
+  // subscriber may start or switch layers. VP8 (video) or Opus (audio) until set.
+  void set_codec(rtc::Codec codec) { codec_ = codec; }
+  rtc::Codec codec() const { return codec_; }
   // Video only: gaps in what the publisher sends are asked for again (RFC 4585 §6.2.1).
   void set_nack_request(NackRequest request) { request_nack_ = std::move(request); }
   // Upstream repair totals over all layers: sequence numbers asked for, and recovered.
@@ -43,6 +47,13 @@ class UpTrack {
 
   // A packet of layer `layer` (0 = lowest). Forwards it if it belongs to the selected layer.
   void on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time_point now);
+  // A packet repaired from the layer's RTX stream (already unwrapped, RFC 4588): taken like any
+  // other if it fills a gap; dropped if that sequence number is already here (the sender probes
+  // bandwidth by resending old packets on RTX).
+  void on_repaired_packet(const rtc::RtpPacketView& packet, int layer, Clock::time_point now);
+  // The SSRC a layer arrives on (0 until its first packet): what an RTX packet of it repairs.
+  uint32_t layer_ssrc(int layer) const { return layer >= 0 && layer < layer_count_ ? layers_[layer].ssrc : 0; }
+  uint64_t repaired_duplicates() const { return repaired_duplicates_; }
   // A subscriber asked for a keyframe (PLI/FIR) on what it receives; throttled per layer.
   // `urgent` (its transport just connected and it waits for a first picture) uses a shorter
   // throttle.
@@ -134,7 +145,9 @@ class UpTrack {
   int desired_layer(const DownTrack& down, Clock::time_point now) const;
   void send_keyframe_request(int layer, Clock::time_point now, bool urgent = false);
 
+  uint64_t repaired_duplicates_ = 0;
   const bool video_;
+  rtc::Codec codec_ = video_ ? rtc::Codec::kVp8 : rtc::Codec::kOpus;
   const int layer_count_;
   KeyframeRequest request_keyframe_;
   NackRequest request_nack_;

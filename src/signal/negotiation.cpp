@@ -3,6 +3,8 @@
 //    sections carry subscriptions; we ask for re-offers with media_sections_requirement.
 //  * v0 (/rtc, two PCs, subscriber primary): the client offers on its publisher PC; we offer on
 //    the subscriber PC (data channels + one sendonly section per subscription) and it answers.
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <array>
 #include <map>
@@ -26,9 +28,6 @@ constexpr uint32_t kRtcpSenderSsrc = 1;
 // The transport-cc extension id in our v0 subscriber offers (the one extension we offer there;
 // 3 is what Chrome itself uses for it).
 constexpr int kSubscriberTwccExt = 3;
-// Our payload types on the subscriber PC (v0), as LiveKit numbers them.
-constexpr int kOpusPt = 111;
-constexpr int kVp8Pt = 96;
 
 uint32_t random_ssrc() {
   auto id = common::random_id("", 8);
@@ -47,20 +46,11 @@ void fill_description(livekit::SessionDescription& desc, const char* type, rtc::
   for (const auto& [mid, track] : mid_to_track) (*desc.mutable_mid_to_track_id())[mid] = track;
 }
 
-rtc::SdpCodec our_codec(bool video) {
+// What an unused section of the subscriber PC (v0) offers.
+rtc::SdpCodec default_codec(bool video) {
   rtc::SdpCodec c;
-  if (video) {
-    c.payload_type = kVp8Pt;
-    c.name = "VP8";
-    c.clock_rate = 90000;
-  } else {
-    c.payload_type = kOpusPt;
-    c.name = "opus";
-    c.clock_rate = 48000;
-    c.channels = 2;
-    c.fmtp = "minptime=10;useinbandfec=1";
-  }
-  return c;
+  c.name = video ? "VP8" : "opus";
+  return sfu::subscriber_codec(c);
 }
 }  // namespace
 
@@ -96,6 +86,7 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
       remote_ufrag_ = m.ice_ufrag;
     } else if (remote_set_ && !m.ice_ufrag.empty() && m.ice_ufrag != remote_ufrag_) {
       // ICE restart (JS does one after every resume): new credentials on both sides.
+      spdlog::info("room={} participant={} sid={} ICE restart", room_.info().name(), identity(), sid_);
       std::string old_ufrag = transport_->local_ice().ufrag;
       transport_->restart_ice(rtc::generate_ice_credentials(), {m.ice_ufrag, m.ice_pwd});
       room_.worker().rekey(*transport_, old_ufrag);
@@ -118,7 +109,25 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
       answer.media.push_back(std::move(a));
       continue;
     }
-    auto codec = sfu::pick_codec(m);
+    auto dir = m.direction();
+    bool publishing = dir == rtc::SdpDirection::kSendOnly || dir == rtc::SdpDirection::kSendRecv;
+    PublishedTrack* bound = nullptr;  // the track this section published before, if any
+    for (auto& t : tracks_) {
+      if (t->mid == m.mid()) bound = t.get();
+    }
+    Subscription* sub = nullptr;
+    if (!publishing) {
+      // The client stopped sending on this section: unpublish (JS sends no message for it).
+      if (bound && bound->published) room_.on_track_unpublished(*this, *bound);
+      if (bound) bound->mid.clear();
+      bound = nullptr;
+      if (single_pc_) sub = assign_slot(m, *transport_);
+    }
+    // Publishing: the codec the track was announced with, if offered. Receiving: the codec of the
+    // track it carries.
+    PublishedTrack* publishes = publishing ? (bound ? bound : track_for_section(m)) : nullptr;
+    auto codec = sub ? std::optional<rtc::SdpCodec>(sub->codec)
+                     : sfu::pick_codec(m, publishes ? publishes->requested : rtc::Codec::kUnknown);
     if (!codec) {
       answer.media.push_back(sfu::rejected_section(m));
       continue;
@@ -129,6 +138,15 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
     const auto& extensions = m.extensions();
     bool transport_cc = std::any_of(extensions.begin(), extensions.end(), [](const auto& e) { return e.uri == kExtTransportCc; });
     sfu::add_codec(a, *codec, transport_cc);
+    // RTX (RFC 4588) for video: the publisher's retransmissions and probes come on their own
+    // stream; a subscriber's come from us on one.
+    if (publishing && publishes && m.kind == "video") {
+      auto rtx = sfu::find_rtx(m, codec->payload_type);
+      if (rtx) sfu::add_rtx(a, *rtx, codec->payload_type);
+      publishes->rtx_payload_type = rtx ? rtx->payload_type : -1;
+    } else if (sub && sub->rtx) {
+      sfu::add_rtx(a, *sub->rtx, sub->codec.payload_type);
+    }
     // Header extensions are negotiated per BUNDLE transport: accept the same ones on every
     // section, or Chrome refuses later simulcast offers. Forwarded packets carry none.
     for (const auto& e : extensions) {
@@ -138,20 +156,16 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
       }
       if (e.uri == kExtMid) mid_ext_ = e.id;
       if (e.uri == kExtRid) rid_ext_ = e.id;
+      if (e.uri == kExtRepairedRid) repaired_rid_ext_ = e.id;
       if (e.uri == kExtAudioLevel) audio_level_ext_ = e.id;
       if (e.uri == kExtTransportCc) twcc_ext_ = e.id;
     }
 
-    auto dir = m.direction();
-    bool publishing = dir == rtc::SdpDirection::kSendOnly || dir == rtc::SdpDirection::kSendRecv;
-    PublishedTrack* bound = nullptr;  // the track this section published before, if any
-    for (auto& t : tracks_) {
-      if (t->mid == m.mid()) bound = t.get();
-    }
     if (publishing) {
-      if (!bound) {
-        bound = bind_section(m);
-        if (bound) newly_bound.push_back(bound);
+      if (!bound && publishes) {
+        bound = publishes;
+        bind_section(*bound, m, *codec);
+        newly_bound.push_back(bound);
       }
       a.set_direction(rtc::SdpDirection::kRecvOnly);
       if (bound && bound->rids.size() > 1) {
@@ -163,18 +177,12 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
         a.add("simulcast", "recv " + list);
       }
       if (bound) mid_to_track[m.mid()] = bound->info.sid();
+    } else if (sub) {
+      add_send_attributes(a, *sub);
+      mid_to_track[m.mid()] = sub->track_sid;
     } else {
-      // The client stopped sending on this section: unpublish (JS sends no message for it).
-      if (bound && bound->published) room_.on_track_unpublished(*this, *bound);
-      if (bound) bound->mid.clear();
-      Subscription* sub = single_pc_ ? assign_slot(m.mid(), m.kind, *codec, *transport_) : nullptr;
-      if (sub) {
-        add_send_attributes(a, *sub);
-        mid_to_track[m.mid()] = sub->track_sid;
-      } else {
-        a.set_direction(rtc::SdpDirection::kInactive);
-        if (single_pc_) free_slots_.push_back({m.mid(), m.kind});
-      }
+      a.set_direction(rtc::SdpDirection::kInactive);
+      if (single_pc_) free_slots_.push_back({m.mid(), m.kind, m});
     }
     answer.media.push_back(std::move(a));
   }
@@ -192,28 +200,48 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
   if (single_pc_) {
     apply_transport_cc();
     negotiation_requested_ = false;
-    bool waiting = std::any_of(subscriptions_.begin(), subscriptions_.end(), [](auto& s) { return s->mid.empty(); });
+    refuse_undecodable_subscriptions();
+    bool waiting = std::any_of(subscriptions_.begin(), subscriptions_.end(),
+                               [](auto& s) { return s->mid.empty() && !s->codec_unsupported; });
     if (waiting) request_negotiation();
   }
 }
 
-// Binds an offered sendonly section to the AddTrackRequest it carries (spec §4.5 step 4).
-PublishedTrack* Participant::bind_section(const rtc::SdpMedia& m) {
-  PublishedTrack* bound = nullptr;
+// A waiting subscription whose codec none of the client's free sections of its kind offers
+// cannot be received by this client (say, H.264 to a browser built without it): tell it once,
+// as LiveKit does, instead of asking for sections forever.
+void Participant::refuse_undecodable_subscriptions() {
+  for (auto& s : subscriptions_) {
+    if (!s->mid.empty() || !s->track || s->codec_unsupported || s->track->codec.name.empty()) continue;
+    bool video = s->track->info.type() == livekit::VIDEO;
+    const rtc::SdpMedia* free_section = nullptr;
+    for (const auto& slot : free_slots_) {
+      if ((slot.kind == "video") == video) free_section = &slot.offered;
+    }
+    if (!free_section || sfu::match_codec(*free_section, s->track->codec)) continue;
+    s->codec_unsupported = true;
+    livekit::SignalResponse r;
+    r.mutable_subscription_response()->set_track_sid(s->track_sid);
+    r.mutable_subscription_response()->set_err(livekit::SE_CODEC_UNSUPPORTED);
+    send(r);
+  }
+}
+
+PublishedTrack* Participant::track_for_section(const rtc::SdpMedia& m) {
   auto [stream_id, track_id] = m.msid();
   for (auto& t : tracks_) {
-    if (t->mid.empty() && t->cid == track_id) bound = t.get();
+    if (t->mid.empty() && t->cid == track_id) return t.get();
   }
-  if (!bound) {
-    for (auto& t : tracks_) {
-      bool same_kind = (t->info.type() == livekit::VIDEO) == (m.kind == "video");
-      if (t->mid.empty() && !t->published && same_kind) {
-        bound = t.get();
-        break;
-      }
-    }
+  for (auto& t : tracks_) {
+    bool same_kind = (t->info.type() == livekit::VIDEO) == (m.kind == "video");
+    if (t->mid.empty() && !t->published && same_kind) return t.get();
   }
-  if (!bound) return nullptr;
+  return nullptr;
+}
+
+// Binds an offered sendonly section to the AddTrackRequest it carries.
+void Participant::bind_section(PublishedTrack& track, const rtc::SdpMedia& m, const rtc::SdpCodec& codec) {
+  PublishedTrack* bound = &track;
   bound->mid = m.mid();
   bound->info.set_mid(m.mid());
   bound->rids.clear();
@@ -236,23 +264,31 @@ PublishedTrack* Participant::bind_section(const rtc::SdpMedia& m) {
     });
     if (bound->server_muted) bound->up->set_server_muted(true, Clock::now());
   }
+  auto kind = rtc::codec_from_name(codec.name);
+  bound->codec = codec;
+  bound->up->set_codec(kind);
+  std::string mime(rtc::codec_mime_type(kind));
+  bound->info.set_mime_type(mime);
+  if (bound->info.codecs_size() > 0) bound->info.mutable_codecs(0)->set_mime_type(mime);
   for (uint32_t ssrc : m.ssrcs()) {
     if (!by_ssrc_.count(ssrc)) by_ssrc_[ssrc] = {bound, 0};
   }
-  for (auto [primary, rtx] : m.fid_groups()) by_ssrc_.erase(rtx);
-  return bound;
+  for (auto [primary, rtx] : m.fid_groups()) {
+    by_ssrc_.erase(rtx);
+    if (bound->rtx_payload_type >= 0 && bound->rids.empty()) rtx_by_ssrc_[rtx] = {bound, 0};
+  }
 }
 
-// A receiving section `mid` keeps its subscription or takes a waiting one of its kind.
-Subscription* Participant::assign_slot(const std::string& mid, const std::string& kind, const rtc::SdpCodec& codec,
-                                       rtc::WebRtcTransport& transport) {
+Subscription* Participant::assign_slot(const rtc::SdpMedia& m, rtc::WebRtcTransport& transport) {
   for (auto& s : subscriptions_) {
-    if (s->mid == mid) return s.get();
+    if (s->mid == m.mid()) return s.get();
   }
   for (auto& s : subscriptions_) {
     bool video = s->track && s->track->info.type() == livekit::VIDEO;
-    if (!s->mid.empty() || !s->track || video != (kind == "video")) continue;
-    attach(*s, mid, codec, transport);
+    if (!s->mid.empty() || !s->track || video != (m.kind == "video")) continue;
+    auto codec = sfu::match_codec(m, s->track->codec);
+    if (!codec) continue;
+    attach(*s, m.mid(), *codec, video ? sfu::find_rtx(m, codec->payload_type) : std::nullopt, transport);
     return s.get();
   }
   return nullptr;
@@ -260,12 +296,14 @@ Subscription* Participant::assign_slot(const std::string& mid, const std::string
 
 // The subscription starts flowing on section `mid`: its own SSRC, the section's payload type.
 void Participant::attach(Subscription& s, const std::string& mid, const rtc::SdpCodec& codec,
-                         rtc::WebRtcTransport& transport) {
+                         const std::optional<rtc::SdpCodec>& rtx, rtc::WebRtcTransport& transport) {
   bool video = s.track->info.type() == livekit::VIDEO;
   s.mid = mid;
-  s.payload_type = codec.payload_type;
+  s.codec = codec;
   s.ssrc = random_ssrc();
   s.down = std::make_unique<sfu::DownTrack>(transport, s.ssrc, static_cast<uint8_t>(codec.payload_type), video);
+  s.rtx = rtx;
+  if (rtx) s.down->set_rtx(random_ssrc(), static_cast<uint8_t>(rtx->payload_type));
   // Spec §4.8: before any track settings, HIGH (LOW with adaptive stream, which then asks).
   s.down->set_max_layer(adaptive_stream_ ? 0 : 2);
   s.down->set_hidden(hidden());
@@ -278,8 +316,13 @@ void Participant::add_send_attributes(rtc::SdpMedia& a, const Subscription& sub)
   std::string msid = sub.publisher->sid() + "|" + sub.track_sid;
   a.set_direction(rtc::SdpDirection::kSendOnly);
   a.add("msid", msid + " " + sub.track_sid);
-  a.add("ssrc", std::to_string(sub.ssrc) + " cname:" + sub.publisher->sid());
-  a.add("ssrc", std::to_string(sub.ssrc) + " msid:" + msid + " " + sub.track_sid);
+  uint32_t rtx = sub.down ? sub.down->rtx_ssrc() : 0;
+  if (rtx) a.add("ssrc-group", "FID " + std::to_string(sub.ssrc) + " " + std::to_string(rtx));
+  for (uint32_t ssrc : {sub.ssrc, rtx}) {
+    if (!ssrc) continue;
+    a.add("ssrc", std::to_string(ssrc) + " cname:" + sub.publisher->sid());
+    a.add("ssrc", std::to_string(ssrc) + " msid:" + msid + " " + sub.track_sid);
+  }
 }
 
 void Participant::request_negotiation() {
@@ -291,7 +334,7 @@ void Participant::request_negotiation() {
   if (!started_ || negotiation_requested_ || !connection_->open()) return;
   uint32_t audio = 0, video = 0;
   for (const auto& s : subscriptions_) {
-    if (!s->mid.empty() || !s->track) continue;
+    if (!s->mid.empty() || !s->track || s->codec_unsupported) continue;
     (s->track->info.type() == livekit::VIDEO ? video : audio)++;
   }
   for (const auto& slot : free_slots_) {
@@ -333,7 +376,8 @@ void Participant::send_subscriber_offer() {
       free = sub_sections_.end() - 1;
     }
     free->used = true;
-    attach(*s, free->mid, our_codec(video), *sub_transport_);
+    auto codec = sfu::subscriber_codec(s->track->codec);
+    attach(*s, free->mid, codec, video ? std::optional(sfu::subscriber_rtx(codec)) : std::nullopt, *sub_transport_);
   }
 
   auto actpass = [](rtc::SdpMedia& m) {
@@ -359,14 +403,15 @@ void Participant::send_subscriber_offer() {
     m.add("mid", section.mid);
     auto a = sfu::accepted_section(m, worker, *sub_transport_, false);
     actpass(a);
-    // Transport-wide congestion control on what we send (the subscriber's feedback drives its
-    // downlink estimate); the one header extension forwarded packets carry.
-    sfu::add_codec(a, our_codec(section.kind == "video"), true);
-    a.add("extmap", std::to_string(kSubscriberTwccExt) + " " + std::string(kExtTransportCc));
     Subscription* sub = nullptr;
     for (auto& s : subscriptions_) {
       if (s->mid == section.mid) sub = s.get();
     }
+    // Transport-wide congestion control on what we send (the subscriber's feedback drives its
+    // downlink estimate); the one header extension forwarded packets carry.
+    sfu::add_codec(a, sub ? sub->codec : default_codec(section.kind == "video"), true);
+    a.add("extmap", std::to_string(kSubscriberTwccExt) + " " + std::string(kExtTransportCc));
+    if (sub && sub->rtx) sfu::add_rtx(a, *sub->rtx, sub->codec.payload_type);
     if (sub) {
       add_send_attributes(a, *sub);
       mid_to_track[section.mid] = sub->track_sid;

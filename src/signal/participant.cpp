@@ -273,7 +273,7 @@ void Participant::send_subscribed_qualities() {
     auto* update = r.mutable_subscribed_quality_update();
     update->set_track_sid(t->info.sid());
     auto* codec = update->add_subscribed_codecs();
-    codec->set_codec("vp8");
+    codec->set_codec(std::string(rtc::codec_short_name(t->up->codec())));
     for (size_t i = 0; i < t->rids.size(); ++i) {
       // JS matches encodings by rid (q LOW, h MEDIUM, f HIGH); other rids go by position.
       const auto& rid = t->rids[i];
@@ -406,11 +406,13 @@ void Participant::end_after_error(const Caught& caught) {
 // too (signal/liveness.hpp).
 void Participant::on_ws_closed() {
   if (leaving_) return;
+  spdlog::info("room={} participant={} sid={} signal connection lost; kept for a resume", room_.info().name(), identity(), sid_);
   signal_lost_at_ = Clock::now();
 }
 
 void Participant::resume(std::shared_ptr<SignalSink> connection,
                          const std::vector<livekit::ParticipantInfo>& others) {
+  spdlog::info("room={} participant={} sid={} resumed from {}", room_.info().name(), identity(), sid_, connection->remote_address());
   connection_->detach();
   connection_ = std::move(connection);
   connection_->set_listener(this);
@@ -499,6 +501,11 @@ void Participant::handle_add_track(const livekit::AddTrackRequest& req) {
   if (req.type() != livekit::AUDIO && req.type() != livekit::VIDEO) {
     return reject(livekit::RequestResponse::UNSUPPORTED_TYPE, "only audio and video tracks are supported");
   }
+  // A further codec for a published track (simulcast codecs): each track is forwarded in the
+  // codec it was published with, and no other is ever asked for (SubscribedQualityUpdate).
+  if (!req.sid().empty()) {
+    return reject(livekit::RequestResponse::UNSUPPORTED_TYPE, "a track is published in one codec");
+  }
   // The same cid again: answer with the same track.
   for (const auto& t : tracks_) {
     if (t->cid == req.cid()) {
@@ -530,7 +537,13 @@ void Participant::handle_add_track(const livekit::AddTrackRequest& req) {
   info.set_stream(req.stream());
   info.set_encryption(req.encryption());
   for (int f : req.audio_features()) info.add_audio_features(static_cast<livekit::AudioTrackFeature>(f));
-  std::string mime = video ? "video/VP8" : "audio/opus";
+  // The codec it asks to publish with (livekit-client: `videoCodec`), until its offer settles it.
+  auto wanted = req.simulcast_codecs_size() > 0 ? rtc::codec_from_name(req.simulcast_codecs(0).codec()) : rtc::Codec::kUnknown;
+  if (video ? wanted == rtc::Codec::kOpus || wanted == rtc::Codec::kUnknown : wanted != rtc::Codec::kOpus) {
+    wanted = video ? rtc::Codec::kVp8 : rtc::Codec::kOpus;
+  }
+  if (req.simulcast_codecs_size() > 0 && rtc::codec_from_name(req.simulcast_codecs(0).codec()) == wanted) t->requested = wanted;
+  std::string mime(rtc::codec_mime_type(wanted));
   info.set_mime_type(mime);
   if (video) {
     info.set_width(req.width());
@@ -755,6 +768,7 @@ void Participant::unpublish_revoked(PublishedTrack& track) {
   r.mutable_track_unpublished()->set_track_sid(track.info.sid());
   send(r);
   std::erase_if(by_ssrc_, [&](const auto& entry) { return entry.second.first == &track; });
+  std::erase_if(rtx_by_ssrc_, [&](const auto& entry) { return entry.second.first == &track; });
   std::erase_if(tracks_, [&](const auto& t) { return t.get() == &track; });
 }
 
@@ -845,11 +859,14 @@ PeerActivity Participant::activity() const {
 }
 
 void Participant::request_resume(Clock::time_point now) {
+  spdlog::info("room={} participant={} sid={} heard nothing on its media connection with the signal open: asked to resume",
+               room_.info().name(), identity(), sid_);
   resume_requested_at_ = now;
   send_leave(livekit::MEDIA_FAILURE, livekit::LeaveRequest::RESUME);
 }
 
 void Participant::on_subscriber_connected() {
+  spdlog::info("room={} participant={} sid={} subscriber connection up", room_.info().name(), identity(), sid_);
   request_first_keyframes();
   state_ = livekit::ParticipantInfo::ACTIVE;
   ++version_;
@@ -857,6 +874,8 @@ void Participant::on_subscriber_connected() {
 }
 
 void Participant::on_transport_connected() {
+  spdlog::info("room={} participant={} sid={} {} connection up", room_.info().name(), identity(), sid_,
+               single_pc_ ? "media" : "publisher");
   if (!single_pc_) return;  // v0: the subscriber PC is primary
   request_first_keyframes();
   state_ = livekit::ParticipantInfo::ACTIVE;
@@ -864,8 +883,9 @@ void Participant::on_transport_connected() {
   room_.broadcast_update(*this);
 }
 
-void Participant::on_transport_closed(const std::string&) {
+void Participant::on_transport_closed(const std::string& reason) {
   if (leaving_) return;
+  spdlog::warn("room={} participant={} sid={} media connection failed: {}", room_.info().name(), identity(), sid_, reason);
   leaving_ = true;
   send_leave(livekit::MEDIA_FAILURE, livekit::LeaveRequest::RECONNECT);
   room_.defer_remove(identity(), sid_, livekit::MEDIA_FAILURE, false);
@@ -911,6 +931,8 @@ bool Participant::send_data(const livekit::DataPacket& packet, bool reliable) {
   return transport->send_data(*stream, common::as_bytes(bytes), true);
 }
 
+// An SSRC not seen before: its section from the mid extension, its layer from the rid (or, on an
+// RTX stream, the repaired rid; RTX also by its payload type when there are no rids).
 bool Participant::bind_ssrc(const rtc::RtpPacketView& p) {
   if (!mid_ext_) return false;
   auto mid = p.extension(static_cast<uint8_t>(mid_ext_));
@@ -918,22 +940,23 @@ bool Participant::bind_ssrc(const rtc::RtpPacketView& p) {
   std::string_view mid_text(reinterpret_cast<const char*>(mid->data()), mid->size());
   for (auto& t : tracks_) {
     if (t->mid.empty() || t->mid != mid_text) continue;
+    bool rtx = t->rtx_payload_type >= 0 && p.payload_type() == t->rtx_payload_type;
     int layer = 0;
     if (!t->rids.empty()) {
-      if (!rid_ext_) return false;
-      auto rid = p.extension(static_cast<uint8_t>(rid_ext_));
-      if (!rid) return false;  // RTX carries repaired-rid instead; not negotiated
+      int ext = rtx ? repaired_rid_ext_ : rid_ext_;
+      if (!ext) return false;
+      auto rid = p.extension(static_cast<uint8_t>(ext));
+      if (!rid) return false;
       std::string_view rid_text(reinterpret_cast<const char*>(rid->data()), rid->size());
       auto it = std::find(t->rids.begin(), t->rids.end(), rid_text);
       if (it == t->rids.end()) return false;
       layer = static_cast<int>(it - t->rids.begin());
     }
-    // One SSRC per layer: a stream that replaces another takes its place, so SSRCs a client
-    // invents never pile up.
-    std::erase_if(by_ssrc_, [&](const auto& e) {
-      return e.second.first == t.get() && e.second.second == layer;
-    });
-    by_ssrc_[p.ssrc()] = {t.get(), layer};
+    // One SSRC per layer (and one RTX SSRC): a stream that replaces another takes its place, so
+    // SSRCs a client invents never pile up.
+    auto& table = rtx ? rtx_by_ssrc_ : by_ssrc_;
+    std::erase_if(table, [&](const auto& e) { return e.second.first == t.get() && e.second.second == layer; });
+    table[p.ssrc()] = {t.get(), layer};
     return true;
   }
   return false;
@@ -943,8 +966,15 @@ void Participant::on_rtp(rtc::RtpPacketView& packet) {
   if (twcc_ext_) record_transport_sequence(packet);
   auto it = by_ssrc_.find(packet.ssrc());
   if (it == by_ssrc_.end()) {
+    if (auto rtx = rtx_by_ssrc_.find(packet.ssrc()); rtx != rtx_by_ssrc_.end()) {
+      return on_rtx(packet, *rtx->second.first, rtx->second.second);
+    }
     if (!bind_ssrc(packet)) return;
+    if (auto rtx = rtx_by_ssrc_.find(packet.ssrc()); rtx != rtx_by_ssrc_.end()) {
+      return on_rtx(packet, *rtx->second.first, rtx->second.second);
+    }
     it = by_ssrc_.find(packet.ssrc());
+    if (it == by_ssrc_.end()) return;
   }
   auto [track, layer] = it->second;
   if (!track->up || !track->published) return;
@@ -954,6 +984,19 @@ void Participant::on_rtp(rtc::RtpPacketView& packet) {
     }
   }
   track->up->on_packet(packet, layer, Clock::now());
+}
+
+// A packet of a layer's RTX stream: padding-only ones (bandwidth probes) end here; the others
+// become the original packet again (in place) and repair the layer.
+void Participant::on_rtx(rtc::RtpPacketView& packet, PublishedTrack& track, int layer) {
+  if (!track.up || !track.published || packet.payload_type() != track.rtx_payload_type) return;
+  if (packet.payload().size() <= 2) return;
+  uint32_t original_ssrc = track.up->layer_ssrc(layer);
+  if (!original_ssrc || track.codec.payload_type < 0) return;
+  auto length = rtc::rtx_unwrap(packet.bytes(), static_cast<uint8_t>(track.codec.payload_type), original_ssrc);
+  if (!length) return;
+  auto original = rtc::RtpPacketView::parse(packet.bytes().first(*length));
+  if (original) track.up->on_repaired_packet(*original, layer, Clock::now());
 }
 
 // Transport-wide CC: every packet carrying the extension counts, whichever stream it is on.

@@ -58,6 +58,9 @@ struct PublishedTrack {
   std::string cid;
   std::string mid;                // the publishing section; empty until the offer binds it
   std::vector<std::string> rids;  // simulcast rids in layer order (lowest first)
+  rtc::Codec requested = rtc::Codec::kUnknown;  // AddTrackRequest.simulcast_codecs[0], if one we forward
+  rtc::SdpCodec codec;            // as negotiated in the publisher's offer (name empty until then)
+  int rtx_payload_type = -1;      // its RTX stream's, when negotiated (video)
   std::unique_ptr<sfu::UpTrack> up;
   bool published = false;         // announced to the room
   bool server_muted = false;      // muted through RoomService: the client cannot unmute it
@@ -70,7 +73,11 @@ struct Subscription {
   std::string track_sid;
   std::string mid;  // receiving section in the subscriber's PC; empty until assigned
   uint32_t ssrc = 0;
-  int payload_type = -1;
+  rtc::SdpCodec codec;  // what the subscriber receives it as (its payload type)
+  std::optional<rtc::SdpCodec> rtx;  // its RTX codec, when the subscriber takes one (video)
+  // The subscriber offered sections of this kind but none with the track's codec: it was told
+  // (SubscriptionResponse SE_CODEC_UNSUPPORTED) and no more sections are asked for it.
+  bool codec_unsupported = false;
   std::unique_ptr<sfu::DownTrack> down;
 };
 
@@ -106,6 +113,9 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
     return claims_.video && claims_.video->effective_can_publish_data() && !hidden();
   }
   bool auto_subscribe() const { return auto_subscribe_; }
+  bool single_pc() const { return single_pc_; }
+  const livekit::ClientInfo& client() const { return client_; }
+  std::string remote_address() const { return connection_ ? connection_->remote_address() : std::string(); }
   bool connected() const { return transport_->connected(); }
   // Its signal and transport activity, for the room's liveness check (signal/liveness.hpp).
   PeerActivity activity() const;
@@ -176,11 +186,17 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   void handle_add_track(const livekit::AddTrackRequest& request);
   void handle_offer(const livekit::SessionDescription& offer);
   void handle_answer(const livekit::SessionDescription& answer);
-  PublishedTrack* bind_section(const rtc::SdpMedia& section);
-  Subscription* assign_slot(const std::string& mid, const std::string& kind, const rtc::SdpCodec& codec,
-                            rtc::WebRtcTransport& transport);
+  // The announced track an offered sendonly section publishes (spec §4.5 step 4), not yet bound.
+  PublishedTrack* track_for_section(const rtc::SdpMedia& section);
+  void bind_section(PublishedTrack& track, const rtc::SdpMedia& section, const rtc::SdpCodec& codec);
+  // The subscription a receiving section `section` carries: the one it carried before, or a
+  // waiting one of its kind whose codec the section offers (attached here).
+  Subscription* assign_slot(const rtc::SdpMedia& section, rtc::WebRtcTransport& transport);
+  void refuse_undecodable_subscriptions();
   void add_send_attributes(rtc::SdpMedia& section, const Subscription& sub) const;
-  void attach(Subscription& sub, const std::string& mid, const rtc::SdpCodec& codec, rtc::WebRtcTransport& transport);
+  void attach(Subscription& sub, const std::string& mid, const rtc::SdpCodec& codec,
+              const std::optional<rtc::SdpCodec>& rtx, rtc::WebRtcTransport& transport);
+  void on_rtx(rtc::RtpPacketView& packet, PublishedTrack& track, int layer);
   void send_subscriber_offer();
   void handle_mute(const livekit::MuteTrackRequest& request);
   void handle_subscription(const livekit::UpdateSubscription& request);
@@ -234,11 +250,13 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   // publishing
   std::vector<std::unique_ptr<PublishedTrack>> tracks_;
   std::unordered_map<uint32_t, std::pair<PublishedTrack*, int>> by_ssrc_;  // → (track, layer)
+  // RTX streams of published layers, the same way; at most one per layer (a new one replaces it).
+  std::unordered_map<uint32_t, std::pair<PublishedTrack*, int>> rtx_by_ssrc_;
   // Sources with a RoomService mute in force: a track republished for one starts server-muted,
   // so unpublishing and publishing again does not get around the mute.
   std::set<int> server_muted_sources_;
   TrackPermissions track_permissions_;  // default: everyone may subscribe
-  int mid_ext_ = 0, rid_ext_ = 0, audio_level_ext_ = 0, twcc_ext_ = 0;
+  int mid_ext_ = 0, rid_ext_ = 0, repaired_rid_ext_ = 0, audio_level_ext_ = 0, twcc_ext_ = 0;
   sfu::TwccRecorder twcc_;  // transport-cc feedback for what the client publishes
 
   // downstream congestion control: declared before the subscriptions, whose DownTracks record
@@ -257,6 +275,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   struct Slot {
     std::string mid;
     std::string kind;
+    rtc::SdpMedia offered;  // the section as offered (its codecs decide what it can carry)
   };
   // Tracks it wants but their publishers' permissions refuse: track sid → publisher sid. Bounded
   // by the tracks published in the room (entries go with the track or an unsubscribe).

@@ -109,6 +109,9 @@ Participant& Room::join(JoinParams params, std::shared_ptr<SignalSink> connectio
       if (other.get() != &ref) other->send_update({info});
     }
   }
+  spdlog::info("room={} participant={} sid={} joined ({}, {} {}{}, from {})", info_.name(), identity, ref.sid(),
+               ref.single_pc() ? "/rtc/v1" : "/rtc", livekit::ClientInfo_SDK_Name(ref.client().sdk()),
+               ref.client().version(), ref.hidden() ? ", hidden" : "", ref.remote_address());
   listener_.on_participant_joined(info_, ref.info());
   report_count();
   return ref;
@@ -141,6 +144,8 @@ void Room::remove(const std::string& identity, livekit::DisconnectReason reason,
   quality_.erase(p->sid());
   quality_sent_.erase(p->sid());
   speakers_.erase(p->sid());
+  spdlog::info("room={} participant={} sid={} left: {}", info_.name(), identity, p->sid(),
+               livekit::DisconnectReason_Name(reason));
   listener_.on_participant_left(info_, info);
   report_count();
 }
@@ -170,6 +175,9 @@ void Room::broadcast_update(Participant& changed) {
 }
 
 void Room::on_track_published(Participant& publisher, PublishedTrack& track) {
+  spdlog::info("room={} participant={} published {} {} {} ({} layer{})", info_.name(), publisher.identity(),
+               track.info.sid(), livekit::TrackSource_Name(track.info.source()), track.info.mime_type(),
+               std::max<size_t>(1, track.rids.size()), track.rids.size() > 1 ? "s" : "");
   broadcast_update(publisher);  // subscribers learn the TrackInfo before its section appears
   listener_.on_track_published(info_, publisher.info(), track.info);
   for (auto& [_, p] : participants_) {
@@ -180,6 +188,7 @@ void Room::on_track_published(Participant& publisher, PublishedTrack& track) {
 }
 
 void Room::on_track_unpublished(Participant& publisher, PublishedTrack& track) {
+  spdlog::info("room={} participant={} unpublished {}", info_.name(), publisher.identity(), track.info.sid());
   for (auto& [_, p] : participants_) p->remove_subscription(track.info.sid());
   track.published = false;
   publisher.bump_version();

@@ -112,6 +112,25 @@ window.publisherLayers = async () => {
   }
   return layers;
 };
+// The codec (mime type) of every remote video track as decoded, and of the local video as sent.
+window.videoCodecs = async () => {
+  const codecOf = (stats, type) => {
+    let mime = null;
+    stats?.forEach((s) => { if (s.type === type && s.codecId) mime = stats.get(s.codecId)?.mimeType ?? mime; });
+    return mime;
+  };
+  const remote = [];
+  for (const p of window.room.remoteParticipants.values()) {
+    for (const pub of p.videoTrackPublications.values()) {
+      remote.push({ identity: p.identity, announced: pub.mimeType, decoded: codecOf(await pub.track?.receiver?.getStats(), 'inbound-rtp') });
+    }
+  }
+  const local = [];
+  for (const pub of window.room.localParticipant.videoTrackPublications.values()) {
+    local.push({ announced: pub.mimeType, sent: codecOf(await pub.track?.sender?.getStats(), 'outbound-rtp') });
+  }
+  return { remote, local };
+};
 // Kinds of remote tracks for which the browser holds a remote-outbound-rtp entry, i.e. has
 // received RTCP sender reports (what it needs to keep audio and video in sync).
 window.remoteSenderReports = async () => {

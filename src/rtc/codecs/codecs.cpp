@@ -1,5 +1,6 @@
 #include "rtc/codecs/codecs.hpp"
 
+#include <cctype>
 #include <cstring>
 
 #include "rtc/rtp/rtp_packet.hpp"
@@ -16,7 +17,50 @@ bool h264_key_type(uint8_t nal) {
   uint8_t t = nal & 0x1F;
   return t == kH264Idr || t == kH264Sps;
 }
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
 }  // namespace
+
+Codec codec_from_name(std::string_view name) {
+  if (auto slash = name.find('/'); slash != std::string_view::npos) name = name.substr(slash + 1);
+  if (equals_ignoring_case(name, "opus")) return Codec::kOpus;
+  if (equals_ignoring_case(name, "vp8")) return Codec::kVp8;
+  if (equals_ignoring_case(name, "h264")) return Codec::kH264;
+  return Codec::kUnknown;
+}
+
+std::string_view codec_mime_type(Codec codec) {
+  switch (codec) {
+    case Codec::kOpus: return "audio/opus";
+    case Codec::kVp8: return "video/VP8";
+    case Codec::kH264: return "video/H264";
+    case Codec::kUnknown: break;
+  }
+  return "";
+}
+
+std::string_view codec_short_name(Codec codec) {
+  switch (codec) {
+    case Codec::kOpus: return "opus";
+    case Codec::kVp8: return "vp8";
+    case Codec::kH264: return "h264";
+    case Codec::kUnknown: break;
+  }
+  return "";
+}
+
+bool starts_keyframe(Codec codec, std::span<const uint8_t> payload) {
+  switch (codec) {
+    case Codec::kVp8: return vp8_starts_keyframe(payload);
+    case Codec::kH264: return h264_starts_keyframe(payload);
+    default: return false;
+  }
+}
 
 std::optional<Vp8Descriptor> parse_vp8_descriptor(std::span<const uint8_t> p) {
   if (p.empty()) return std::nullopt;

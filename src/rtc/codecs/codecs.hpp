@@ -6,8 +6,21 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 
 namespace parlor::rtc {
+
+// The codecs the forwarding path understands: it finds their keyframes, so it can start a
+// subscriber and switch simulcast layers cleanly. Anything else is not forwarded.
+enum class Codec : uint8_t { kUnknown, kOpus, kVp8, kH264 };
+
+// From an SDP rtpmap encoding name or a LiveKit codec name ("VP8", "h264", "video/H264"),
+// case-insensitively; kUnknown for anything else.
+Codec codec_from_name(std::string_view name);
+// "audio/opus", "video/VP8", "video/H264": TrackInfo.mime_type as LiveKit writes it.
+std::string_view codec_mime_type(Codec codec);
+// "opus", "vp8", "h264": the name in SubscribedCodec and AddTrackRequest.simulcast_codecs.
+std::string_view codec_short_name(Codec codec);
 
 struct Vp8Descriptor {
   bool start_of_partition = false;  // S
@@ -32,6 +45,9 @@ inline bool vp8_starts_keyframe(std::span<const uint8_t> payload) {
 // True when the packet carries (the start of) an IDR picture or its SPS: NAL types 5 or 7 as a
 // single NAL unit, inside a STAP-A (24), or as the first fragment of an FU-A (28).
 bool h264_starts_keyframe(std::span<const uint8_t> payload);
+
+// Whether `payload` starts a keyframe of `codec` (false for audio and unknown codecs).
+bool starts_keyframe(Codec codec, std::span<const uint8_t> payload);
 
 // RFC 4588: turns an RTX packet back into the original one in place: sequence number from the
 // OSN, the original payload type and SSRC, the 2-byte OSN removed. Returns the new length, or

@@ -203,6 +203,63 @@ TEST(DownTrack, RetransmitsFromThePublishersCacheUnderTheSameNumbers) {
   up.remove(&down);
 }
 
+TEST(DownTrack, RetransmitsOnItsRtxStreamWithTheOriginalSequenceFirst) {
+  CapturingSink sink;
+  UpTrack up(true, 1, [](uint32_t) {});
+  DownTrack down(sink, 55, 96, true);
+  down.set_rtx(77, 97);
+  up.add(&down);
+  auto now = UpTrack::Clock::now();
+  for (uint16_t i = 0; i < 6; ++i) {
+    auto p = vp8_packet(9, 500 + i, 1000 + i * 3000, i == 0);
+    up.on_packet(view(p), 0, now + i * 10ms);
+  }
+  ASSERT_EQ(sink.sent.size(), 6u);
+  for (int n : {2, 4}) ASSERT_TRUE(down.retransmit(sink.sent[n].seq, up));
+  ASSERT_EQ(sink.sent.size(), 8u);
+  for (int i : {6, 7}) {
+    const auto& rtx = sink.sent[i];
+    const auto& original = sink.sent[i == 6 ? 2 : 4];
+    EXPECT_EQ(rtx.ssrc, 77u);
+    EXPECT_EQ(rtx.pt, 97);
+    EXPECT_EQ(rtx.ts, original.ts);
+    ASSERT_EQ(rtx.payload.size(), original.payload.size() + 2);
+    EXPECT_EQ((rtx.payload[0] << 8) | rtx.payload[1], original.seq);  // OSN
+    EXPECT_TRUE(std::equal(original.payload.begin(), original.payload.end(), rtx.payload.begin() + 2));
+  }
+  EXPECT_EQ(static_cast<uint16_t>(sink.sent[7].seq - sink.sent[6].seq), 1);  // RTX numbering is its own
+  // The sender report counts only the media stream.
+  up.on_sender_report(9, uint64_t{1} << 32, 1000, now);
+  auto sr = down.sender_report(now + 60ms);
+  ASSERT_TRUE(sr);
+  EXPECT_EQ(sr->packet_count, 6u);
+  up.remove(&down);
+}
+
+TEST(UpTrack, RepairedPacketsFillGapsAndProbesAreDropped) {
+  CapturingSink sink;
+  UpTrack up(true, 1, [](uint32_t) {});
+  DownTrack down(sink, 55, 96, true);
+  up.add(&down);
+  auto now = UpTrack::Clock::now();
+  for (uint16_t seq : {100, 101, 103}) {
+    auto p = vp8_packet(9, seq, 1000, seq == 100);
+    up.on_packet(view(p), 0, now);
+  }
+  ASSERT_EQ(sink.sent.size(), 3u);
+  auto repaired = vp8_packet(9, 102, 1000, false);
+  up.on_repaired_packet(view(repaired), 0, now + 5ms);  // the gap: forwarded
+  ASSERT_EQ(sink.sent.size(), 4u);
+  EXPECT_EQ(static_cast<uint16_t>(sink.sent[3].seq - sink.sent[0].seq), 2);
+  auto probe = vp8_packet(9, 101, 1000, false);
+  up.on_repaired_packet(view(probe), 0, now + 6ms);  // already here: a probe, not forwarded
+  auto stranger = vp8_packet(10, 104, 1000, false);
+  up.on_repaired_packet(view(stranger), 0, now + 7ms);  // not this layer's SSRC
+  EXPECT_EQ(sink.sent.size(), 4u);
+  EXPECT_EQ(up.repaired_duplicates(), 1u);
+  up.remove(&down);
+}
+
 TEST(UpTrack, MovesUpToAStableHigherLayerAtItsKeyframe) {
   CapturingSink sink;
   std::vector<uint32_t> requests;
