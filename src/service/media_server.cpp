@@ -367,6 +367,19 @@ void MediaServer::publish_limit_metrics() {
       c.data_dropped);
   set("parlor_limit_ws_send_queue_total",
       "Signaling connections closed by limit.ws_send_queue_bytes", c.ws_send_overflow);
+  // Downstream congestion control: a summary across subscribers (the mean estimate of the
+  // constrained ones is estimate_sum / congested).
+  const auto& cc = c.congestion;
+  metrics_.gauge("parlor_bwe_subscribers", "Participants whose downlink is estimated from transport-cc feedback") =
+      cc.subscribers.load(std::memory_order_relaxed);
+  metrics_.gauge("parlor_bwe_congested_subscribers",
+                 "Participants whose downlink saw congestion (their layers are fitted to the estimate)") =
+      cc.congested.load(std::memory_order_relaxed);
+  metrics_.gauge("parlor_bwe_estimate_bps_sum", "Sum of the congested subscribers' downlink estimates (bit/s)") =
+      cc.estimate_sum_bps.load(std::memory_order_relaxed);
+  set("parlor_bwe_feedbacks_total", "Transport-cc feedbacks received from subscribers", cc.feedbacks);
+  set("parlor_bwe_pauses_total", "Subscribed video tracks paused because the downlink could not carry them", cc.pauses);
+  set("parlor_bwe_resumes_total", "Subscribed video tracks resumed after a congestion pause", cc.resumes);
 }
 
 std::string MediaServer::render_metrics() {

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "rtc/byte_io.hpp"
+#include "sfu/send_side_bwe.hpp"
 #include "sfu/up_track.hpp"
 
 namespace parlor::sfu {
@@ -55,7 +56,7 @@ std::optional<uint32_t> DownTrack::switch_timestamp(const rtc::RtpPacketView& in
 }
 
 void DownTrack::forward(const rtc::RtpPacketView& in, bool keyframe, bool source_changed, int layer) {
-  if (paused_) return;
+  if (paused_ || congestion_paused_) return;
   if (source_changed) rebase_ = true;
   if (video_ && !started_ && !keyframe) return;
   if (video_ && rebase_ && !keyframe) return;  // switch only at a keyframe of the new source
@@ -111,13 +112,15 @@ bool DownTrack::send_rtx(const rtc::RtpPacketView& in, uint16_t seq, uint32_t ts
   auto bytes = in.bytes();
   size_t csrc_bytes = 4u * in.csrc_count();
   auto payload = in.payload();
-  size_t total = 12 + csrc_bytes + 2 + payload.size();
-  if (total > scratch_.size()) return false;
+  if (12 + csrc_bytes + kMaxExtensionBytes + 2 + payload.size() > scratch_.size()) return false;
   std::memcpy(scratch_.data(), bytes.data(), 12 + csrc_bytes);
   scratch_[0] &= ~0x30;  // X and P bits off
-  scratch_[12 + csrc_bytes] = static_cast<uint8_t>(seq >> 8);
-  scratch_[12 + csrc_bytes + 1] = static_cast<uint8_t>(seq);
-  if (!payload.empty()) std::memcpy(scratch_.data() + 12 + csrc_bytes + 2, payload.data(), payload.size());
+  size_t ext_bytes = write_transport_sequence(scratch_.data() + 12 + csrc_bytes, scratch_[0]);
+  uint8_t* osn = scratch_.data() + 12 + csrc_bytes + ext_bytes;
+  osn[0] = static_cast<uint8_t>(seq >> 8);
+  osn[1] = static_cast<uint8_t>(seq);
+  if (!payload.empty()) std::memcpy(osn + 2, payload.data(), payload.size());
+  size_t total = 12 + csrc_bytes + ext_bytes + 2 + payload.size();
   auto out = rtc::RtpPacketView::parse({scratch_.data(), total});
   if (!out) return false;
   out->set_ssrc(rtx_ssrc_);
@@ -125,13 +128,27 @@ bool DownTrack::send_rtx(const rtc::RtpPacketView& in, uint16_t seq, uint32_t ts
   out->set_sequence(rtx_seq_);
   out->set_timestamp(ts);
   if (!transport_.send_rtp(out->bytes())) return false;
+  if (bwe_) bwe_->on_packet_sent(total, bwe_->now_us());
   ++rtx_seq_;
   return true;
 }
 
-// Fixed header and CSRCs, no extension block, then payload and padding unchanged — except Opus
-// RED from the publisher: as is with the subscriber's payload types inside, or its primary block
-// alone for a subscriber that takes plain Opus.
+// The transport-wide sequence number (RFC 8285 §4.2 one-byte form: 0xBEDE, length 1 word, then
+// id|len-1 and the 16-bit number) when this subscriber's congestion control is on; the bytes
+// written at `at` (0 or 8). Sets the X bit in `first_byte`.
+size_t DownTrack::write_transport_sequence(uint8_t* at, uint8_t& first_byte) {
+  if (!bwe_) return 0;
+  uint16_t transport_seq = bwe_->next_sequence();
+  const uint8_t block[8] = {0xBE, 0xDE, 0x00, 0x01, static_cast<uint8_t>(twcc_ext_ << 4 | 1),
+                            static_cast<uint8_t>(transport_seq >> 8), static_cast<uint8_t>(transport_seq), 0};
+  std::memcpy(at, block, sizeof block);
+  first_byte |= 0x10;
+  return sizeof block;
+}
+
+// Fixed header and CSRCs, no extension block (or only the transport-wide sequence number), then
+// payload and padding unchanged — except Opus RED from the publisher: as is with the subscriber's
+// payload types inside, or its primary block alone for a subscriber that takes plain Opus.
 bool DownTrack::send_mapped(const rtc::RtpPacketView& in, uint16_t seq, uint32_t ts) {
   auto bytes = in.bytes();
   size_t header = 12 + 4u * in.csrc_count();
@@ -149,15 +166,15 @@ bool DownTrack::send_mapped(const rtc::RtpPacketView& in, uint16_t seq, uint32_t
       payload_bytes = body.size();
     }
   }
-  size_t total = header + body.size();
-  if (total > scratch_.size()) return false;
+  if (header + kMaxExtensionBytes + body.size() > scratch_.size()) return false;
   std::memcpy(scratch_.data(), bytes.data(), header);
   scratch_[0] &= ~0x10;  // X bit off
   if (red && !red_payload_type_) scratch_[0] &= ~0x20;  // the primary alone: no padding
-  std::memcpy(scratch_.data() + header, body.data(), body.size());
-  if (red && red_payload_type_) {
-    rtc::set_red_block_payload_types({scratch_.data() + header, payload_bytes}, *red, payload_type_);
-  }
+  size_t ext_bytes = write_transport_sequence(scratch_.data() + header, scratch_[0]);
+  uint8_t* payload = scratch_.data() + header + ext_bytes;
+  std::memcpy(payload, body.data(), body.size());
+  if (red && red_payload_type_) rtc::set_red_block_payload_types({payload, payload_bytes}, *red, payload_type_);
+  size_t total = header + ext_bytes + body.size();
   auto out = rtc::RtpPacketView::parse({scratch_.data(), total});
   if (!out) return false;
   out->set_ssrc(ssrc_);
@@ -165,6 +182,7 @@ bool DownTrack::send_mapped(const rtc::RtpPacketView& in, uint16_t seq, uint32_t
   out->set_sequence(seq);
   out->set_timestamp(ts);
   if (!transport_.send_rtp(out->bytes())) return false;
+  if (bwe_) bwe_->on_packet_sent(total, bwe_->now_us());
   octets_ += payload_bytes;
   return true;
 }

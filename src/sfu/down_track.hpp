@@ -1,7 +1,8 @@
 #pragma once
 // The sending side of one forwarded track toward one subscriber: copies each packet without its
 // header extensions (the subscriber negotiated its own ids, and a stale mid would misroute the
-// packet inside a BUNDLE) and maps SSRC, payload type, sequence number and timestamp into the
+// packet inside a BUNDLE) — except, when negotiated, the transport-wide sequence number of the
+// subscriber's transport (sfu/send_side_bwe.hpp) — and maps SSRC, payload type, sequence number and timestamp into the
 // subscriber's numbering, continuous across source switches (simulcast layer changes).
 //
 // Threading: worker thread only. No allocation per packet.
@@ -18,6 +19,7 @@
 namespace parlor::sfu {
 
 class UpTrack;
+class SendSideBwe;
 
 class DownTrack {
  public:
@@ -73,6 +75,16 @@ class DownTrack {
   void set_target_layer(int layer) { target_layer_ = layer; }
   int max_layer() const { return max_layer_; }
   void set_max_layer(int layer) { max_layer_ = layer; }
+  // Congestion control (sfu/stream_allocator.hpp): a cap below the settings' max layer, and a
+  // pause when not even the lowest layer fits (resumed at a keyframe, like a settings pause).
+  void set_layer_cap(int layer) { layer_cap_ = layer; }
+  int layer_cap() const { return layer_cap_; }
+  int allowed_layer() const { return max_layer_ < layer_cap_ ? max_layer_ : layer_cap_; }
+  void set_congestion_paused(bool paused) { congestion_paused_ = paused; if (paused) started_ = false; }
+  bool congestion_paused() const { return congestion_paused_; }
+  // Stamp every packet sent with the transport-wide sequence number (one-byte header extension
+  // `ext_id`) and record it in `bwe`, shared by every DownTrack on the transport; null: none.
+  void set_transport_cc(SendSideBwe* bwe, uint8_t ext_id) { bwe_ = ext_id ? bwe : nullptr; twcc_ext_ = ext_id; }
   uint64_t packets() const { return packets_; }
   uint64_t retransmitted() const { return retransmitted_; }
   uint64_t octets() const { return octets_; }
@@ -80,6 +92,8 @@ class DownTrack {
  private:
   bool send_mapped(const rtc::RtpPacketView& in, uint16_t seq, uint32_t ts);
   bool send_rtx(const rtc::RtpPacketView& in, uint16_t seq, uint32_t ts);
+  static constexpr size_t kMaxExtensionBytes = 8;
+  size_t write_transport_sequence(uint8_t* at, uint8_t& first_byte);
   // The timestamp for the first packet after a switch to `layer`: where the old mapping puts
   // that packet's capture time, from both layers' sender reports; nullopt when either layer has
   // not reported yet (then one frame after the last timestamp sent is used).
@@ -106,6 +120,10 @@ class DownTrack {
   int layer_ = 0;                  // source layer of the current mapping
   int target_layer_ = -1;
   int max_layer_ = 2;
+  int layer_cap_ = 2;
+  bool congestion_paused_ = false;
+  SendSideBwe* bwe_ = nullptr;
+  uint8_t twcc_ext_ = 0;
   uint64_t packets_ = 0;
   uint64_t retransmitted_ = 0;
   uint64_t octets_ = 0;  // payload octets sent (for sender reports)

@@ -79,6 +79,11 @@ void UpTrack::on_sender_report(uint32_t ssrc, uint64_t ntp_time, uint32_t rtp_ti
   }
 }
 
+int64_t UpTrack::layer_bitrate(int layer, Clock::time_point now) const {
+  if (layer < 0 || layer >= layer_count_ || !layers_[layer].active(now)) return 0;
+  return layers_[layer].rate.bps(now);
+}
+
 const UpTrack::SenderClock* UpTrack::sender_clock(int layer) const {
   if (layer < 0 || layer >= layer_count_ || !layers_[layer].clock) return nullptr;
   return &*layers_[layer].clock;
@@ -183,7 +188,7 @@ int UpTrack::desired_layer(const DownTrack& d, Clock::time_point now) const {
   }
   int current = d.current_layer();
   if (current < 0 || lowest < 0) return lowest;
-  for (int l = std::min(d.max_layer(), layer_count_ - 1); l >= 0; --l) {
+  for (int l = std::min(d.allowed_layer(), layer_count_ - 1); l >= 0; --l) {
     const auto& layer = layers_[l];
     if (layer.active(now) && (l <= current || now - layer.first_seen >= kLayerStable)) return l;
   }
@@ -194,7 +199,7 @@ void UpTrack::choose_targets(Clock::time_point now) {
   last_choice_ = now;
   choose_now_ = false;
   for (auto* d : downs_) {
-    if (d->paused()) continue;
+    if (d->paused() || d->congestion_paused()) continue;
     int want = desired_layer(*d, now);
     if (want < 0 || want == d->current_layer()) {
       d->set_target_layer(-1);
@@ -261,6 +266,7 @@ void UpTrack::on_packet(const rtc::RtpPacketView& packet, int layer, Clock::time
     ++muted_drops_;
     return;
   }
+  l.rate.add(packet.bytes().size(), now);
   if (video_) {
     if (!caches_[layer]) caches_[layer] = std::make_unique<PacketCache>(kCacheSlots);
     caches_[layer]->store(packet.sequence(), packet.bytes());

@@ -17,6 +17,7 @@
 
 #include "rtc/rtcp/rtcp_packet.hpp"
 #include "rtc/rtp/rtp_packet.hpp"
+#include "sfu/bitrate_meter.hpp"
 #include "sfu/down_track.hpp"
 #include "sfu/nack_generator.hpp"
 #include "sfu/packet_cache.hpp"
@@ -81,6 +82,9 @@ class UpTrack {
     Clock::time_point arrival{};
   };
   const SenderClock* sender_clock(int layer) const;
+  // What one layer brings in now (bit/s over the meter's last window; 0 when it does not flow or
+  // is not measured yet), for the stream allocator. Counted after the server-mute gate.
+  int64_t layer_bitrate(int layer, Clock::time_point now) const;
   uint32_t clock_rate() const { return video_ ? kVideoClockRate : kAudioClockRate; }
   static constexpr uint32_t kVideoClockRate = 90000;  // RFC 7741 (VP8), RFC 6184 (H.264)
   static constexpr uint32_t kAudioClockRate = 48000;  // RFC 7587 (Opus)
@@ -139,6 +143,7 @@ class UpTrack {
     Clock::time_point last_sr_arrival{};
     std::optional<SenderClock> clock;  // from the last SR
     NackGenerator nacks;
+    BitrateMeter rate;
   };
   void choose_targets(Clock::time_point now);
   int desired_layer(const DownTrack& down, Clock::time_point now) const;

@@ -35,6 +35,17 @@ struct LimitCounters {
   std::atomic<uint64_t> data_dropped{0};        // data packets over the rate (or size), dropped
   std::atomic<uint64_t> ws_send_overflow{0};    // connections closed with a full send queue
 
+  // Downstream congestion control (signal/congestion.cpp), carried here because this is the
+  // block every room of a signal server shares with the metrics exporter.
+  struct Congestion {
+    std::atomic<int64_t> subscribers{0};       // participants with a downlink estimate
+    std::atomic<int64_t> congested{0};         // ... of which have seen congestion (constrained)
+    std::atomic<int64_t> estimate_sum_bps{0};  // sum of the constrained ones' estimates
+    std::atomic<uint64_t> feedbacks{0};        // transport-cc feedbacks received from subscribers
+    std::atomic<uint64_t> pauses{0};           // video tracks paused for want of bandwidth
+    std::atomic<uint64_t> resumes{0};
+  } congestion;
+
   static void bump(std::atomic<uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }
 };
 

@@ -25,6 +25,9 @@ constexpr std::string_view kExtRepairedRid = "urn:ietf:params:rtp-hdrext:sdes:re
 constexpr std::string_view kExtAudioLevel = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 constexpr std::string_view kExtTransportCc = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
 constexpr uint32_t kRtcpSenderSsrc = 1;
+// The transport-cc extension id in our v0 subscriber offers (the one extension we offer there;
+// 3 is what Chrome itself uses for it).
+constexpr int kSubscriberTwccExt = 3;
 
 uint32_t random_ssrc() {
   auto id = common::random_id("", 8);
@@ -205,6 +208,7 @@ void Participant::handle_offer(const livekit::SessionDescription& sd) {
     }
   }
   if (single_pc_) {
+    apply_transport_cc();
     negotiation_requested_ = false;
     refuse_undecodable_subscriptions();
     bool waiting = std::any_of(subscriptions_.begin(), subscriptions_.end(),
@@ -316,6 +320,7 @@ void Participant::attach(Subscription& s, const std::string& mid, const rtc::Sdp
   // Spec §4.8: before any track settings, HIGH (LOW with adaptive stream, which then asks).
   s.down->set_max_layer(adaptive_stream_ ? 0 : 2);
   s.down->set_hidden(hidden());
+  if (congestion_->enabled()) s.down->set_transport_cc(&congestion_->bwe(), static_cast<uint8_t>(transport_cc_ext()));
   subscription_by_ssrc_[s.ssrc] = &s;
   s.track->up->add(s.down.get());
 }
@@ -416,7 +421,10 @@ void Participant::send_subscriber_offer() {
     for (auto& s : subscriptions_) {
       if (s->mid == section.mid) sub = s.get();
     }
-    sfu::add_codec(a, sub ? sub->codec : default_codec(section.kind == "video"));
+    // Transport-wide congestion control on what we send (the subscriber's feedback drives its
+    // downlink estimate); the one header extension forwarded packets carry.
+    sfu::add_codec(a, sub ? sub->codec : default_codec(section.kind == "video"), true);
+    a.add("extmap", std::to_string(kSubscriberTwccExt) + " " + std::string(kExtTransportCc));
     if (sub && sub->rtx) sfu::add_rtx(a, *sub->rtx, sub->codec.payload_type);
     if (sub && sub->red) sfu::add_red(a, *sub->red, sub->codec.payload_type);
     if (sub) {
@@ -442,7 +450,11 @@ void Participant::handle_answer(const livekit::SessionDescription& sd) {
   } catch (const BadInput& e) {
     throw BadInput(std::string("invalid SDP answer: ") + e.what());
   }
+  int twcc = 0;
   for (const auto& m : answer.media) {
+    for (const auto& e : m.extensions()) {
+      if (e.uri == kExtTransportCc && m.port != 0) twcc = e.id;
+    }
     if (!sub_remote_set_ && !m.ice_ufrag.empty()) {
       sub_transport_->set_remote({m.ice_ufrag, m.ice_pwd}, m.fingerprint);
       sub_remote_set_ = true;
@@ -463,6 +475,8 @@ void Participant::handle_answer(const livekit::SessionDescription& sd) {
       }
     }
   }
+  sub_twcc_ext_ = twcc;
+  apply_transport_cc();
   awaiting_answer_ = false;
   if (offer_again_) {
     offer_again_ = false;

@@ -100,6 +100,7 @@ Participant::Participant(Room& room, JoinParams params, std::shared_ptr<SignalSi
       joined_at_ms_(now_ms()),
       signal_rate_(room.config().limit),
       data_rate_(room.config().limit) {
+  congestion_ = make_subscriber_congestion(room.config());
   rtc::IceLiteAgent::Options ice;
   ice.consent_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
       LivenessTimeouts::from(room.config().rtc).ice_consent);
@@ -118,6 +119,7 @@ Participant::Participant(Room& room, JoinParams params, std::shared_ptr<SignalSi
 }
 
 Participant::~Participant() {
+  publish_congestion_metrics(true);
   connection_->detach();
   room_.worker().remove(*transport_);
   if (sub_transport_) room_.worker().remove(*sub_transport_);
@@ -256,6 +258,7 @@ void Participant::tick(Clock::time_point now) {
     send_sender_reports(now);
   }
   send_subscribed_qualities();
+  run_congestion_control(now);
 }
 
 // Dynacast (spec §4.8): tell the publisher which simulcast layers anyone may receive, so the
@@ -1016,6 +1019,10 @@ void Participant::on_rtcp(std::span<const uint8_t> compound) {
           t->second.first->up->on_sender_report(sr->ssrc, sr->ntp_time, sr->rtp_time, Clock::now());
         }
       }
+      continue;
+    }
+    if (h->type == rtc::rtcp::kRtpFeedback && h->count == rtc::rtcp::kFmtTransportCc) {
+      on_transport_feedback(*h, Clock::now());
       continue;
     }
     if (h->type == rtc::rtcp::kRtpFeedback && h->count == rtc::rtcp::kFmtNack) {

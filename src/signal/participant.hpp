@@ -23,6 +23,7 @@
 #include "rtc/sdp/session_description.hpp"
 #include "rtc/transport/webrtc_transport.hpp"
 #include "sfu/down_track.hpp"
+#include "sfu/subscriber_congestion.hpp"
 #include "sfu/twcc_recorder.hpp"
 #include "sfu/up_track.hpp"
 #include "signal/ice_servers.hpp"
@@ -48,6 +49,9 @@ struct JoinParams {
 };
 
 class Participant;
+
+// The congestion controller for one participant's downlink, configured from rtc.congestion_control.
+std::unique_ptr<sfu::SubscriberCongestion> make_subscriber_congestion(const config::MediaConfig& config);
 
 struct PublishedTrack {
   livekit::TrackInfo info;
@@ -161,6 +165,8 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   // Applies RoomService UpdateParticipant; a changed permission takes effect at once.
   void update_from_server(const livekit::UpdateParticipantRequest& request);
   void bump_version() { ++version_; }
+  // Its downlink's estimate (downstream congestion control, signal/congestion.cpp).
+  const sfu::SendSideBwe& downlink_estimate() const { return congestion_->bwe(); }
   livekit::ParticipantInfo::State state() const { return state_; }
 
  private:
@@ -212,6 +218,12 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   void record_transport_sequence(const rtc::RtpPacketView& packet);
   void send_subscribed_qualities();
   bool bind_ssrc(const rtc::RtpPacketView& packet);
+  // Downstream congestion control (signal/congestion.cpp).
+  int transport_cc_ext() const { return single_pc_ ? twcc_ext_ : sub_twcc_ext_; }
+  void apply_transport_cc();
+  void on_transport_feedback(const rtc::rtcp::Header& header, Clock::time_point now);
+  void run_congestion_control(Clock::time_point now);
+  void publish_congestion_metrics(bool leaving);
 
   Room& room_;
   auth::ClaimGrants claims_;
@@ -248,6 +260,16 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   TrackPermissions track_permissions_;  // default: everyone may subscribe
   int mid_ext_ = 0, rid_ext_ = 0, repaired_rid_ext_ = 0, audio_level_ext_ = 0, twcc_ext_ = 0;
   sfu::TwccRecorder twcc_;  // transport-cc feedback for what the client publishes
+
+  // downstream congestion control: declared before the subscriptions, whose DownTracks record
+  // into its estimator, so it outlives them
+  std::unique_ptr<sfu::SubscriberCongestion> congestion_;
+  int sub_twcc_ext_ = 0;  // v0: the transport-cc id the subscriber's answer accepted
+  std::vector<sfu::SubscriberCongestion::Entry> cc_entries_;         // scratch, per tick
+  std::vector<sfu::SubscriberCongestion::PauseChange> cc_changes_;  // scratch, per tick
+  int64_t published_estimate_ = 0;  // what this participant added to the estimate gauge
+  bool published_counted_ = false;
+  bool published_congested_ = false;
 
   // receiving
   std::vector<std::unique_ptr<Subscription>> subscriptions_;

@@ -127,6 +127,15 @@ void apply_yaml(MediaConfig& c, const std::string& yaml_text) {
     r.read("ice_consent_timeout", c.rtc.ice_consent_timeout_seconds);
     r.read("peer_silence_timeout", c.rtc.peer_silence_timeout_seconds);
     r.read("force_relay", c.rtc.force_relay);
+    r.section("congestion_control", [&](Section& cc) {
+      auto& k = c.rtc.congestion_control;
+      cc.read("enabled", k.enabled);
+      cc.read("allow_pause", k.allow_pause);
+      cc.read("min_bitrate", k.min_bitrate);
+      cc.read("max_bitrate", k.max_bitrate);
+      cc.read("initial_bitrate", k.initial_bitrate);
+      cc.read("raise_after", k.raise_after);
+    });
     if (auto list = r.raw("turn_servers"); list && !list.IsNull()) {
       if (!list.IsSequence()) throw BadInput("config: 'rtc.turn_servers' must be a list");
       for (size_t i = 0; i < list.size(); ++i) {
@@ -295,6 +304,16 @@ void validate(const MediaConfig& c) {
   }
   if (c.turn.enabled && c.turn.cert_file.empty() != c.turn.key_file.empty()) {
     throw BadInput("config: turn.cert_file and turn.key_file go together");
+  }
+  const auto& cc = c.rtc.congestion_control;
+  constexpr uint64_t kMinBitrateFloor = 10'000;          // below this not even audio fits
+  constexpr uint64_t kMaxBitrateCeiling = 1'000'000'000;  // 1 Gbit/s: a typo, not a link
+  if (cc.min_bitrate < kMinBitrateFloor || cc.max_bitrate > kMaxBitrateCeiling || cc.min_bitrate > cc.max_bitrate ||
+      cc.initial_bitrate < cc.min_bitrate || cc.initial_bitrate > cc.max_bitrate) {
+    throw BadInput("config: rtc.congestion_control needs 10000 <= min_bitrate <= initial_bitrate <= max_bitrate <= 1000000000 (bit/s)");
+  }
+  if (!(cc.raise_after >= 0 && cc.raise_after <= kMaxTimeoutSeconds)) {
+    throw BadInput("config: rtc.congestion_control.raise_after must be between 0 and 3600 seconds");
   }
   if (c.rtc.force_relay && !c.turn.enabled && c.rtc.turn_servers.empty()) {
     throw BadInput("config: rtc.force_relay needs TURN (turn.enabled or rtc.turn_servers)");

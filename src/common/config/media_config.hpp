@@ -19,6 +19,18 @@ struct ExternalTurnServer {
   std::string secret;
 };
 
+// Downstream congestion control (LiveKit's rtc.congestion_control): a send-side estimate per
+// subscriber from its transport-cc feedback, and layers chosen to fit it (sfu/send_side_bwe.hpp,
+// sfu/stream_allocator.hpp). Bitrates in bit/s.
+struct CongestionControlConfig {
+  bool enabled = true;
+  bool allow_pause = true;             // pause a subscriber's video whose lowest layer does not fit
+  uint64_t min_bitrate = 100'000;      // the estimate never goes below ...
+  uint64_t max_bitrate = 10'000'000;   // ... nor above
+  uint64_t initial_bitrate = 1'000'000;
+  double raise_after = 3;              // seconds of headroom before a higher layer or a resume
+};
+
 struct RtcConfig {
   uint16_t udp_port = 7882;        // first worker's UDP port; worker i uses udp_port + i
   uint16_t tcp_port = 7881;        // ICE-TCP (RFC 6544 passive candidate); 0 = off
@@ -38,6 +50,7 @@ struct RtcConfig {
   double peer_silence_timeout_seconds = 3;
   std::vector<ExternalTurnServer> turn_servers;  // announced to clients beside our own TURN
   bool force_relay = false;  // clients use TURN only (JoinResponse client_configuration.force_relay)
+  CongestionControlConfig congestion_control;
 };
 
 struct RoomConfig {

@@ -63,6 +63,38 @@ TEST(MediaConfig, PeerTimeoutsParseAndValidate) {
   }
 }
 
+TEST(MediaConfig, CongestionControlParsesAndValidates) {
+  MediaConfig c;
+  EXPECT_TRUE(c.rtc.congestion_control.enabled);
+  EXPECT_EQ(c.rtc.congestion_control.initial_bitrate, 1'000'000u);
+  apply_yaml(c, "rtc:\n  congestion_control:\n    enabled: false\n    allow_pause: false\n"
+                "    min_bitrate: 50000\n    max_bitrate: 3000000\n    initial_bitrate: 600000\n    raise_after: 5\n");
+  const auto& cc = c.rtc.congestion_control;
+  EXPECT_FALSE(cc.enabled);
+  EXPECT_FALSE(cc.allow_pause);
+  EXPECT_EQ(cc.min_bitrate, 50'000u);
+  EXPECT_EQ(cc.max_bitrate, 3'000'000u);
+  EXPECT_EQ(cc.initial_bitrate, 600'000u);
+  EXPECT_EQ(cc.raise_after, 5);
+  try {
+    apply_yaml(c, "rtc:\n  congestion_control:\n    probe: true\n");
+    FAIL();
+  } catch (const BadInput& e) {
+    EXPECT_STREQ(e.what(), "config: unknown key 'rtc.congestion_control.probe'");
+  }
+  c.keys = {{"k", std::string(kMinSecretLength, 'x')}};
+  EXPECT_NO_THROW(validate(c));
+  auto b = c;
+  b.rtc.congestion_control.initial_bitrate = 4'000'000;  // above the max
+  EXPECT_THROW(validate(b), BadInput);
+  b = c;
+  b.rtc.congestion_control.min_bitrate = 1'000;  // below the floor
+  EXPECT_THROW(validate(b), BadInput);
+  b = c;
+  b.rtc.congestion_control.raise_after = -1;
+  EXPECT_THROW(validate(b), BadInput);
+}
+
 TEST(MediaConfig, TurnAndExternalTurnServers) {
   MediaConfig c;
   apply_yaml(c,

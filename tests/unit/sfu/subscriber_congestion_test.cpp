@@ -1,0 +1,282 @@
+// Downstream congestion control end to end on the media-plane pieces: a simulcast UpTrack, a
+// subscriber's DownTracks stamping the transport-wide sequence number, a bottleneck link, the
+// receiver's feedback from our TwccRecorder, the estimator and the allocator capping the layer.
+#include "sfu/subscriber_congestion.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <deque>
+#include <vector>
+
+#include "rtc/rtp/rtp_packet.hpp"
+#include "sfu/down_track.hpp"
+#include "sfu/twcc_recorder.hpp"
+#include "sfu/up_track.hpp"
+
+namespace parlor::sfu {
+namespace {
+
+constexpr uint8_t kTwccExt = 5;
+int64_t g_now_us = 0;
+int64_t fake_now() { return g_now_us; }
+// Simulated time on the steady clock's scale, from when the tests started (TwccRecorder counts
+// from its construction).
+const UpTrack::Clock::time_point g_base = UpTrack::Clock::now();
+UpTrack::Clock::time_point at(int64_t us) { return g_base + std::chrono::microseconds(us); }
+
+std::vector<uint8_t> vp8(uint32_t ssrc, uint16_t seq, uint32_t ts, bool keyframe, size_t payload) {
+  std::vector<uint8_t> b = {0x90, 96, uint8_t(seq >> 8), uint8_t(seq), uint8_t(ts >> 24), uint8_t(ts >> 16),
+                            uint8_t(ts >> 8), uint8_t(ts), uint8_t(ssrc >> 24), uint8_t(ssrc >> 16),
+                            uint8_t(ssrc >> 8), uint8_t(ssrc)};
+  b.insert(b.end(), {0xBE, 0xDE, 0x00, 0x01, 0x30, '1', 0x00, 0x00});  // a mid the subscriber must not see
+  b.insert(b.end(), {0x90, 0x80, 0x05, static_cast<uint8_t>(keyframe ? 0x00 : 0x01)});
+  b.resize(b.size() + payload, 0xAB);
+  return b;
+}
+
+// The subscriber's side of the wire: every packet sent goes through a FIFO bottleneck, then its
+// transport-wide number is recorded at its arrival time.
+class Bottleneck : public rtc::RtpSink {
+ public:
+  explicit Bottleneck(int64_t capacity_bps) : capacity_bps_(capacity_bps) {}
+  bool send_rtp(std::span<const uint8_t> plain) override {
+    std::vector<uint8_t> copy(plain.begin(), plain.end());
+    auto p = rtc::RtpPacketView::parse(copy);
+    EXPECT_TRUE(p);
+    if (!p) return false;
+    ++sent;
+    auto ext = p->extension(kTwccExt);
+    EXPECT_TRUE(ext && ext->size() == 2);
+    EXPECT_FALSE(p->extension(3));  // the publisher's mid is gone
+    if (!ext || ext->size() != 2) return true;
+    uint16_t seq = static_cast<uint16_t>((*ext)[0] << 8 | (*ext)[1]);
+    if (have_last_ && seq != static_cast<uint16_t>(last_seq_ + 1)) ++gaps;
+    have_last_ = true;
+    last_seq_ = seq;
+    int64_t service = static_cast<int64_t>(plain.size() * 8) * 1'000'000 / capacity_bps_;
+    int64_t start = std::max(g_now_us, queue_free_);
+    queue_free_ = start + service;
+    in_flight_.push_back({seq, queue_free_ + 20'000});
+    return true;
+  }
+  // Arrivals up to now into the recorder; a feedback when due, to `cc`.
+  void deliver(SubscriberCongestion& cc) {
+    while (!in_flight_.empty() && in_flight_.front().arrival <= g_now_us) {
+      recorder_.on_packet(in_flight_.front().seq, 1, at(in_flight_.front().arrival));
+      in_flight_.pop_front();
+    }
+    if (!recorder_.due(at(g_now_us))) return;
+    std::array<uint8_t, rtc::rtcp::TwccFeedbackBuilder::kMaxSize> out{};
+    while (size_t n = recorder_.build_feedback(out, 1, at(g_now_us))) {
+      rtc::rtcp::CompoundIterator it({out.data(), n});
+      auto h = it.next();
+      ASSERT_TRUE(h);
+      EXPECT_TRUE(cc.on_feedback(*h, at(g_now_us)));
+    }
+  }
+  int64_t capacity_bps_;
+  uint64_t sent = 0, gaps = 0;
+
+ private:
+  struct InFlight {
+    uint16_t seq;
+    int64_t arrival;
+  };
+  TwccRecorder recorder_;
+  std::deque<InFlight> in_flight_;
+  int64_t queue_free_ = 0;
+  uint16_t last_seq_ = 0;
+  bool have_last_ = false;
+};
+
+// A simulcast publisher: three layers at about 150 k, 500 k and 1.5 Mbit/s, 30 frames/s, a
+// keyframe on a layer whenever one is asked for; and audio at ~40 kbit/s.
+struct Publisher {
+  UpTrack video{true, 3, [this](uint32_t ssrc) { key_pending[ssrc - 100] = true; }};
+  UpTrack audio{false, 1, [](uint32_t) {}};
+  std::array<bool, 3> key_pending{true, true, true};
+  std::array<uint16_t, 3> seq{};
+  uint16_t audio_seq = 0;
+  uint32_t ts = 0;
+  static constexpr std::array<int, 3> kPackets{1, 2, 6};
+  static constexpr std::array<size_t, 3> kPayload{600, 1030, 1030};
+
+  void frame() {
+    ts += 3000;
+    for (int l = 0; l < 3; ++l) {
+      bool key = key_pending[l];
+      key_pending[l] = false;  // (a request made while this frame goes out is for the next one)
+      for (int i = 0; i < kPackets[l]; ++i) {
+        auto p = vp8(100 + l, seq[l]++, ts, key && i == 0, kPayload[l]);
+        video.on_packet(*rtc::RtpPacketView::parse(p), l, at(g_now_us));
+      }
+    }
+  }
+  void audio_packet() {
+    auto p = vp8(300, audio_seq++, ts, false, 80);  // the payload is not looked at for audio
+    audio.on_packet(*rtc::RtpPacketView::parse(p), 0, at(g_now_us));
+  }
+};
+
+struct Run {
+  int max_layer = -1;
+  int final_layer = -1;
+  std::vector<SubscriberCongestion::PauseChange> changes;
+};
+
+Run simulate(Publisher& pub, Bottleneck& link, SubscriberCongestion& cc, DownTrack& video_down,
+             DownTrack& audio_down, int64_t duration_us) {
+  Run r;
+  std::array<SubscriberCongestion::Entry, 2> entries{{{1, &video_down, &pub.video}, {2, &audio_down, &pub.audio}}};
+  int64_t end = g_now_us + duration_us;
+  for (; g_now_us < end; g_now_us += 1000) {
+    if (g_now_us % 33'000 == 0) pub.frame();
+    if (g_now_us % 20'000 == 0) pub.audio_packet();
+    link.deliver(cc);
+    if (g_now_us % 400'000 == 0) {
+      cc.allocate(entries, at(g_now_us), r.changes);  // the room's tick
+    }
+    r.max_layer = std::max(r.max_layer, video_down.current_layer());
+  }
+  r.final_layer = video_down.current_layer();
+  return r;
+}
+
+class SubscriberCongestionTest : public testing::Test {
+ protected:
+  void SetUp() override { g_now_us = 1'000'000; }
+};
+
+TEST_F(SubscriberCongestionTest, CongestedSubscriberGetsALowerLayer) {
+  Publisher pub;
+  Bottleneck link(1'000'000);
+  SubscriberCongestion cc(CongestionConfig{});
+  cc.bwe().set_clock(&fake_now);
+  DownTrack video_down(link, 0xA, 96, true), audio_down(link, 0xB, 111, false);
+  video_down.set_transport_cc(&cc.bwe(), kTwccExt);
+  audio_down.set_transport_cc(&cc.bwe(), kTwccExt);
+  pub.video.add(&video_down);
+  pub.audio.add(&audio_down);
+  auto r = simulate(pub, link, cc, video_down, audio_down, 15'000'000);
+  // It moved up to the top layer (nothing constrains before congestion is seen) ...
+  EXPECT_EQ(r.max_layer, 2);
+  EXPECT_TRUE(cc.bwe().congested());
+  // ... and ends capped within the 1 Mbit/s link: the middle layer, never paused.
+  EXPECT_LE(video_down.layer_cap(), 1);
+  EXPECT_EQ(r.final_layer, 1);
+  EXPECT_TRUE(r.changes.empty());
+  EXPECT_LT(cc.bwe().estimate_bps(), 1'100'000);
+  EXPECT_GT(cc.bwe().estimate_bps(), 650'000);
+  // One transport-wide sequence across both tracks: consecutive, nothing skipped.
+  EXPECT_GT(link.sent, 1000u);
+  EXPECT_EQ(link.gaps, 0u);
+  std::printf("[ numbers  ] 1 Mbit/s downlink: estimate %lld bit/s, layer cap %d after 15 s\n",
+              static_cast<long long>(cc.bwe().estimate_bps()), video_down.layer_cap());
+  pub.video.remove(&video_down);
+  pub.audio.remove(&audio_down);
+}
+
+TEST_F(SubscriberCongestionTest, AmpleDownlinkKeepsTheTopLayer) {
+  Publisher pub;
+  Bottleneck link(10'000'000);
+  SubscriberCongestion cc(CongestionConfig{});
+  cc.bwe().set_clock(&fake_now);
+  DownTrack video_down(link, 0xA, 96, true), audio_down(link, 0xB, 111, false);
+  video_down.set_transport_cc(&cc.bwe(), kTwccExt);
+  audio_down.set_transport_cc(&cc.bwe(), kTwccExt);
+  pub.video.add(&video_down);
+  pub.audio.add(&audio_down);
+  auto r = simulate(pub, link, cc, video_down, audio_down, 8'000'000);
+  EXPECT_FALSE(cc.bwe().congested());
+  EXPECT_EQ(r.final_layer, 2);
+  EXPECT_EQ(video_down.layer_cap(), 2);
+  pub.video.remove(&video_down);
+  pub.audio.remove(&audio_down);
+}
+
+TEST_F(SubscriberCongestionTest, NarrowDownlinkPausesVideoAndSaysSo) {
+  Publisher pub;
+  Bottleneck link(200'000);
+  CongestionConfig config;
+  SubscriberCongestion cc(config);
+  cc.bwe().set_clock(&fake_now);
+  DownTrack video_down(link, 0xA, 96, true), audio_down(link, 0xB, 111, false);
+  video_down.set_transport_cc(&cc.bwe(), kTwccExt);
+  audio_down.set_transport_cc(&cc.bwe(), kTwccExt);
+  pub.video.add(&video_down);
+  pub.audio.add(&audio_down);
+  auto r = simulate(pub, link, cc, video_down, audio_down, 6'000'000);
+  ASSERT_FALSE(r.changes.empty());
+  EXPECT_EQ(r.changes.front().key, 1u);
+  EXPECT_TRUE(r.changes.front().paused);
+  EXPECT_TRUE(video_down.congestion_paused() || r.changes.size() > 1);
+  std::printf("[ numbers  ] 200 kbit/s downlink: first pause after %zu changes, estimate %lld bit/s\n",
+              r.changes.size(), static_cast<long long>(cc.bwe().estimate_bps()));
+  pub.video.remove(&video_down);
+  pub.audio.remove(&audio_down);
+}
+
+TEST_F(SubscriberCongestionTest, DisabledNeverConstrains) {
+  Publisher pub;
+  Bottleneck link(300'000);
+  CongestionConfig config;
+  config.enabled = false;
+  SubscriberCongestion cc(config);
+  cc.bwe().set_clock(&fake_now);
+  DownTrack video_down(link, 0xA, 96, true), audio_down(link, 0xB, 111, false);
+  video_down.set_transport_cc(&cc.bwe(), kTwccExt);
+  audio_down.set_transport_cc(&cc.bwe(), kTwccExt);
+  pub.video.add(&video_down);
+  pub.audio.add(&audio_down);
+  auto r = simulate(pub, link, cc, video_down, audio_down, 5'000'000);
+  EXPECT_TRUE(r.changes.empty());
+  EXPECT_EQ(video_down.layer_cap(), 2);
+  EXPECT_EQ(r.final_layer, 2);
+  pub.video.remove(&video_down);
+  pub.audio.remove(&audio_down);
+}
+
+TEST(SubscriberCongestion, MalformedFeedbackIsRefused) {
+  SubscriberCongestion cc(CongestionConfig{});
+  // A transport-cc header claiming 100 statuses with no chunks behind it.
+  std::array<uint8_t, 20> bad = {0x8F, 205, 0x00, 0x04, 0, 0, 0, 1, 0, 0, 0, 2, 0x00, 0x00, 0x00, 100, 0, 0, 0, 0};
+  rtc::rtcp::CompoundIterator it(bad);
+  auto h = it.next();
+  ASSERT_TRUE(h);
+  EXPECT_FALSE(cc.on_feedback(*h, at(0)));
+  EXPECT_EQ(cc.bwe().feedbacks(), 0u);
+}
+
+TEST(DownTrackTransportCc, WithoutItNoExtensionIsWritten) {
+  struct Sink : rtc::RtpSink {
+    bool send_rtp(std::span<const uint8_t> plain) override {
+      x = (plain[0] & 0x10) != 0;
+      size = plain.size();
+      return true;
+    }
+    bool x = true;
+    size_t size = 0;
+  } sink;
+  DownTrack down(sink, 1, 96, true);
+  auto k = vp8(7, 1, 0, true, 100);
+  down.forward(*rtc::RtpPacketView::parse(k), true, false);
+  EXPECT_FALSE(sink.x);
+  EXPECT_EQ(sink.size, k.size() - 8);  // the publisher's extension block is gone
+  SendSideBwe bwe;
+  down.set_transport_cc(&bwe, 0);  // id 0: not negotiated
+  auto d = vp8(7, 2, 3000, false, 100);
+  down.forward(*rtc::RtpPacketView::parse(d), false, false);
+  EXPECT_FALSE(sink.x);
+  EXPECT_EQ(bwe.next_sequence(), 0);
+  down.set_transport_cc(&bwe, 14);
+  auto d2 = vp8(7, 3, 6000, false, 100);
+  down.forward(*rtc::RtpPacketView::parse(d2), false, false);
+  EXPECT_TRUE(sink.x);
+  EXPECT_EQ(sink.size, k.size());  // one 8-byte block instead of the publisher's
+  EXPECT_EQ(bwe.next_sequence(), 1);
+}
+
+}  // namespace
+}  // namespace parlor::sfu
