@@ -144,22 +144,38 @@ Run simulate(Publisher& pub, Bottleneck& link, SubscriberCongestion& cc, DownTra
   return r;
 }
 
+// A publisher, one subscriber behind a link of `link_bps` with its estimator, and the subscriber's
+// video and audio down tracks stamped with the transport-wide sequence number.
+struct Call {
+  explicit Call(int64_t link_bps, CongestionConfig config = {}) : link(link_bps), cc(config) {
+    cc.bwe().set_clock(&fake_now);
+    video_down.set_transport_cc(&cc.bwe(), kTwccExt);
+    audio_down.set_transport_cc(&cc.bwe(), kTwccExt);
+    pub.video.add(&video_down);
+    pub.audio.add(&audio_down);
+  }
+  ~Call() {
+    pub.video.remove(&video_down);
+    pub.audio.remove(&audio_down);
+  }
+  Run run(int64_t duration_us) { return simulate(pub, link, cc, video_down, audio_down, duration_us); }
+
+  Publisher pub;
+  Bottleneck link;
+  SubscriberCongestion cc;
+  DownTrack video_down{link, 0xA, 96, true};
+  DownTrack audio_down{link, 0xB, 111, false};
+};
+
 class SubscriberCongestionTest : public testing::Test {
  protected:
   void SetUp() override { g_now_us = 1'000'000; }
 };
 
 TEST_F(SubscriberCongestionTest, CongestedSubscriberGetsALowerLayer) {
-  Publisher pub;
-  Bottleneck link(1'000'000);
-  SubscriberCongestion cc(CongestionConfig{});
-  cc.bwe().set_clock(&fake_now);
-  DownTrack video_down(link, 0xA, 96, true), audio_down(link, 0xB, 111, false);
-  video_down.set_transport_cc(&cc.bwe(), kTwccExt);
-  audio_down.set_transport_cc(&cc.bwe(), kTwccExt);
-  pub.video.add(&video_down);
-  pub.audio.add(&audio_down);
-  auto r = simulate(pub, link, cc, video_down, audio_down, 15'000'000);
+  Call call(1'000'000);
+  auto& [pub, link, cc, video_down, audio_down] = call;
+  auto r = call.run(15'000'000);
   // It moved up to the top layer (nothing constrains before congestion is seen) ...
   EXPECT_EQ(r.max_layer, 2);
   EXPECT_TRUE(cc.bwe().congested());
@@ -174,68 +190,38 @@ TEST_F(SubscriberCongestionTest, CongestedSubscriberGetsALowerLayer) {
   EXPECT_EQ(link.gaps, 0u);
   std::printf("[ numbers  ] 1 Mbit/s downlink: estimate %lld bit/s, layer cap %d after 15 s\n",
               static_cast<long long>(cc.bwe().estimate_bps()), video_down.layer_cap());
-  pub.video.remove(&video_down);
-  pub.audio.remove(&audio_down);
 }
 
 TEST_F(SubscriberCongestionTest, AmpleDownlinkKeepsTheTopLayer) {
-  Publisher pub;
-  Bottleneck link(10'000'000);
-  SubscriberCongestion cc(CongestionConfig{});
-  cc.bwe().set_clock(&fake_now);
-  DownTrack video_down(link, 0xA, 96, true), audio_down(link, 0xB, 111, false);
-  video_down.set_transport_cc(&cc.bwe(), kTwccExt);
-  audio_down.set_transport_cc(&cc.bwe(), kTwccExt);
-  pub.video.add(&video_down);
-  pub.audio.add(&audio_down);
-  auto r = simulate(pub, link, cc, video_down, audio_down, 8'000'000);
+  Call call(10'000'000);
+  auto& [pub, link, cc, video_down, audio_down] = call;
+  auto r = call.run(8'000'000);
   EXPECT_FALSE(cc.bwe().congested());
   EXPECT_EQ(r.final_layer, 2);
   EXPECT_EQ(video_down.layer_cap(), 2);
-  pub.video.remove(&video_down);
-  pub.audio.remove(&audio_down);
 }
 
 TEST_F(SubscriberCongestionTest, NarrowDownlinkPausesVideoAndSaysSo) {
-  Publisher pub;
-  Bottleneck link(200'000);
-  CongestionConfig config;
-  SubscriberCongestion cc(config);
-  cc.bwe().set_clock(&fake_now);
-  DownTrack video_down(link, 0xA, 96, true), audio_down(link, 0xB, 111, false);
-  video_down.set_transport_cc(&cc.bwe(), kTwccExt);
-  audio_down.set_transport_cc(&cc.bwe(), kTwccExt);
-  pub.video.add(&video_down);
-  pub.audio.add(&audio_down);
-  auto r = simulate(pub, link, cc, video_down, audio_down, 6'000'000);
+  Call call(200'000);
+  auto& [pub, link, cc, video_down, audio_down] = call;
+  auto r = call.run(6'000'000);
   ASSERT_FALSE(r.changes.empty());
   EXPECT_EQ(r.changes.front().key, 1u);
   EXPECT_TRUE(r.changes.front().paused);
   EXPECT_TRUE(video_down.congestion_paused() || r.changes.size() > 1);
   std::printf("[ numbers  ] 200 kbit/s downlink: first pause after %zu changes, estimate %lld bit/s\n",
               r.changes.size(), static_cast<long long>(cc.bwe().estimate_bps()));
-  pub.video.remove(&video_down);
-  pub.audio.remove(&audio_down);
 }
 
 TEST_F(SubscriberCongestionTest, DisabledNeverConstrains) {
-  Publisher pub;
-  Bottleneck link(300'000);
   CongestionConfig config;
   config.enabled = false;
-  SubscriberCongestion cc(config);
-  cc.bwe().set_clock(&fake_now);
-  DownTrack video_down(link, 0xA, 96, true), audio_down(link, 0xB, 111, false);
-  video_down.set_transport_cc(&cc.bwe(), kTwccExt);
-  audio_down.set_transport_cc(&cc.bwe(), kTwccExt);
-  pub.video.add(&video_down);
-  pub.audio.add(&audio_down);
-  auto r = simulate(pub, link, cc, video_down, audio_down, 5'000'000);
+  Call call(300'000, config);
+  auto& [pub, link, cc, video_down, audio_down] = call;
+  auto r = call.run(5'000'000);
   EXPECT_TRUE(r.changes.empty());
   EXPECT_EQ(video_down.layer_cap(), 2);
   EXPECT_EQ(r.final_layer, 2);
-  pub.video.remove(&video_down);
-  pub.audio.remove(&audio_down);
 }
 
 TEST(SubscriberCongestion, MalformedFeedbackIsRefused) {
