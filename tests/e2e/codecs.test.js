@@ -46,8 +46,9 @@ for (const mode of [
     assert.equal(codecs.alice.remote[0].decoded, 'video/VP8', `alice decodes bob's default VP8: ${what}`);
     assert.match(codecs.alice.remote[0].announced, /^video\/vp8$/i, what);
     // Opus RED: the server's answer to alice (red default) puts RED ahead of Opus for her
-    // microphone; bob (red: false) is answered Opus alone. (This Chromium sends plain Opus even
-    // then, so RED forwarding itself is covered by the unit tests.) Audio flows both ways.
+    // microphone, so Chromium sends RED; bob (red: false) is answered Opus alone. Chromium's
+    // statistics name RED "audio/opus", so the packets' payload types are not visible from here
+    // (the unit tests cover the forwarding); audio flows both ways (expectMediaFlowing).
     const publishedAudio = (page) => page.evaluate(() => window.peerConnections
       .filter((pc) => pc.connectionState !== 'closed' && pc.remoteDescription)
       .flatMap((pc) => pc.remoteDescription.sdp.split('\r\nm=').filter((m) => m.startsWith('audio') && /a=recvonly/.test(m)))
