@@ -94,14 +94,19 @@ void StreamAllocator::allocate(std::optional<int64_t> budget_bps, std::span<cons
     auto& d = out[i];
     auto prev = std::find_if(states_.begin(), states_.end(), [&](const State& s) { return s.key == d.key; });
     if (prev == states_.end()) {  // a new track: its first allocation applies at once
-      next.push_back({d.key, d.cap, d.paused, -1});
+      next.push_back({d.key, d.cap, d.paused, -1, tracks[i].max_layer});
       continue;
     }
     State s = *prev;
+    // Damping is for what the budget gives back after congestion. A raise the subscriber asked
+    // for (its settings' layer went up) takes what fits at once, and so does any raise while
+    // nothing constrains (no estimate in force).
+    const bool asked = tracks[i].max_layer > s.max_layer;
+    s.max_layer = tracks[i].max_layer;
     // Rank a decision: paused below every layer.
     auto rank = [](bool paused, int cap) { return paused ? -1 : cap; };
     int want = rank(d.paused, d.cap), have = rank(s.paused, s.cap);
-    if (want <= have) {  // down (or the same): at once
+    if (want <= have || asked || !budget_bps) {  // down, asked for, or unconstrained: at once
       s.cap = d.cap;
       s.paused = d.paused;
       s.raise_since_us = -1;

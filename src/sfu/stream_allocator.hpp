@@ -58,6 +58,7 @@ class StreamAllocator {
     int cap = kMaxLayers - 1;
     bool paused = false;
     int64_t raise_since_us = -1;  // since when a higher target than the applied one holds
+    int max_layer = kMaxLayers - 1;  // the settings' layer at the last allocation
   };
   // The allocation without damping: what fits now.
   void fit(std::optional<int64_t> budget_bps, std::span<const Track> tracks, std::span<Decision> out);

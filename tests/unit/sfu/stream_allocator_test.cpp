@@ -93,6 +93,27 @@ TEST(StreamAllocator, LowersAtOnceRaisesOnlyAfterHeadroomHeld) {
   EXPECT_EQ(out[0].cap, 2);
 }
 
+TEST(StreamAllocator, ARaiseTheSubscriberAsksForIsNotDamped) {
+  StreamAllocator a({.allow_pause = true, .raise_after_us = 3'000'000});
+  std::vector<Track> low{video(1, 0, 0)}, high{video(1, 0, 2)};
+  std::vector<Decision> out(1);
+  // Unconstrained: the settings go LOW then HIGH, and the cap follows at once.
+  a.allocate(std::nullopt, low, out, 0);
+  EXPECT_EQ(out[0].cap, 0);
+  a.allocate(std::nullopt, high, out, 400'000);
+  EXPECT_EQ(out[0].cap, 2);
+  // Constrained to what the middle layer needs: asking for HIGH again gives what fits, at once.
+  a.allocate(3'000'000, low, out, 800'000);
+  EXPECT_EQ(out[0].cap, 0);
+  a.allocate(1'000'000, high, out, 1'200'000);
+  EXPECT_EQ(out[0].cap, 1);
+  // More budget later is damped as before (that raise was not asked for).
+  a.allocate(3'000'000, high, out, 1'600'000);
+  EXPECT_EQ(out[0].cap, 1);
+  a.allocate(3'000'000, high, out, 4'700'000);
+  EXPECT_EQ(out[0].cap, 2);
+}
+
 TEST(StreamAllocator, AHeadroomInterruptedStartsOver) {
   StreamAllocator a({.allow_pause = true, .raise_after_us = 3'000'000});
   std::vector<Track> tracks{video(1)};
