@@ -1,5 +1,7 @@
 #include "sfu/sdp_answer.hpp"
 
+#include <boost/algorithm/string/predicate.hpp>
+
 #include <algorithm>
 #include <charconv>
 
@@ -67,20 +69,6 @@ rtc::SdpMedia accepted_section(const rtc::SdpMedia& offered, const Worker& worke
   return a;
 }
 
-std::string fmtp_parameter(const std::string& fmtp, std::string_view key) {
-  std::string_view rest = fmtp;
-  while (!rest.empty()) {
-    auto end = rest.find(';');
-    auto item = rest.substr(0, end);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    auto eq = item.find('=');
-    if (eq != std::string_view::npos && item.substr(0, eq) == key) return std::string(item.substr(eq + 1));
-    if (end == std::string_view::npos) break;
-    rest.remove_prefix(end + 1);
-  }
-  return {};
-}
-
 namespace {
 // H.264 with single-NAL-unit mode only (packetization-mode 0, the default) cannot carry what
 // browsers send at video sizes; we receive and forward mode 1 only.
@@ -88,12 +76,7 @@ bool forwardable(const rtc::SdpCodec& c, bool video) {
   auto codec = rtc::codec_from_name(c.name);
   if (!video) return codec == rtc::Codec::kOpus;
   if (codec == rtc::Codec::kVp8) return true;
-  return codec == rtc::Codec::kH264 && fmtp_parameter(c.fmtp, "packetization-mode") == "1";
-}
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  return text;
+  return codec == rtc::Codec::kH264 && c.fmtp_parameter("packetization-mode") == "1";
 }
 }  // namespace
 
@@ -114,14 +97,15 @@ std::optional<rtc::SdpCodec> match_codec(const rtc::SdpMedia& offered, const rtc
   auto want = rtc::codec_from_name(sent.name);
   if (want == rtc::Codec::kUnknown) return std::nullopt;
   std::optional<rtc::SdpCodec> same_profile, any;
-  const std::string level_id = lower(fmtp_parameter(sent.fmtp, "profile-level-id"));
+  const auto level_id = sent.fmtp_parameter("profile-level-id");
   for (const auto& c : offered.codecs()) {
     if (rtc::codec_from_name(c.name) != want || !forwardable(c, offered.kind == "video")) continue;
     if (want != rtc::Codec::kH264) return c;
-    std::string offered_id = lower(fmtp_parameter(c.fmtp, "profile-level-id"));
-    if (offered_id == level_id) return c;
+    auto offered_id = c.fmtp_parameter("profile-level-id");
+    if (boost::algorithm::iequals(offered_id, level_id)) return c;
     // profile_idc and profile-iop (the first four hex digits) name the profile; the rest the level.
-    if (!same_profile && offered_id.size() == 6 && level_id.size() == 6 && offered_id.compare(0, 4, level_id, 0, 4) == 0) {
+    if (!same_profile && offered_id.size() == 6 && level_id.size() == 6 &&
+        boost::algorithm::iequals(offered_id.substr(0, 4), level_id.substr(0, 4))) {
       same_profile = c;
     }
     if (!any) any = c;
@@ -160,7 +144,7 @@ rtc::SdpCodec subscriber_codec(const rtc::SdpCodec& sent) {
 
 std::optional<rtc::SdpCodec> find_rtx(const rtc::SdpMedia& offered, int apt) {
   for (const auto& c : offered.codecs()) {
-    if (lower(c.name) == "rtx" && c.rtx_apt() == apt) return c;
+    if (boost::algorithm::iequals(c.name, "rtx") && c.rtx_apt() == apt) return c;
   }
   return std::nullopt;
 }
@@ -184,7 +168,7 @@ void add_rtx(rtc::SdpMedia& a, const rtc::SdpCodec& rtx, int apt) {
 std::optional<rtc::SdpCodec> find_red(const rtc::SdpMedia& offered, int opus_payload_type) {
   const std::string opus = std::to_string(opus_payload_type);
   for (const auto& c : offered.codecs()) {
-    if (lower(c.name) != "red" || c.clock_rate != 48000) continue;
+    if (!boost::algorithm::iequals(c.name, "red") || c.clock_rate != 48000) continue;
     // Every block of the redundancy is Opus: "111/111" (or more levels).
     std::string_view f = c.fmtp;
     bool all_opus = !f.empty();

@@ -50,8 +50,6 @@ rtc::SdpCodec subscriber_red();
 // Puts RED ahead of the Opus codec add_codec wrote, so the sender sends RED (a browser sends the
 // first codec of the answer).
 void add_red(rtc::SdpMedia& answer, const rtc::SdpCodec& red, int opus_payload_type);
-// A parameter of an fmtp line ("packetization-mode" in "...;packetization-mode=1;..."); empty if absent.
-std::string fmtp_parameter(const std::string& fmtp, std::string_view key);
 // Writes the payload type, rtpmap, fmtp and (video) NACK/PLI/FIR feedback lines.
 // `transport_cc`: we send transport-wide congestion control feedback for what arrives in this
 // section (the publisher then runs its delay-based estimator on it).

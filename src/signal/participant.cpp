@@ -537,13 +537,12 @@ void Participant::handle_add_track(const livekit::AddTrackRequest& req) {
   info.set_stream(req.stream());
   info.set_encryption(req.encryption());
   for (int f : req.audio_features()) info.add_audio_features(static_cast<livekit::AudioTrackFeature>(f));
-  // The codec it asks to publish with (livekit-client: `videoCodec`), until its offer settles it.
-  auto wanted = req.simulcast_codecs_size() > 0 ? rtc::codec_from_name(req.simulcast_codecs(0).codec()) : rtc::Codec::kUnknown;
-  if (video ? wanted == rtc::Codec::kOpus || wanted == rtc::Codec::kUnknown : wanted != rtc::Codec::kOpus) {
-    wanted = video ? rtc::Codec::kVp8 : rtc::Codec::kOpus;
-  }
-  if (req.simulcast_codecs_size() > 0 && rtc::codec_from_name(req.simulcast_codecs(0).codec()) == wanted) t->requested = wanted;
-  std::string mime(rtc::codec_mime_type(wanted));
+  // The codec it asks to publish with (livekit-client: `videoCodec`), if one we forward; the
+  // announced type until its offer settles it.
+  auto asked = req.simulcast_codecs_size() > 0 ? rtc::codec_from_name(req.simulcast_codecs(0).codec()) : rtc::Codec::kUnknown;
+  bool forwarded = video ? asked == rtc::Codec::kVp8 || asked == rtc::Codec::kH264 : asked == rtc::Codec::kOpus;
+  if (forwarded) t->requested = asked;
+  std::string mime(rtc::codec_mime_type(forwarded ? asked : video ? rtc::Codec::kVp8 : rtc::Codec::kOpus));
   info.set_mime_type(mime);
   if (video) {
     info.set_width(req.width());
@@ -966,14 +965,13 @@ void Participant::on_rtp(rtc::RtpPacketView& packet) {
   if (twcc_ext_) record_transport_sequence(packet);
   auto it = by_ssrc_.find(packet.ssrc());
   if (it == by_ssrc_.end()) {
-    if (auto rtx = rtx_by_ssrc_.find(packet.ssrc()); rtx != rtx_by_ssrc_.end()) {
-      return on_rtx(packet, *rtx->second.first, rtx->second.second);
+    auto rtx = rtx_by_ssrc_.find(packet.ssrc());
+    if (rtx == rtx_by_ssrc_.end()) {  // a new SSRC: bound to a layer's media or RTX stream, or dropped
+      if (!bind_ssrc(packet)) return;
+      it = by_ssrc_.find(packet.ssrc());
+      rtx = rtx_by_ssrc_.find(packet.ssrc());
     }
-    if (!bind_ssrc(packet)) return;
-    if (auto rtx = rtx_by_ssrc_.find(packet.ssrc()); rtx != rtx_by_ssrc_.end()) {
-      return on_rtx(packet, *rtx->second.first, rtx->second.second);
-    }
-    it = by_ssrc_.find(packet.ssrc());
+    if (rtx != rtx_by_ssrc_.end()) return on_rtx(packet, *rtx->second.first, rtx->second.second);
     if (it == by_ssrc_.end()) return;
   }
   auto [track, layer] = it->second;

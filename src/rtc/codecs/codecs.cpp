@@ -1,6 +1,6 @@
 #include "rtc/codecs/codecs.hpp"
 
-#include <cctype>
+#include <boost/algorithm/string/predicate.hpp>
 #include <cstring>
 
 #include "rtc/rtp/rtp_packet.hpp"
@@ -17,20 +17,13 @@ bool h264_key_type(uint8_t nal) {
   uint8_t t = nal & 0x1F;
   return t == kH264Idr || t == kH264Sps;
 }
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
 }  // namespace
 
 Codec codec_from_name(std::string_view name) {
   if (auto slash = name.find('/'); slash != std::string_view::npos) name = name.substr(slash + 1);
-  if (equals_ignoring_case(name, "opus")) return Codec::kOpus;
-  if (equals_ignoring_case(name, "vp8")) return Codec::kVp8;
-  if (equals_ignoring_case(name, "h264")) return Codec::kH264;
+  if (boost::algorithm::iequals(name, "opus")) return Codec::kOpus;
+  if (boost::algorithm::iequals(name, "vp8")) return Codec::kVp8;
+  if (boost::algorithm::iequals(name, "h264")) return Codec::kH264;
   return Codec::kUnknown;
 }
 

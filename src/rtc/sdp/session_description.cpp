@@ -65,15 +65,21 @@ const char* to_string(SdpDirection d) {
   return "sendrecv";
 }
 
-std::optional<int> SdpCodec::rtx_apt() const {
+std::string_view SdpCodec::fmtp_parameter(std::string_view key) const {
   for (auto p : split(fmtp, ';')) {
     auto b = p.find_first_not_of(' ');
     if (b == std::string_view::npos) continue;
     p = p.substr(b);
-    if (p.rfind("apt=", 0) == 0) {
-      if (auto v = to_number(p.substr(4))) return static_cast<int>(*v);
-    }
+    auto eq = p.find('=');
+    if (eq != std::string_view::npos && p.substr(0, eq) == key) return p.substr(eq + 1);
   }
+  return {};
+}
+
+std::optional<int> SdpCodec::rtx_apt() const {
+  auto apt = fmtp_parameter("apt");
+  if (apt.empty()) return std::nullopt;
+  if (auto v = to_number(apt)) return static_cast<int>(*v);
   return std::nullopt;
 }
 

@@ -31,6 +31,9 @@ struct SdpCodec {
   std::string fmtp;      // parameters after "a=fmtp:<pt> "
   std::vector<std::string> feedback;  // "nack", "nack pli", "transport-cc", ...
   std::optional<int> rtx_apt() const;  // for rtx: the payload type it repairs
+  // A parameter of the fmtp line ("1" for packetization-mode in "...;packetization-mode=1");
+  // empty if absent.
+  std::string_view fmtp_parameter(std::string_view key) const;
 };
 
 struct SdpExtension {

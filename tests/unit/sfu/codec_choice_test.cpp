@@ -38,7 +38,7 @@ TEST(CodecChoice, ThePublishersRequestedOrFirstForwardableCodecWins) {
   ASSERT_TRUE(h264);
   EXPECT_EQ(h264->name, "H264");
   EXPECT_EQ(h264->payload_type, 102);
-  EXPECT_EQ(fmtp_parameter(h264->fmtp, "profile-level-id"), "42001f");
+  EXPECT_EQ(h264->fmtp_parameter("profile-level-id"), "42001f");
   // The codec the AddTrackRequest asked for wins over the offer's order when it is offered.
   EXPECT_EQ(pick_codec(video_section("96 97 103 102 108 98", kChromeLike), rtc::Codec::kH264)->payload_type, 102);
   EXPECT_EQ(pick_codec(video_section("96 97 98", kChromeLike), rtc::Codec::kH264)->payload_type, 96);
@@ -69,8 +69,8 @@ TEST(CodecChoice, TheTwoConnectionOfferUsesOneConfigurationPerPayloadType) {
   auto h264 = subscriber_codec({.payload_type = 102, .name = "H264", .clock_rate = 90000,
                                 .fmtp = "packetization-mode=1;profile-level-id=4d001f"});
   EXPECT_EQ(h264.payload_type, 125);
-  EXPECT_EQ(fmtp_parameter(h264.fmtp, "packetization-mode"), "1");
-  EXPECT_EQ(fmtp_parameter(h264.fmtp, "profile-level-id"), "42e01f");
+  EXPECT_EQ(h264.fmtp_parameter("packetization-mode"), "1");
+  EXPECT_EQ(h264.fmtp_parameter("profile-level-id"), "42e01f");
   EXPECT_EQ(subscriber_codec({.name = "VP8"}).payload_type, 96);
   auto opus = subscriber_codec({.payload_type = 109, .name = "opus", .clock_rate = 48000, .channels = 2});
   EXPECT_EQ(opus.payload_type, 111);
@@ -118,10 +118,10 @@ TEST(CodecChoice, OpusRedGoesAheadOfOpus) {
 }
 
 TEST(CodecChoice, FmtpParametersAreFoundByName) {
-  EXPECT_EQ(fmtp_parameter("a=1; b=22;c=3", "b"), "22");
-  EXPECT_EQ(fmtp_parameter("a=1;b=22", "c"), "");
-  EXPECT_EQ(fmtp_parameter("", "a"), "");
-  EXPECT_EQ(fmtp_parameter("apt=96", "apt"), "96");
+  EXPECT_EQ(rtc::SdpCodec{.fmtp = "a=1; b=22;c=3"}.fmtp_parameter("b"), "22");
+  EXPECT_EQ(rtc::SdpCodec{.fmtp = "a=1;b=22"}.fmtp_parameter("c"), "");
+  EXPECT_EQ(rtc::SdpCodec{.fmtp = ""}.fmtp_parameter("a"), "");
+  EXPECT_EQ(rtc::SdpCodec{.fmtp = "apt=96"}.fmtp_parameter("apt"), "96");
 }
 
 TEST(CodecNames, MimeTypesAndKeyframesPerCodec) {
