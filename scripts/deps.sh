@@ -12,6 +12,7 @@ PACKAGES=(
   libavformat-dev libavcodec-dev libavutil-dev
   chromium postgresql coturn redis-server ffmpeg curl ca-certificates
   python3 python3-yaml systemd
+  iproute2  # ip and tc: tests that block ports (tests/lib/netblock.js) and shape a downlink (e2e congestion)
   golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev  # tools/helm-render
 )
 
