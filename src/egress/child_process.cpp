@@ -34,7 +34,8 @@ ChildResult run_child(const std::vector<std::string>& argv, std::chrono::millise
   // The server's sockets and files are none of the child's business (glibc ≥ 2.34).
   posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));  // posix_spawn's C signature
+  for (const auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));  // posix_spawn's C signature
   args.push_back(nullptr);
   pid_t pid = 0;
   int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
@@ -54,7 +55,9 @@ ChildResult run_child(const std::vector<std::string>& argv, std::chrono::millise
     if (std::chrono::steady_clock::now() >= deadline || (cancel && cancel->load())) {
       kill(pid, SIGKILL);
       result.killed = true;
-      result.error = (cancel && cancel->load()) ? "cancelled" : "timed out after " + std::to_string(timeout.count()) + " ms";
+      result.error = (cancel && cancel->load())
+                         ? "cancelled"
+                         : "timed out after " + std::to_string(timeout.count()) + " ms";
       break;
     }
     pollfd p{pipe_fds[0], POLLIN, 0};
@@ -90,8 +93,9 @@ ChildResult run_child(const std::vector<std::string>& argv, std::chrono::millise
   }
   if (WIFEXITED(status)) result.exit_status = WEXITSTATUS(status);
   if (!result.killed && result.exit_status != 0) {
-    result.error = argv[0] + (result.exit_status >= 0 ? " exited with status " + std::to_string(result.exit_status)
-                                                       : std::string(" was killed by a signal"));
+    result.error = argv[0] + (result.exit_status >= 0
+                                  ? " exited with status " + std::to_string(result.exit_status)
+                                  : std::string(" was killed by a signal"));
   }
   return result;
 }

@@ -11,10 +11,10 @@
 namespace parlor::egress {
 
 struct ChildResult {
-  bool started = false;    // false: the program could not be run (error says why)
-  bool killed = false;     // by timeout or cancel
-  int exit_status = -1;    // exit code, or -1 if it did not exit normally
-  std::string error;       // what went wrong, for messages; empty on exit status 0
+  bool started = false;  // false: the program could not be run (error says why)
+  bool killed = false;   // by timeout or cancel
+  int exit_status = -1;  // exit code, or -1 if it did not exit normally
+  std::string error;     // what went wrong, for messages; empty on exit status 0
   std::string stderr_tail;
 };
 

@@ -22,11 +22,13 @@ namespace {
 constexpr int64_t kNsPerSecond = 1'000'000'000;
 
 std::string seconds(int64_t ns) {
-  return std::to_string(ns / kNsPerSecond) + "." + fmt::format("{:06d}", (ns % kNsPerSecond) / 1000);
+  return std::to_string(ns / kNsPerSecond) + "." +
+         fmt::format("{:06d}", (ns % kNsPerSecond) / 1000);
 }
 
 int64_t unix_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -63,7 +65,8 @@ std::vector<std::string> build_command(const CompositeOptions& o, const std::vec
     int cols = n <= 1 ? 1 : static_cast<int>(std::ceil(std::sqrt(static_cast<double>(n))));
     int rows = n <= 1 ? 1 : (n + cols - 1) / cols;
     int cw = (o.width / cols) & ~1, ch = (o.height / rows) & ~1;
-    graph += fmt::format("color=c=black:s={}x{}:r={}:d={}[bg0];", o.width, o.height, o.framerate, dur);
+    graph +=
+        fmt::format("color=c=black:s={}x{}:r={}:d={}[bg0];", o.width, o.height, o.framerate, dur);
     int k = 0;
     for (const auto& p : videos) {
       int cell = cells[p.input->participant];
@@ -77,7 +80,8 @@ std::vector<std::string> build_command(const CompositeOptions& o, const std::vec
           "[{}:v]setpts=PTS-STARTPTS+{}/TB,scale={}:{}:force_original_aspect_ratio=decrease,"
           "pad={}:{}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1[v{}];",
           p.index, seconds(p.input->offset), cw, ch, cw, ch, k);
-      graph += fmt::format("[bg{}][v{}]overlay=x={}:y={}:eof_action=pass:repeatlast=0[bg{}];", k, k, x, y, k + 1);
+      graph += fmt::format("[bg{}][v{}]overlay=x={}:y={}:eof_action=pass:repeatlast=0[bg{}];", k, k,
+                           x, y, k + 1);
       ++k;
     }
     graph += fmt::format("[bg{}]format=yuv420p[vout];", k);
@@ -89,9 +93,10 @@ std::vector<std::string> build_command(const CompositeOptions& o, const std::vec
       int k = 0;
       for (const auto& p : audios) {
         int64_t delay_ms = p.input->offset / 1'000'000;
-        graph += fmt::format("[{}:a]asetpts=PTS-STARTPTS,aresample=48000,aformat=channel_layouts=stereo,"
-                             "adelay=delays={}:all=1[a{}];",
-                             p.index, delay_ms, k);
+        graph += fmt::format(
+            "[{}:a]asetpts=PTS-STARTPTS,aresample=48000,aformat=channel_layouts=stereo,"
+            "adelay=delays={}:all=1[a{}];",
+            p.index, delay_ms, k);
         ++k;
       }
       for (int i = 0; i < k; ++i) graph += fmt::format("[a{}]", i);
@@ -108,9 +113,11 @@ std::vector<std::string> build_command(const CompositeOptions& o, const std::vec
   if (with_video) {
     argv.insert(argv.end(), {"-map", "[vout]"});
     if (o.container == Container::kWebm)
-      argv.insert(argv.end(), {"-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "1500k"});
+      argv.insert(argv.end(),
+                  {"-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "1500k"});
     else
-      argv.insert(argv.end(), {"-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"});
+      argv.insert(argv.end(),
+                  {"-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"});
     argv.insert(argv.end(), {"-r", std::to_string(o.framerate)});
   }
   if (with_audio) {
@@ -135,7 +142,8 @@ RecordingResult run(const CompositeOptions& o) {
     result.error = "composite: the container must be MP4 or WebM";
     return result;
   }
-  if (o.width < 16 || o.height < 16 || o.width > 4096 || o.height > 4096 || o.width % 2 || o.height % 2) {
+  if (o.width < 16 || o.height < 16 || o.width > 4096 || o.height > 4096 || o.width % 2 ||
+      o.height % 2) {
     result.error = "composite: width and height must be even, 16 to 4096";
     return result;
   }
@@ -192,7 +200,8 @@ RecordingResult run(const CompositeOptions& o) {
     std::filesystem::remove(part, ec);
     std::string tail = child.stderr_tail;
     while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) tail.pop_back();
-    if (auto nl = tail.rfind('\n'); nl != std::string::npos && tail.size() - nl > 1) tail = tail.substr(nl + 1);
+    if (auto nl = tail.rfind('\n'); nl != std::string::npos && tail.size() - nl > 1)
+      tail = tail.substr(nl + 1);
     result.error = "composite: " + child.error + (tail.empty() ? "" : ": " + tail);
     return result;
   }
@@ -206,8 +215,9 @@ RecordingResult run(const CompositeOptions& o) {
   result.size = std::filesystem::file_size(o.final_path, ec);
   result.duration = media_duration(o.final_path);
   result.frames = videos.size() + audios.size();
-  spdlog::info("composite {}: {} inputs, {} ms of media in {} ms, {} bytes", o.final_path.string(), result.frames,
-               result.duration / 1'000'000, (result.ended_at - result.started_at) / 1'000'000, result.size);
+  spdlog::info("composite {}: {} inputs, {} ms of media in {} ms, {} bytes", o.final_path.string(),
+               result.frames, result.duration / 1'000'000,
+               (result.ended_at - result.started_at) / 1'000'000, result.size);
   return result;
 }
 
@@ -228,7 +238,8 @@ int64_t media_duration(const std::filesystem::path& path) {
         AVStream* st = ctx->streams[pkt->stream_index];
         if (pkt->pts != AV_NOPTS_VALUE) {
           int64_t s = av_rescale_q(pkt->pts, st->time_base, AVRational{1, 1'000'000'000});
-          int64_t e = av_rescale_q(pkt->pts + pkt->duration, st->time_base, AVRational{1, 1'000'000'000});
+          int64_t e =
+              av_rescale_q(pkt->pts + pkt->duration, st->time_base, AVRational{1, 1'000'000'000});
           start = std::min(start, s);
           end = std::max(end, e);
         }

@@ -26,8 +26,8 @@ namespace parlor::egress {
 struct CompositeInput {
   std::filesystem::path path;  // a finished TrackRecorder file
   bool video = false;
-  std::string participant;     // identity, for the layout's order
-  int64_t offset = 0;          // ns after the composite's start at which this input begins
+  std::string participant;  // identity, for the layout's order
+  int64_t offset = 0;       // ns after the composite's start at which this input begins
 };
 
 struct CompositeOptions {
@@ -39,8 +39,8 @@ struct CompositeOptions {
   int width = 1280, height = 720, framerate = 30;
   int64_t duration = 0;  // ns; the room's recorded time (0: the longest input)
   // Added for the implementation (additive; defaults keep the original behaviour):
-  std::string ffmpeg = "ffmpeg";           // the CLI to run (looked up in PATH)
-  int64_t timeout = 0;                     // ns; 0: 120 s + 10 × the output's duration
+  std::string ffmpeg = "ffmpeg";              // the CLI to run (looked up in PATH)
+  int64_t timeout = 0;                        // ns; 0: 120 s + 10 × the output's duration
   const std::atomic<bool>* cancel = nullptr;  // set to true to kill the run (error "cancelled")
 };
 

@@ -15,8 +15,9 @@ FrameAssembler::FrameAssembler(const TrackFormat& format, Sink& sink, size_t win
       opus_(format.payload_type, format.red_payload_type) {
   bool ok = format.video ? (format.codec == rtc::Codec::kVp8 || format.codec == rtc::Codec::kH264)
                          : format.codec == rtc::Codec::kOpus;
-  if (!ok) throw BadInput("recording: unsupported codec for a " + std::string(format.video ? "video" : "audio") +
-                          " track");
+  if (!ok)
+    throw BadInput("recording: unsupported codec for a " +
+                   std::string(format.video ? "video" : "audio") + " track");
   if (format.clock_rate == 0) throw BadInput("recording: clock rate 0");
   keyframe_request_ = format.video;
 }
@@ -27,7 +28,8 @@ void FrameAssembler::push(std::span<const uint8_t> packet, Clock::time_point now
     ++stats_.invalid_packets;
     return;
   }
-  uint32_t ssrc = (uint32_t{packet[8]} << 24) | (uint32_t{packet[9]} << 16) | (uint32_t{packet[10]} << 8) | packet[11];
+  uint32_t ssrc = (uint32_t{packet[8]} << 24) | (uint32_t{packet[9]} << 16) |
+                  (uint32_t{packet[10]} << 8) | packet[11];
   if (started_ && ssrc != ssrc_) {
     ++stats_.invalid_packets;
     return;

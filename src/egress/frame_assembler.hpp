@@ -30,12 +30,12 @@
 namespace parlor::egress {
 
 struct EncodedFrame {
-  std::span<const uint8_t> data;   // valid during on_frame
-  uint64_t timestamp = 0;          // RTP timestamp, unwrapped to 64 bits
-  bool keyframe = false;           // video: decodable on its own (always true for audio)
-  uint32_t samples = 0;            // audio: duration in 48 kHz samples
-  bool stereo = false;             // audio: the Opus TOC's s bit
-  int width = 0, height = 0;       // VP8 keyframes: from the frame header
+  std::span<const uint8_t> data;       // valid during on_frame
+  uint64_t timestamp = 0;              // RTP timestamp, unwrapped to 64 bits
+  bool keyframe = false;               // video: decodable on its own (always true for audio)
+  uint32_t samples = 0;                // audio: duration in 48 kHz samples
+  bool stereo = false;                 // audio: the Opus TOC's s bit
+  int width = 0, height = 0;           // VP8 keyframes: from the frame header
   std::span<const uint8_t> extradata;  // H.264: Annex-B SPS + PPS (empty until known)
 };
 

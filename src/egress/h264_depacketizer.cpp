@@ -90,8 +90,9 @@ bool H264Depacketizer::add(std::span<const uint8_t> payload) {
 }
 
 std::span<const uint8_t> H264Depacketizer::end_frame() {
-  if (!valid_ || in_fu_ || buffer_.empty()) return {};
-  if (has_sps_ || has_pps_) {
+  // The parameter sets may have come in an earlier frame, even a damaged one (each NAL unit is
+  // whole when kept), so the extradata always follows the latest of both.
+  if (has_sps_ || has_pps_ || extradata_.empty()) {
     extradata_.clear();
     if (!sps_.empty() && !pps_.empty()) {
       append_start_code(extradata_);
@@ -100,6 +101,7 @@ std::span<const uint8_t> H264Depacketizer::end_frame() {
       extradata_.insert(extradata_.end(), pps_.begin(), pps_.end());
     }
   }
+  if (!valid_ || in_fu_ || buffer_.empty()) return {};
   keyframe_ = has_idr_ && !sps_.empty() && !pps_.empty();
   if (keyframe_ && !(has_sps_ && has_pps_)) {
     // An IDR sent without its parameter sets: put the known ones in front so it stands alone.

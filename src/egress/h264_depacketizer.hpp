@@ -33,10 +33,10 @@ class H264Depacketizer {
   bool add_nal(std::span<const uint8_t> nal);
   void append_start_code(std::vector<uint8_t>& out) const;
 
-  std::vector<uint8_t> buffer_;       // the access unit being assembled
-  std::vector<uint8_t> sps_, pps_;    // latest parameter sets (NAL unit without start code)
-  std::vector<uint8_t> extradata_;    // Annex-B SPS + PPS
-  std::vector<uint8_t> output_;       // buffer_ with parameter sets put in front (an IDR without them)
+  std::vector<uint8_t> buffer_;     // the access unit being assembled
+  std::vector<uint8_t> sps_, pps_;  // latest parameter sets (NAL unit without start code)
+  std::vector<uint8_t> extradata_;  // Annex-B SPS + PPS
+  std::vector<uint8_t> output_;  // buffer_ with parameter sets put in front (an IDR without them)
   bool valid_ = true, in_fu_ = false;
   bool has_idr_ = false, has_sps_ = false, has_pps_ = false, keyframe_ = false;
 };

@@ -23,10 +23,14 @@ std::string av_error_text(int averror) {
 
 const char* format_name(Container c) {
   switch (c) {
-    case Container::kWebm: return "webm";
-    case Container::kMp4: return "mp4";
-    case Container::kOgg: return "ogg";
-    default: return "matroska";
+    case Container::kWebm:
+      return "webm";
+    case Container::kMp4:
+      return "mp4";
+    case Container::kOgg:
+      return "ogg";
+    default:
+      return "matroska";
   }
 }
 
@@ -41,8 +45,8 @@ bool h264_picture_size(std::span<const uint8_t> access_unit, int& width, int& he
     parser->flags |= PARSER_FLAG_COMPLETE_FRAMES;
     uint8_t* out = nullptr;
     int out_size = 0;
-    av_parser_parse2(parser, cc, &out, &out_size, access_unit.data(), static_cast<int>(access_unit.size()),
-                     AV_NOPTS_VALUE, AV_NOPTS_VALUE, 0);
+    av_parser_parse2(parser, cc, &out, &out_size, access_unit.data(),
+                     static_cast<int>(access_unit.size()), AV_NOPTS_VALUE, AV_NOPTS_VALUE, 0);
     width = parser->width > 0 ? parser->width : cc->width;
     height = parser->height > 0 ? parser->height : cc->height;
     ok = width > 0 && height > 0;
@@ -58,19 +62,32 @@ Container resolve_container(Container container, const TrackFormat& format) {
   using rtc::Codec;
   if (container == Container::kAuto) {
     switch (format.codec) {
-      case Codec::kVp8: return Container::kWebm;
-      case Codec::kH264: return Container::kMp4;
-      case Codec::kOpus: return Container::kOgg;
-      default: throw BadInput("recording: unsupported codec");
+      case Codec::kVp8:
+        return Container::kWebm;
+      case Codec::kH264:
+        return Container::kMp4;
+      case Codec::kOpus:
+        return Container::kOgg;
+      default:
+        throw BadInput("recording: unsupported codec");
     }
   }
   bool ok = false;
   switch (container) {
-    case Container::kWebm: ok = format.codec == Codec::kVp8 || format.codec == Codec::kOpus; break;
-    case Container::kMp4: ok = format.codec == Codec::kH264 || format.codec == Codec::kOpus; break;
-    case Container::kOgg: ok = format.codec == Codec::kOpus; break;
-    case Container::kMatroska: ok = format.codec != Codec::kUnknown; break;
-    default: break;
+    case Container::kWebm:
+      ok = format.codec == Codec::kVp8 || format.codec == Codec::kOpus;
+      break;
+    case Container::kMp4:
+      ok = format.codec == Codec::kH264 || format.codec == Codec::kOpus;
+      break;
+    case Container::kOgg:
+      ok = format.codec == Codec::kOpus;
+      break;
+    case Container::kMatroska:
+      ok = format.codec != Codec::kUnknown;
+      break;
+    default:
+      break;
   }
   if (!ok)
     throw BadInput(std::string("recording: a ") + format_name(container) + " file cannot hold " +
@@ -80,10 +97,14 @@ Container resolve_container(Container container, const TrackFormat& format) {
 
 const char* container_extension(Container container) {
   switch (container) {
-    case Container::kWebm: return ".webm";
-    case Container::kMp4: return ".mp4";
-    case Container::kOgg: return ".ogg";
-    default: return ".mkv";
+    case Container::kWebm:
+      return ".webm";
+    case Container::kMp4:
+      return ".mp4";
+    case Container::kOgg:
+      return ".ogg";
+    default:
+      return ".mkv";
   }
 }
 
@@ -150,7 +171,8 @@ bool Muxer::write_header(const EncodedFrame& first) {
     par->height = h;
   }
   if (!extradata.empty()) {
-    par->extradata = static_cast<uint8_t*>(av_mallocz(extradata.size() + AV_INPUT_BUFFER_PADDING_SIZE));
+    par->extradata =
+        static_cast<uint8_t*>(av_mallocz(extradata.size() + AV_INPUT_BUFFER_PADDING_SIZE));
     if (!par->extradata) return fail("recording: extradata", AVERROR(ENOMEM));
     std::memcpy(par->extradata, extradata.data(), extradata.size());
     par->extradata_size = static_cast<int>(extradata.size());
@@ -201,8 +223,10 @@ bool Muxer::write(const EncodedFrame& frame) {
   std::memcpy(packet_->data, frame.data.data(), frame.data.size());
   AVStream* st = ctx_->streams[0];
   packet_->stream_index = 0;
-  packet_->pts = packet_->dts = av_rescale_q(pts, AVRational{1, static_cast<int>(format_.clock_rate)}, st->time_base);
-  packet_->duration = av_rescale_q(duration, AVRational{1, static_cast<int>(format_.clock_rate)}, st->time_base);
+  packet_->pts = packet_->dts =
+      av_rescale_q(pts, AVRational{1, static_cast<int>(format_.clock_rate)}, st->time_base);
+  packet_->duration =
+      av_rescale_q(duration, AVRational{1, static_cast<int>(format_.clock_rate)}, st->time_base);
   if (frame.keyframe) packet_->flags |= AV_PKT_FLAG_KEY;
   r = av_write_frame(ctx_, packet_);
   if (r < 0 || (ctx_->pb && ctx_->pb->error < 0))

@@ -22,9 +22,13 @@ std::optional<uint32_t> opus_packet_samples(std::span<const uint8_t> packet) {
   }
   uint32_t count;
   switch (toc & 0x03) {
-    case 0: count = 1; break;
+    case 0:
+      count = 1;
+      break;
     case 1:
-    case 2: count = 2; break;
+    case 2:
+      count = 2;
+      break;
     default:
       if (packet.size() < 2) return std::nullopt;
       count = packet[1] & 0x3F;
@@ -36,7 +40,7 @@ std::optional<uint32_t> opus_packet_samples(std::span<const uint8_t> packet) {
 }
 
 std::optional<OpusFrame> OpusDepacketizer::depacketize(uint8_t payload_type,
-                                                        std::span<const uint8_t> payload) const {
+                                                       std::span<const uint8_t> payload) const {
   std::span<const uint8_t> packet;
   if (red_payload_type_ != 0 && payload_type == red_payload_type_) {
     auto red = rtc::parse_red(payload);

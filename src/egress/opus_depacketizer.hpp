@@ -27,7 +27,8 @@ class OpusDepacketizer {
   OpusDepacketizer(uint8_t payload_type, uint8_t red_payload_type)
       : payload_type_(payload_type), red_payload_type_(red_payload_type) {}
   // nullopt if the payload type is neither, the RED headers are malformed, or the Opus packet is.
-  std::optional<OpusFrame> depacketize(uint8_t payload_type, std::span<const uint8_t> payload) const;
+  std::optional<OpusFrame> depacketize(uint8_t payload_type,
+                                       std::span<const uint8_t> payload) const;
 
  private:
   uint8_t payload_type_, red_payload_type_;

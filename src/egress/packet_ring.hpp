@@ -30,7 +30,8 @@ class PacketRing {
     std::array<uint8_t, kSlotBytes> bytes;
   };
 
-  explicit PacketRing(size_t slots) : capacity_(slots < 2 ? 2 : slots), slots_(new Slot[capacity_]) {}
+  explicit PacketRing(size_t slots)
+      : capacity_(slots < 2 ? 2 : slots), slots_(new Slot[capacity_]) {}
   PacketRing(const PacketRing&) = delete;
   PacketRing& operator=(const PacketRing&) = delete;
 

@@ -31,7 +31,8 @@ int64_t ntp_to_unix_ns(uint64_t ntp) {
 }
 
 int64_t unix_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -50,7 +51,9 @@ class Tap final : public RecorderTap {
     for (int i = 0; i < 4; ++i) bytes[8 + i] = static_cast<uint8_t>(info.rtp_time >> (24 - 8 * i));
     ring_.push(PacketRing::Kind::kSenderReport, bytes);  // a lost report is replaced by the next
   }
-  bool take_keyframe_request() override { return keyframe_request_.exchange(false, std::memory_order_acq_rel); }
+  bool take_keyframe_request() override {
+    return keyframe_request_.exchange(false, std::memory_order_acq_rel);
+  }
 
   // Consumer side.
   PacketRing& ring() { return ring_; }
@@ -182,7 +185,8 @@ class Recorder final : public TrackRecorder, private FrameAssembler::Sink {
   // NTP(ts) = sr.ntp + (ts - sr.rtp) / clock, the difference taken modulo 2^32 as a signed value.
   void compute_first_frame_ntp() {
     int32_t delta = static_cast<int32_t>(static_cast<uint32_t>(muxer_.first_timestamp()) - sr_rtp_);
-    first_frame_ntp_ = ntp_to_unix_ns(sr_ntp_) + int64_t{delta} * 1'000'000'000 / options_.format.clock_rate;
+    first_frame_ntp_ =
+        ntp_to_unix_ns(sr_ntp_) + int64_t{delta} * 1'000'000'000 / options_.format.clock_rate;
   }
 
   void on_frame(const EncodedFrame& frame) override {
@@ -215,7 +219,8 @@ class Recorder final : public TrackRecorder, private FrameAssembler::Sink {
   Muxer muxer_;
   std::thread thread_;
 
-  mutable std::mutex mutex_;  // failure_, stop_ (control thread ↔ recorder thread; never the worker)
+  mutable std::mutex
+      mutex_;  // failure_, stop_ (control thread ↔ recorder thread; never the worker)
   std::condition_variable wake_;
   bool stop_ = false;
   std::string failure_;

@@ -78,7 +78,7 @@ struct RecordingResult {
   // Publisher NTP time (Unix ns) of the first frame written, from the sender reports; 0 when no
   // report arrived in time. Compositing aligns tracks with it.
   int64_t first_frame_ntp = 0;
-  std::string error;           // empty on success
+  std::string error;  // empty on success
   uint64_t frames = 0, dropped_packets = 0, damaged_frames = 0;
 };
 

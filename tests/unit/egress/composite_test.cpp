@@ -29,12 +29,15 @@ std::filesystem::path record(const std::vector<MediaFrame>& frames, const TrackF
   for (size_t i = 0; i < frames.size(); ++i) {
     std::vector<test::RtpPacket> packets;
     if (format.video) {
-      packets = test::packetize_vp8(frames[i], format.payload_type, 0x42, seq, static_cast<uint16_t>(i));
+      packets =
+          test::packetize_vp8(frames[i], format.payload_type, 0x42, seq, static_cast<uint16_t>(i));
     } else {
-      packets.push_back(test::packetize_opus(frames[i], nullptr, format.payload_type, 0, 0x43, seq));
+      packets.push_back(
+          test::packetize_opus(frames[i], nullptr, format.payload_type, 0, 0x43, seq));
     }
     for (const auto& p : packets) {
-      while (!rec->tap().send_rtp(p.bytes)) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      while (!rec->tap().send_rtp(p.bytes))
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
   auto r = rec->finish();
@@ -45,7 +48,9 @@ std::filesystem::path record(const std::vector<MediaFrame>& frames, const TrackF
 class CompositeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    int seconds = std::getenv("PARLOR_COMPOSITE_BENCH_SECONDS") ? std::atoi(std::getenv("PARLOR_COMPOSITE_BENCH_SECONDS")) : 2;
+    int seconds = std::getenv("PARLOR_COMPOSITE_BENCH_SECONDS")
+                      ? std::atoi(std::getenv("PARLOR_COMPOSITE_BENCH_SECONDS"))
+                      : 2;
     seconds_ = seconds;
     TrackFormat vp8;
     vp8.codec = rtc::Codec::kVp8;
@@ -85,8 +90,10 @@ TEST_F(CompositeTest, TwoParticipantsSideBySideToMp4) {
   auto t0 = std::chrono::steady_clock::now();
   auto r = composite(o);
   getrusage(RUSAGE_CHILDREN, &after);
-  double cpu = (after.ru_utime.tv_sec - before.ru_utime.tv_sec) + (after.ru_utime.tv_usec - before.ru_utime.tv_usec) / 1e6 +
-               (after.ru_stime.tv_sec - before.ru_stime.tv_sec) + (after.ru_stime.tv_usec - before.ru_stime.tv_usec) / 1e6;
+  double cpu = (after.ru_utime.tv_sec - before.ru_utime.tv_sec) +
+               (after.ru_utime.tv_usec - before.ru_utime.tv_usec) / 1e6 +
+               (after.ru_stime.tv_sec - before.ru_stime.tv_sec) +
+               (after.ru_stime.tv_usec - before.ru_stime.tv_usec) / 1e6;
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_EQ(r.error, "");
   EXPECT_EQ(r.path, o.final_path);
@@ -103,9 +110,12 @@ TEST_F(CompositeTest, TwoParticipantsSideBySideToMp4) {
   EXPECT_EQ(r.size, std::filesystem::file_size(o.final_path));
   std::string errors;
   EXPECT_TRUE(test::decodes_cleanly(o.final_path, &errors)) << errors;
-  std::printf("[measure] composite MP4 %dx%d of %.1f s two-party media: %.2f s wall (%.1f s per minute), "
-              "ffmpeg cpu %.2f s (%.1f s per minute), max RSS of a child %ld KiB, %llu bytes (%.2f MB/min)\n",
-              o.width, o.height, expected, wall, wall * 60 / expected, cpu, cpu * 60 / expected, after.ru_maxrss, static_cast<unsigned long long>(r.size), r.size / 1e6 * 60 / expected);
+  std::printf(
+      "[measure] composite MP4 %dx%d of %.1f s two-party media: %.2f s wall (%.1f s per minute), "
+      "ffmpeg cpu %.2f s (%.1f s per minute), max RSS of a child %ld KiB, %llu bytes (%.2f "
+      "MB/min)\n",
+      o.width, o.height, expected, wall, wall * 60 / expected, cpu, cpu * 60 / expected,
+      after.ru_maxrss, static_cast<unsigned long long>(r.size), r.size / 1e6 * 60 / expected);
 }
 
 TEST_F(CompositeTest, WebmWithAFixedDuration) {

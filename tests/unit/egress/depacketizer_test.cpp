@@ -107,6 +107,21 @@ TEST(H264Depacketizer, PutsKnownParameterSetsBeforeABareIdr) {
   EXPECT_EQ(Bytes(frame.begin(), frame.end()), annexb({kSps, kPps, kIdr}));
 }
 
+TEST(H264Depacketizer, ParameterSetsFromADamagedFrameStillServeTheNextIdr) {
+  H264Depacketizer d;
+  d.begin_frame();
+  ASSERT_TRUE(d.add(kSps));
+  ASSERT_TRUE(d.add(kPps));
+  EXPECT_FALSE(d.add(Bytes{0x7c, 0x05, 0x00}));  // then damaged
+  EXPECT_TRUE(d.end_frame().empty());
+  d.begin_frame();
+  ASSERT_TRUE(d.add(kIdr));
+  auto frame = d.end_frame();
+  EXPECT_TRUE(d.keyframe());
+  EXPECT_EQ(Bytes(frame.begin(), frame.end()), annexb({kSps, kPps, kIdr}));
+  EXPECT_EQ(Bytes(d.extradata().begin(), d.extradata().end()), annexb({kSps, kPps}));
+}
+
 TEST(H264Depacketizer, AnIdrWithoutParameterSetsIsNoKeyframe) {
   H264Depacketizer d;
   d.begin_frame();
@@ -142,8 +157,8 @@ TEST(OpusDepacketizer, PacketDurations) {
   EXPECT_EQ(opus_packet_samples(Bytes{0xf9, 0x00}), 1920u);  // CELT 20 ms, code 1: 2 frames
   EXPECT_EQ(opus_packet_samples(Bytes{0x0b, 0x03}), 2880u);  // SILK 20 ms, code 3: 3 frames
   EXPECT_EQ(opus_packet_samples(Bytes{0x1b, 0x03}), std::nullopt);  // 3 × 60 ms > 120 ms
-  EXPECT_EQ(opus_packet_samples(Bytes{0x03, 0x02}), 960u);   // SILK 10 ms, code 3: 2 frames
-  EXPECT_EQ(opus_packet_samples(Bytes{0x03}), std::nullopt);  // code 3 without the count
+  EXPECT_EQ(opus_packet_samples(Bytes{0x03, 0x02}), 960u);          // SILK 10 ms, code 3: 2 frames
+  EXPECT_EQ(opus_packet_samples(Bytes{0x03}), std::nullopt);        // code 3 without the count
   EXPECT_EQ(opus_packet_samples(Bytes{0x03, 0x00}), std::nullopt);  // zero frames
   EXPECT_EQ(opus_packet_samples(Bytes{}), std::nullopt);
 }
@@ -161,9 +176,10 @@ TEST(OpusDepacketizer, UnwrapsRedToItsPrimary) {
   auto plain = d.depacketize(111, primary);
   ASSERT_TRUE(plain);
   EXPECT_EQ(plain->data.size(), 3u);
-  EXPECT_FALSE(d.depacketize(96, primary));                    // another payload type
-  EXPECT_FALSE(d.depacketize(63, Bytes{0x80 | 111, 0x0f, 0x00, 0x09, 111, 0x78}));  // block past the end
-  EXPECT_FALSE(d.depacketize(63, Bytes{111}));                 // RED with an empty primary
+  EXPECT_FALSE(d.depacketize(96, primary));  // another payload type
+  EXPECT_FALSE(
+      d.depacketize(63, Bytes{0x80 | 111, 0x0f, 0x00, 0x09, 111, 0x78}));  // block past the end
+  EXPECT_FALSE(d.depacketize(63, Bytes{111}));  // RED with an empty primary
 }
 
 // The assembler, with frames recorded by a sink.
@@ -174,7 +190,9 @@ struct Collect : FrameAssembler::Sink {
     bool key;
   };
   std::vector<Got> frames;
-  void on_frame(const EncodedFrame& f) override { frames.push_back({Bytes(f.data.begin(), f.data.end()), f.timestamp, f.keyframe}); }
+  void on_frame(const EncodedFrame& f) override {
+    frames.push_back({Bytes(f.data.begin(), f.data.end()), f.timestamp, f.keyframe});
+  }
 };
 
 Bytes rtp(bool marker, uint16_t seq, uint32_t ts, const Bytes& payload, uint8_t pt = 96) {
@@ -198,8 +216,10 @@ TEST(FrameAssembler, ReordersWithinTheWindowAndDropsDuplicates) {
   a.push(rtp(false, 10, 1000, cat({0x10}, Bytes(kVp8Key.begin(), kVp8Key.begin() + 6))), now);
   a.push(rtp(true, 12, 4000, cat({0x10}, kVp8Delta)), now);  // arrives before 11
   a.push(rtp(true, 11, 1000, cat({0x00}, Bytes(kVp8Key.begin() + 6, kVp8Key.end()))), now);
-  a.push(rtp(true, 11, 1000, cat({0x00}, Bytes(kVp8Key.begin() + 6, kVp8Key.end()))), now);  // duplicate
-  a.push(rtp(true, 9, 0, cat({0x10}, kVp8Delta)), now);  // late, but not yet: it was before the first
+  a.push(rtp(true, 11, 1000, cat({0x00}, Bytes(kVp8Key.begin() + 6, kVp8Key.end()))),
+         now);  // duplicate
+  a.push(rtp(true, 9, 0, cat({0x10}, kVp8Delta)),
+         now);  // late, but not yet: it was before the first
   a.poll(now + std::chrono::milliseconds(10));
   EXPECT_TRUE(sink.frames.empty());  // the start is held a little (until max_wait here)
   a.poll(now + FrameAssembler::kDefaultMaxWait);
@@ -244,7 +264,8 @@ TEST(FrameAssembler, AWindowOverrunCountsTheHoleAsLoss) {
   FrameAssembler a(vp8_format(), sink, 8);
   auto now = FrameAssembler::Clock::now();
   a.push(rtp(true, 100, 0, cat({0x10}, kVp8Key)), now);
-  for (uint16_t s = 102; s < 112; ++s) a.push(rtp(true, s, (s - 100) * 3000u, cat({0x10}, kVp8Delta)), now);
+  for (uint16_t s = 102; s < 112; ++s)
+    a.push(rtp(true, s, (s - 100) * 3000u, cat({0x10}, kVp8Delta)), now);
   EXPECT_EQ(a.stats().lost_packets, 1u);
   EXPECT_EQ(sink.frames.size(), 1u);  // deltas after the hole wait for a keyframe
   EXPECT_GE(a.stats().damaged_frames, 1u);
@@ -259,7 +280,8 @@ TEST(FrameAssembler, SkipsPaddingAndOtherSsrcs) {
   padding[0] |= 0x20;  // P bit, 4 bytes of padding
   padding = cat(padding, {0, 0, 0, 4});
   a.push(padding, now);
-  a.push(cat(test::rtp_header(true, 96, 3, 3000, 0x9999), cat({0x10}, kVp8Delta)), now);  // another SSRC
+  a.push(cat(test::rtp_header(true, 96, 3, 3000, 0x9999), cat({0x10}, kVp8Delta)),
+         now);  // another SSRC
   a.push(rtp(true, 3, 3000, cat({0x10}, kVp8Delta)), now);
   a.flush();
   EXPECT_EQ(sink.frames.size(), 2u);

@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <span>
 #include <sstream>
 #include <stdexcept>
-#include <span>
 
 extern "C" {
 #include <libavformat/avformat.h>
@@ -35,7 +35,8 @@ class TempDir {
  public:
   TempDir() {
     std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() / ("parlor-egress-" + std::to_string(rd()) + std::to_string(rd()));
+    path_ = std::filesystem::temp_directory_path() /
+            ("parlor-egress-" + std::to_string(rd()) + std::to_string(rd()));
     std::filesystem::create_directories(path_);
   }
   ~TempDir() {
@@ -55,7 +56,8 @@ int run_command(const std::string& command, std::string* output = nullptr);
 // Generated media files, made once per test binary (cached in a temp dir), `seconds` long.
 // VP8 in IVF (keyframe every `gop` frames, 30 fps), H.264 Annex-B baseline (30 fps), Opus in Ogg
 // (20 ms packets). `size` like "320x240".
-std::filesystem::path make_vp8(const std::string& size, int seconds, int gop, int bitrate_kbps = 300);
+std::filesystem::path make_vp8(const std::string& size, int seconds, int gop,
+                               int bitrate_kbps = 300);
 std::filesystem::path make_h264(const std::string& size, int seconds, int gop);
 std::filesystem::path make_opus(int seconds, bool stereo);
 
@@ -68,8 +70,8 @@ std::vector<RtpPacket> packetize_vp8(const MediaFrame& f, uint8_t pt, uint32_t s
 std::vector<RtpPacket> packetize_h264(const MediaFrame& f, uint8_t pt, uint32_t ssrc, uint16_t& seq,
                                       size_t max_payload = 1100);
 // With red_pt != 0: RED with the previous packet as the redundant block (if given).
-RtpPacket packetize_opus(const MediaFrame& f, const MediaFrame* previous, uint8_t pt, uint8_t red_pt,
-                         uint32_t ssrc, uint16_t& seq);
+RtpPacket packetize_opus(const MediaFrame& f, const MediaFrame* previous, uint8_t pt,
+                         uint8_t red_pt, uint32_t ssrc, uint16_t& seq);
 std::vector<uint8_t> rtp_header(bool marker, uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc);
 
 // ffprobe of a file: "codec_type" → "codec_name" for each stream (video/audio), format duration,
@@ -84,7 +86,6 @@ struct Probe {
 Probe probe(const std::filesystem::path& file);
 // `ffmpeg -v error -xerror -i F -f null -` succeeds and prints nothing: every frame decodes.
 bool decodes_cleanly(const std::filesystem::path& file, std::string* errors = nullptr);
-
 
 // ---- implementation (header-only: the unit test CMake compiles *_test.cpp files only) ----
 
@@ -114,30 +115,35 @@ inline std::filesystem::path generate(const std::string& name, const std::string
   return path;
 }
 
-inline std::filesystem::path make_vp8(const std::string& size, int seconds, int gop, int bitrate_kbps) {
+inline std::filesystem::path make_vp8(const std::string& size, int seconds, int gop,
+                                      int bitrate_kbps) {
   return generate("vp8-" + size + "-" + std::to_string(seconds) + "-" + std::to_string(gop) + "-" +
                       std::to_string(bitrate_kbps) + ".ivf",
                   "-f lavfi -i testsrc=size=" + size + ":rate=30 -t " + std::to_string(seconds) +
-                      " -c:v libvpx -deadline realtime -cpu-used 8 -b:v " + std::to_string(bitrate_kbps) +
-                      "k -g " + std::to_string(gop) + " -keyint_min " + std::to_string(gop) + " -auto-alt-ref 0 -f ivf");
+                      " -c:v libvpx -deadline realtime -cpu-used 8 -b:v " +
+                      std::to_string(bitrate_kbps) + "k -g " + std::to_string(gop) +
+                      " -keyint_min " + std::to_string(gop) + " -auto-alt-ref 0 -f ivf");
 }
 
 inline std::filesystem::path make_h264(const std::string& size, int seconds, int gop) {
-  return generate("h264-" + size + "-" + std::to_string(seconds) + "-" + std::to_string(gop) + ".h264",
-                  "-f lavfi -i testsrc=size=" + size + ":rate=30 -t " + std::to_string(seconds) +
-                      " -c:v libx264 -profile:v baseline -preset ultrafast -bf 0 -g " + std::to_string(gop) +
-                      " -pix_fmt yuv420p -bsf:v h264_mp4toannexb -f h264");
+  return generate(
+      "h264-" + size + "-" + std::to_string(seconds) + "-" + std::to_string(gop) + ".h264",
+      "-f lavfi -i testsrc=size=" + size + ":rate=30 -t " + std::to_string(seconds) +
+          " -c:v libx264 -profile:v baseline -preset ultrafast -bf 0 -g " + std::to_string(gop) +
+          " -pix_fmt yuv420p -bsf:v h264_mp4toannexb -f h264");
 }
 
 inline std::filesystem::path make_opus(int seconds, bool stereo) {
   return generate("opus-" + std::to_string(seconds) + (stereo ? "-stereo" : "-mono") + ".ogg",
-                  "-f lavfi -i sine=frequency=440:sample_rate=48000 -t " + std::to_string(seconds) + " -ac " +
-                      (stereo ? "2" : "1") + " -c:a libopus -b:a 48k -frame_duration 20 -f ogg");
+                  "-f lavfi -i sine=frequency=440:sample_rate=48000 -t " + std::to_string(seconds) +
+                      " -ac " + (stereo ? "2" : "1") +
+                      " -c:a libopus -b:a 48k -frame_duration 20 -f ogg");
 }
 
 inline std::vector<MediaFrame> read_frames(const std::filesystem::path& file, uint32_t clock_rate) {
   AVFormatContext* ctx = nullptr;
-  if (avformat_open_input(&ctx, file.c_str(), nullptr, nullptr) < 0) throw std::runtime_error("open " + file.string());
+  if (avformat_open_input(&ctx, file.c_str(), nullptr, nullptr) < 0)
+    throw std::runtime_error("open " + file.string());
   avformat_find_stream_info(ctx, nullptr);
   std::vector<MediaFrame> frames;
   AVPacket* pkt = av_packet_alloc();
@@ -157,8 +163,8 @@ inline std::vector<MediaFrame> read_frames(const std::filesystem::path& file, ui
     } else {
       int64_t pts = pkt->pts;
       if (first == AV_NOPTS_VALUE) first = pts;
-      f.timestamp = static_cast<uint32_t>(
-          av_rescale_q(pts - first, ctx->streams[0]->time_base, AVRational{1, static_cast<int>(clock_rate)}));
+      f.timestamp = static_cast<uint32_t>(av_rescale_q(
+          pts - first, ctx->streams[0]->time_base, AVRational{1, static_cast<int>(clock_rate)}));
     }
     frames.push_back(std::move(f));
     av_packet_unref(pkt);
@@ -168,7 +174,8 @@ inline std::vector<MediaFrame> read_frames(const std::filesystem::path& file, ui
   return frames;
 }
 
-inline std::vector<uint8_t> rtp_header(bool marker, uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc) {
+inline std::vector<uint8_t> rtp_header(bool marker, uint8_t pt, uint16_t seq, uint32_t ts,
+                                       uint32_t ssrc) {
   return {0x80,
           static_cast<uint8_t>((marker ? 0x80 : 0) | pt),
           static_cast<uint8_t>(seq >> 8),
@@ -183,8 +190,9 @@ inline std::vector<uint8_t> rtp_header(bool marker, uint8_t pt, uint16_t seq, ui
           static_cast<uint8_t>(ssrc)};
 }
 
-inline std::vector<RtpPacket> packetize_vp8(const MediaFrame& f, uint8_t pt, uint32_t ssrc, uint16_t& seq,
-                                            uint16_t picture_id, size_t max_payload) {
+inline std::vector<RtpPacket> packetize_vp8(const MediaFrame& f, uint8_t pt, uint32_t ssrc,
+                                            uint16_t& seq, uint16_t picture_id,
+                                            size_t max_payload) {
   // Descriptor: X=1, S on the first packet, PID 0; I=1 with a 15-bit picture id (RFC 7741 §4.2).
   std::vector<RtpPacket> out;
   size_t pos = 0;
@@ -210,8 +218,14 @@ inline std::vector<std::span<const uint8_t>> split_annexb(const std::vector<uint
   std::vector<std::span<const uint8_t>> nals;
   size_t i = 0, start = std::string::npos;
   auto is_start = [&](size_t k, size_t& len) {
-    if (k + 3 <= au.size() && au[k] == 0 && au[k + 1] == 0 && au[k + 2] == 1) { len = 3; return true; }
-    if (k + 4 <= au.size() && au[k] == 0 && au[k + 1] == 0 && au[k + 2] == 0 && au[k + 3] == 1) { len = 4; return true; }
+    if (k + 3 <= au.size() && au[k] == 0 && au[k + 1] == 0 && au[k + 2] == 1) {
+      len = 3;
+      return true;
+    }
+    if (k + 4 <= au.size() && au[k] == 0 && au[k + 1] == 0 && au[k + 2] == 0 && au[k + 3] == 1) {
+      len = 4;
+      return true;
+    }
     return false;
   };
   while (i < au.size()) {
@@ -227,12 +241,13 @@ inline std::vector<std::span<const uint8_t>> split_annexb(const std::vector<uint
       ++i;
     }
   }
-  if (start != std::string::npos && start < au.size()) nals.emplace_back(au.data() + start, au.size() - start);
+  if (start != std::string::npos && start < au.size())
+    nals.emplace_back(au.data() + start, au.size() - start);
   return nals;
 }
 
-inline std::vector<RtpPacket> packetize_h264(const MediaFrame& f, uint8_t pt, uint32_t ssrc, uint16_t& seq,
-                                             size_t max_payload) {
+inline std::vector<RtpPacket> packetize_h264(const MediaFrame& f, uint8_t pt, uint32_t ssrc,
+                                             uint16_t& seq, size_t max_payload) {
   auto nals = split_annexb(f.data);
   std::vector<RtpPacket> out;
   size_t i = 0;
@@ -274,7 +289,8 @@ inline std::vector<RtpPacket> packetize_h264(const MediaFrame& f, uint8_t pt, ui
         RtpPacket p;
         p.bytes = rtp_header(end && last_nal, pt, seq++, f.timestamp, ssrc);
         p.bytes.push_back(static_cast<uint8_t>((nal[0] & 0xE0) | 28));
-        p.bytes.push_back(static_cast<uint8_t>((first ? 0x80 : 0) | (end ? 0x40 : 0) | (nal[0] & 0x1F)));
+        p.bytes.push_back(
+            static_cast<uint8_t>((first ? 0x80 : 0) | (end ? 0x40 : 0) | (nal[0] & 0x1F)));
         p.bytes.insert(p.bytes.end(), nal.begin() + pos, nal.begin() + pos + n);
         out.push_back(std::move(p));
         pos += n;
@@ -285,8 +301,8 @@ inline std::vector<RtpPacket> packetize_h264(const MediaFrame& f, uint8_t pt, ui
   return out;
 }
 
-inline RtpPacket packetize_opus(const MediaFrame& f, const MediaFrame* previous, uint8_t pt, uint8_t red_pt,
-                                uint32_t ssrc, uint16_t& seq) {
+inline RtpPacket packetize_opus(const MediaFrame& f, const MediaFrame* previous, uint8_t pt,
+                                uint8_t red_pt, uint32_t ssrc, uint16_t& seq) {
   RtpPacket p;
   p.bytes = rtp_header(false, red_pt ? red_pt : pt, seq++, f.timestamp, ssrc);
   if (red_pt) {
@@ -309,10 +325,12 @@ inline RtpPacket packetize_opus(const MediaFrame& f, const MediaFrame* previous,
 inline Probe probe(const std::filesystem::path& file) {
   Probe result;
   std::string out;
-  run_command("ffprobe -v error -count_frames -show_entries "
-              "stream=codec_type,codec_name,width,height,nb_read_frames:format=duration -of default=nw=1 '" +
-                  file.string() + "'",
-              &out);
+  run_command(
+      "ffprobe -v error -count_frames -show_entries "
+      "stream=codec_type,codec_name,width,height,nb_read_frames:format=duration -of default=nw=1 "
+      "'" +
+          file.string() + "'",
+      &out);
   std::istringstream lines(out);
   std::string line, type;
   while (std::getline(lines, line)) {
@@ -342,7 +360,8 @@ inline Probe probe(const std::filesystem::path& file) {
 
 inline bool decodes_cleanly(const std::filesystem::path& file, std::string* errors) {
   std::string out;
-  int rc = run_command("ffmpeg -nostdin -v error -xerror -i '" + file.string() + "' -f null -", &out);
+  int rc =
+      run_command("ffmpeg -nostdin -v error -xerror -i '" + file.string() + "' -f null -", &out);
   if (errors) *errors = out;
   return rc == 0 && out.empty();
 }

@@ -50,15 +50,16 @@ bool eventually(F done, std::chrono::milliseconds timeout = 5s) {
   return true;
 }
 
-std::vector<RtpPacket> packetize(const std::vector<MediaFrame>& frames, const TrackFormat& f, uint32_t ts0,
-                                 uint16_t seq0) {
+std::vector<RtpPacket> packetize(const std::vector<MediaFrame>& frames, const TrackFormat& f,
+                                 uint32_t ts0, uint16_t seq0) {
   std::vector<RtpPacket> packets;
   uint16_t seq = seq0;
   for (size_t i = 0; i < frames.size(); ++i) {
     MediaFrame frame = frames[i];
     frame.timestamp += ts0;  // wraps like a real stream's random start
     if (f.codec == rtc::Codec::kVp8) {
-      auto p = test::packetize_vp8(frame, f.payload_type, kSsrc, seq, static_cast<uint16_t>(i & 0x7FFF));
+      auto p =
+          test::packetize_vp8(frame, f.payload_type, kSsrc, seq, static_cast<uint16_t>(i & 0x7FFF));
       packets.insert(packets.end(), p.begin(), p.end());
     } else if (f.codec == rtc::Codec::kH264) {
       auto p = test::packetize_h264(frame, f.payload_type, kSsrc, seq);
@@ -69,8 +70,8 @@ std::vector<RtpPacket> packetize(const std::vector<MediaFrame>& frames, const Tr
         prev = frames[i - 1];
         prev.timestamp += ts0;
       }
-      packets.push_back(test::packetize_opus(frame, i > 0 ? &prev : nullptr, f.payload_type, f.red_payload_type,
-                                             kSsrc, seq));
+      packets.push_back(test::packetize_opus(frame, i > 0 ? &prev : nullptr, f.payload_type,
+                                             f.red_payload_type, kSsrc, seq));
     }
   }
   return packets;
@@ -95,9 +96,11 @@ TEST_F(TrackRecorderTest, Vp8ToWebm) {
   o.final_path = dir_ / "vp8.webm";
   o.format = video_format(rtc::Codec::kVp8);
   auto rec = TrackRecorder::start(o);
-  EXPECT_TRUE(eventually([&] { return rec->tap().take_keyframe_request(); }));  // the file starts at one
+  EXPECT_TRUE(
+      eventually([&] { return rec->tap().take_keyframe_request(); }));  // the file starts at one
   EXPECT_TRUE(std::filesystem::exists(dir_ / "vp8.webm.part"));
-  feed(*rec, packetize(frames, o.format, 0xFFFF0000u, 65500));  // timestamps and sequence numbers wrap
+  feed(*rec,
+       packetize(frames, o.format, 0xFFFF0000u, 65500));  // timestamps and sequence numbers wrap
   auto r = rec->finish();
   ASSERT_EQ(r.error, "");
   EXPECT_EQ(r.path, o.final_path);
@@ -201,7 +204,8 @@ TEST_F(TrackRecorderTest, H264LossInsideAnFuADropsUntilTheNextIdr) {
   int seen = 0;
   std::vector<RtpPacket> sent;
   for (auto& p : packets) {
-    uint32_t ts = (uint32_t{p.bytes[4]} << 24) | (p.bytes[5] << 16) | (p.bytes[6] << 8) | p.bytes[7];
+    uint32_t ts =
+        (uint32_t{p.bytes[4]} << 24) | (p.bytes[5] << 16) | (p.bytes[6] << 8) | p.bytes[7];
     if (ts == lost_ts && ++seen == 1) continue;
     sent.push_back(p);
   }
@@ -329,12 +333,16 @@ TEST_F(TrackRecorderTest, MeasureVp8At720p) {
   getrusage(RUSAGE_SELF, &after);
   ASSERT_EQ(r.error, "");
   EXPECT_EQ(r.frames, frames.size());
-  double cpu = (after.ru_utime.tv_sec - before.ru_utime.tv_sec) + (after.ru_utime.tv_usec - before.ru_utime.tv_usec) / 1e6 +
-               (after.ru_stime.tv_sec - before.ru_stime.tv_sec) + (after.ru_stime.tv_usec - before.ru_stime.tv_usec) / 1e6;
-  std::printf("[measure] VP8 720p %d s, %zu packets, %.0f kbit/s: wall %.3f s, cpu %.3f s (%.2f ms cpu per s of media), "
-              "file %llu bytes (%.2f MB/min), max RSS %ld KiB\n",
-              seconds, packets.size(), r.size * 8.0 / seconds / 1000, wall, cpu, cpu * 1000 / seconds,
-              static_cast<unsigned long long>(r.size), r.size / 1e6 * 60 / seconds, after.ru_maxrss);
+  double cpu = (after.ru_utime.tv_sec - before.ru_utime.tv_sec) +
+               (after.ru_utime.tv_usec - before.ru_utime.tv_usec) / 1e6 +
+               (after.ru_stime.tv_sec - before.ru_stime.tv_sec) +
+               (after.ru_stime.tv_usec - before.ru_stime.tv_usec) / 1e6;
+  std::printf(
+      "[measure] VP8 720p %d s, %zu packets, %.0f kbit/s: wall %.3f s, cpu %.3f s (%.2f ms cpu per "
+      "s of media), "
+      "file %llu bytes (%.2f MB/min), max RSS %ld KiB\n",
+      seconds, packets.size(), r.size * 8.0 / seconds / 1000, wall, cpu, cpu * 1000 / seconds,
+      static_cast<unsigned long long>(r.size), r.size / 1e6 * 60 / seconds, after.ru_maxrss);
 }
 
 }  // namespace
