@@ -272,6 +272,36 @@ TEST_F(TrackRecorderTest, ADiskFullStopsTheRecordingWithItsReasonAndKeepsThePart
   EXPECT_EQ(r.path, dir_ / "full.webm.part");
 }
 
+// What a crash leaves: the .part file as it is while the recorder runs must already play, up to
+// the last closed cluster (WebM) or fragment (MP4).
+TEST_F(TrackRecorderTest, APartFileMidRecordingPlays) {
+  struct Case {
+    rtc::Codec codec;
+    std::string name;
+  };
+  for (const auto& c :
+       {Case{rtc::Codec::kVp8, "crash.webm"}, Case{rtc::Codec::kH264, "crash.mp4"}}) {
+    auto frames = c.codec == rtc::Codec::kVp8
+                      ? test::read_frames(test::make_vp8("320x240", 3, 30), 90000)
+                      : test::read_frames(test::make_h264("320x240", 3, 30), 90000);
+    TrackRecorder::Options o;
+    o.final_path = dir_ / c.name;
+    o.format = video_format(c.codec);
+    auto rec = TrackRecorder::start(o);
+    feed(*rec, packetize(frames, o.format, 0, 0));
+    // Everything but the last frame's end is in: wait until the recorder wrote it all.
+    ASSERT_TRUE(eventually([&] { return rec->frames() == frames.size(); }));
+    auto copy = dir_ / ("copy-" + c.name);
+    std::filesystem::copy_file(dir_ / (c.name + ".part"), copy);
+    std::string errors;
+    EXPECT_TRUE(test::decodes_cleanly(copy, &errors)) << c.name << ": " << errors;
+    auto p = test::probe(copy);
+    // At least the first two seconds (clusters/fragments of ≤ 1 s are closed by then).
+    EXPECT_GE(p.video_frames, 60) << c.name;
+    rec->finish();
+  }
+}
+
 TEST_F(TrackRecorderTest, NothingReceivedLeavesNoFile) {
   TrackRecorder::Options o;
   o.final_path = dir_ / "empty.ogg";
