@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <thread>
@@ -373,6 +374,48 @@ TEST_F(TrackRecorderTest, MeasureVp8At720p) {
       "file %llu bytes (%.2f MB/min), max RSS %ld KiB\n",
       seconds, packets.size(), r.size * 8.0 / seconds / 1000, wall, cpu, cpu * 1000 / seconds,
       static_cast<unsigned long long>(r.size), r.size / 1e6 * 60 / seconds, after.ru_maxrss);
+}
+
+}  // namespace
+}  // namespace parlor::egress
+
+namespace parlor::egress {
+namespace {
+
+long rss_kib() {
+  long pages = 0, resident = 0;
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+// Memory per concurrent recorder: N VP8 recorders fed in turn (PARLOR_RECORDER_BENCH_CONCURRENT=N).
+TEST(TrackRecorderMeasure, ConcurrentRecorders) {
+  const char* env = std::getenv("PARLOR_RECORDER_BENCH_CONCURRENT");
+  if (!env) GTEST_SKIP() << "set PARLOR_RECORDER_BENCH_CONCURRENT to measure";
+  int n = std::max(1, std::atoi(env));
+  test::TempDir dir;
+  auto frames = test::read_frames(test::make_vp8("640x480", 4, 60, 800), 90000);
+  auto packets = packetize(frames, video_format(rtc::Codec::kVp8), 0, 0);
+  long before = rss_kib();
+  std::vector<std::unique_ptr<TrackRecorder>> recs;
+  for (int i = 0; i < n; ++i) {
+    TrackRecorder::Options o;
+    o.final_path = dir / ("r" + std::to_string(i) + ".webm");
+    o.format = video_format(rtc::Codec::kVp8);
+    recs.push_back(TrackRecorder::start(o));
+  }
+  for (size_t k = 0; k < packets.size(); ++k)
+    for (auto& r : recs)
+      while (!r->tap().send_rtp(packets[k].bytes)) std::this_thread::sleep_for(1ms);
+  for (auto& r : recs) ASSERT_TRUE(eventually([&] { return r->frames() == frames.size(); }));
+  long during = rss_kib();
+  for (auto& r : recs) EXPECT_EQ(r->finish().error, "");
+  std::printf("[measure] %d concurrent VP8 recorders: RSS +%ld KiB (%.0f KiB each, ASan build)\n",
+              n, during - before, static_cast<double>(during - before) / n);
 }
 
 }  // namespace
