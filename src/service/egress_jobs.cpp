@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "common/errors.hpp"
+#include "service/egress_files.hpp"
 #include "service/egress_recording.hpp"
 #include "service/live_rooms.hpp"
 

@@ -47,12 +47,12 @@ void redact_upload(Output& out) {
   }
   if (out.has_gcp()) out.mutable_gcp()->set_credentials("");
   if (out.has_azure()) out.mutable_azure()->set_account_key("");
-  if (out.has_aliOSS()) out.mutable_aliOSS()->set_secret("");
+  if (out.has_alioss()) out.mutable_alioss()->set_secret("");
 }
 
 template <typename Output>
 void refuse_upload(const Output& out) {
-  if (out.has_s3() || out.has_gcp() || out.has_azure() || out.has_aliOSS()) {
+  if (out.has_s3() || out.has_gcp() || out.has_azure() || out.has_alioss()) {
     throw TwirpError("unimplemented",
                      "uploads to cloud storage are not supported yet: files are written to the "
                      "server's recordings directory (egress.recordings_dir)");
