@@ -333,11 +333,12 @@ void EgressService::finalize_composite(const std::shared_ptr<Recording>& recordi
     registry_.fail(recording->egress_id, "compositing failed: " + error);
     return;
   }
-  // FileInfo times are the recorded span on the wall clock.
-  if (!result.started_at) {
-    result.started_at = INT64_MAX;
-    for (const auto& f : files) result.started_at = std::min(result.started_at, f->result.started_at);
-    result.ended_at = result.started_at + result.duration;
+  // FileInfo times are the recorded span on the wall clock (the composite's own are when it ran).
+  result.started_at = INT64_MAX;
+  result.ended_at = 0;
+  for (const auto& f : files) {
+    result.started_at = std::min(result.started_at, f->result.started_at);
+    result.ended_at = std::max(result.ended_at, f->result.ended_at);
   }
   registry_.complete(recording->egress_id, {file_info(root_, result)});
   std::error_code ec;
