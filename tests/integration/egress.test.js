@@ -50,23 +50,11 @@ function token(identity, room) {
   return at.toJwt();
 }
 
-// A participant publishing a 440 Hz tone and, with `video`, a moving 320x240 picture.
+// A participant publishing a 440 Hz tone and, with `video`, a moving 320x240 picture (video
+// first: its frames flow before the second track's renegotiation).
 async function publisher(identity, roomName, { video = true } = {}) {
   const room = new Room();
   await room.connect(media.url, await token(identity, roomName), { autoSubscribe: false, dynacast: false });
-  const audio = new AudioSource(48000, 1);
-  const mic = new TrackPublishOptions();
-  mic.source = TrackSource.SOURCE_MICROPHONE;
-  await room.localParticipant.publishTrack(LocalAudioTrack.createAudioTrack('mic', audio), mic);
-  let stopped = false;
-  (async () => {
-    const samples = new Int16Array(480);
-    let n = 0;
-    while (!stopped) {
-      for (let i = 0; i < samples.length; i++) samples[i] = Math.round(8000 * Math.sin((n++ * 2 * Math.PI * 440) / 48000));
-      await audio.captureFrame(new AudioFrame(samples, 48000, 1, samples.length));
-    }
-  })();
   let timer;
   if (video) {
     const width = 320;
@@ -83,6 +71,19 @@ async function publisher(identity, roomName, { video = true } = {}) {
       source.captureFrame(new VideoFrame(rgba, width, height, VideoBufferType.RGBA));
     }, 33);
   }
+  const audio = new AudioSource(48000, 1);
+  const mic = new TrackPublishOptions();
+  mic.source = TrackSource.SOURCE_MICROPHONE;
+  await room.localParticipant.publishTrack(LocalAudioTrack.createAudioTrack('mic', audio), mic);
+  let stopped = false;
+  (async () => {
+    const samples = new Int16Array(480);
+    let n = 0;
+    while (!stopped) {
+      for (let i = 0; i < samples.length; i++) samples[i] = Math.round(8000 * Math.sin((n++ * 2 * Math.PI * 440) / 48000));
+      await audio.captureFrame(new AudioFrame(samples, 48000, 1, samples.length));
+    }
+  })();
   return {
     room,
     async close() {
