@@ -82,8 +82,8 @@ void AppApi::run_jobs(int64_t now) {
   std::vector<PendingHash> pending;
   {
     std::lock_guard lock(mutex_);
-    run_visit_jobs(ctx_, now);
-    if (!hashing_) pending = pending_hashes(ctx_, kHashesPerRun);
+    // The instance that holds the jobs lock hashes too; the others stay quiet this tick.
+    if (run_visit_jobs(ctx_, now) && !hashing_) pending = pending_hashes(ctx_, kHashesPerRun);
   }
   if (pending.empty()) return;
   // Hashing a recording reads the whole file: on a worker, outside the lock, so neither the

@@ -57,10 +57,10 @@ bool reconcile_due(ApiContext& ctx, int64_t now_ms) {
 }
 }  // namespace
 
-void run_visit_jobs(ApiContext& ctx, int64_t now) {
+bool run_visit_jobs(ApiContext& ctx, int64_t now) {
   // One instance at a time; the others skip this tick (the holder does the work).
   Database::AdvisoryLock lock(ctx.db, kVisitJobsLockKey, /*wait=*/false);
-  if (!lock.held()) return;
+  if (!lock.held()) return false;
   struct Due {
     long long id;
     long long start;
@@ -148,6 +148,7 @@ void run_visit_jobs(ApiContext& ctx, int64_t now) {
                              .count();
   if (room_control && reconcile_due(ctx, now_ms)) reconcile_rooms(ctx, now);
   run_recording_jobs(ctx, now);
+  return true;
 }
 
 }  // namespace parlor::app
