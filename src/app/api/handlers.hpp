@@ -52,7 +52,8 @@ MaybeResponse handle_recordings(ApiContext& ctx, const Call& call);  // /recordi
 MaybeResponse handle_moderation(ApiContext& ctx, const Call& call, VisitRow& visit,
                                 const std::string& action);
 
-// Periodic visit jobs (visit_jobs.cpp): 2-minute warnings, time limits, missed visits.
-void run_visit_jobs(ApiContext& ctx, int64_t now);
+// Periodic visit jobs (visit_jobs.cpp): 2-minute warnings, time limits, missed visits,
+// recordings. False when another instance holds the jobs lock (this tick is skipped).
+bool run_visit_jobs(ApiContext& ctx, int64_t now);
 
 }  // namespace parlor::app

@@ -7,7 +7,8 @@
 //    closed;
 //  * a visit's room is opened (CreateRoom) when its join window opens;
 //  * every reconcile_interval, the rooms on the media tier are checked against the visits
-//    (visit_rooms.hpp).
+//    (visit_rooms.hpp);
+//  * recordings (visit_recordings.hpp): egress start and stop retries, retention.
 // Store changes come first and media calls after, so an unreachable media tier never leaves a
 // visit half-ended; a failed warning is retried on the next run.
 //
@@ -21,6 +22,7 @@
 #include <iostream>
 
 #include "app/api/handlers.hpp"
+#include "app/api/visit_recordings.hpp"
 #include "app/api/visit_rooms.hpp"
 #include "common/errors.hpp"
 
@@ -55,10 +57,10 @@ bool reconcile_due(ApiContext& ctx, int64_t now_ms) {
 }
 }  // namespace
 
-void run_visit_jobs(ApiContext& ctx, int64_t now) {
+bool run_visit_jobs(ApiContext& ctx, int64_t now) {
   // One instance at a time; the others skip this tick (the holder does the work).
   Database::AdvisoryLock lock(ctx.db, kVisitJobsLockKey, /*wait=*/false);
-  if (!lock.held()) return;
+  if (!lock.held()) return false;
   struct Due {
     long long id;
     long long start;
@@ -145,6 +147,8 @@ void run_visit_jobs(ApiContext& ctx, int64_t now) {
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
   if (room_control && reconcile_due(ctx, now_ms)) reconcile_rooms(ctx, now);
+  run_recording_jobs(ctx, now);
+  return true;
 }
 
 }  // namespace parlor::app
