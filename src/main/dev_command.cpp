@@ -115,7 +115,11 @@ int run_dev(int argc, char** argv) {
     app_config.web_dir = web_dir;
     app_config.embedded_web = embedded_web_assets();
     app_config.database_url = database_url;
+    // One recordings directory for both halves: the media server writes the files the app
+    // hashes, lists and plays (the app's default, <data-dir>/recordings, unless given).
+    if (recordings_dir.empty()) recordings_dir = data_dir + "/recordings";
     app_config.recordings_dir = recordings_dir;
+    config.egress.recordings_dir = recordings_dir;
     app_config.jobs_interval = std::chrono::milliseconds(jobs_interval_ms);
     if (reconcile_interval_ms > 0) {
       app_config.settings.reconcile_interval = std::chrono::milliseconds(reconcile_interval_ms);

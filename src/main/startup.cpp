@@ -34,6 +34,12 @@ std::vector<std::string> media_startup_lines(const service::MediaServer& server)
   if (c.webhook.urls.empty()) {
     lines.push_back("note: no webhook.urls: room and participant events go nowhere");
   }
+  if (c.egress.enabled) {
+    lines.push_back("recordings: " + server.egress().recordings_dir().string() +
+                    " (Egress API /twirp/livekit.Egress/)");
+  } else {
+    lines.push_back("note: egress.enabled is false: the Egress API answers `unavailable`");
+  }
   if (c.turn.enabled) {
     if (server.turn_udp_port() != 0) {
       lines.push_back("listening turn-udp=" + bind + ":" + std::to_string(server.turn_udp_port()) +

@@ -117,6 +117,7 @@ void LiveRooms::on_participant_left(const livekit::Room& room, const livekit::Pa
 void LiveRooms::on_track_published(const livekit::Room& room, const livekit::ParticipantInfo& p,
                                    const livekit::TrackInfo& track) {
   webhook("track_published", room, &p, &track);
+  if (track_published_hook_) track_published_hook_(room.name(), p.identity(), track.sid());
 }
 void LiveRooms::on_track_unpublished(const livekit::Room& room, const livekit::ParticipantInfo& p,
                                      const livekit::TrackInfo& track) {

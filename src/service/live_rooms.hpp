@@ -17,6 +17,11 @@ class LiveRooms : public ParticipantDirectory, public signal::RoomListener {
   ~LiveRooms() override;
 
   signal::SignalServer& signal() { return *signal_; }
+  // Told (on the worker) about each track published, after the room and webhooks: the Egress
+  // service's room composites record tracks published after they started.
+  using TrackPublishedHook =
+      std::function<void(const std::string& room, const std::string& identity, const std::string& track_sid)>;
+  void set_track_published_hook(TrackPublishedHook hook) { track_published_hook_ = std::move(hook); }
 
   // ParticipantDirectory: post(), close_room() and room_updated() from any thread; a task posted
   // after this object is gone (shutdown) is dropped unrun. The rest on the worker thread.
@@ -50,6 +55,7 @@ class LiveRooms : public ParticipantDirectory, public signal::RoomListener {
   WebhookNotifier& webhooks_;
   sfu::Worker& worker_;
   std::unique_ptr<signal::SignalServer> signal_;
+  TrackPublishedHook track_published_hook_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards posted tasks
 };
 

@@ -43,9 +43,11 @@ MediaServer::MediaServer(config::MediaConfig config)
       ws_limiter_(config_.limit.max_ws_connections_per_ip,
                   config_.limit.max_ws_connections_per_room),
       sweep_timer_(io_),
+      egress_timer_(io_),
       rooms_gauge_(metrics_.gauge("parlor_rooms", "Rooms open on this node")),
       http_requests_(metrics_.counter("parlor_http_requests_total", "HTTP requests routed")) {
   log_->set_level(spdlog::level::from_str(config_.logging.level));
+  egress_ = std::make_unique<EgressService>(config_, rooms_, webhooks_, *log_);
   add_routes();
   // Control-thread boundaries: a handler's exception is already a 4xx/5xx; log and count it.
   router_.set_caught_handler(
@@ -57,6 +59,10 @@ MediaServer::MediaServer(config::MediaConfig config)
   room_service_.set_caught_handler([this](const std::string& path, const Caught& caught) {
     metrics_.caught("twirp")++;
     log_->error("twirp: {} threw (answered internal): {}", path, caught.message);
+  });
+  egress_->set_caught_handler([this](const std::string& where, const Caught& caught) {
+    metrics_.caught("egress")++;
+    log_->error("egress: {} threw: {}", where, caught.message);
   });
   webhooks_.set_caught_handler([this](const Caught& caught) {
     log_->error("webhook delivery threw (event dropped): {}", caught.message);
@@ -144,6 +150,15 @@ void MediaServer::add_routes() {
                       });
                       run_async(req, answer, [&] { room_service_.handle(req, answer); });
                     });
+  router_.add_async("*", "/twirp/livekit.Egress/", true,
+                    [this](const http::Request& req, http::Respond respond) {
+                      http_requests_++;
+                      auto answer = within(kWorkerAnswerDeadline, std::move(respond), [] {
+                        return twirp_error_response("unavailable",
+                                                    "the media worker did not answer in time");
+                      });
+                      run_async(req, answer, [&] { egress_->handle(req, answer); });
+                    });
   router_.add_prefix("*", "/twirp/", [this](const http::Request& req) {
     http_requests_++;
     return twirp_error_response("bad_route", "no such service: " + req.path);
@@ -183,6 +198,11 @@ void MediaServer::start() {
   echo_ = std::make_unique<EchoService>(*worker_, metrics_);
   live_ = std::make_unique<LiveRooms>(config_, rooms_, webhooks_, *worker_);
   rooms_.set_directory(live_.get());
+  egress_->set_live_rooms(live_.get());
+  live_->set_track_published_hook(
+      [this](const std::string& room, const std::string& identity, const std::string& track_sid) {
+        egress_->on_track_published(room, identity, track_sid);
+      });
   http::ServerOptions opts;
   opts.address = config_.bind_addresses.front();
   opts.port = config_.port;
@@ -200,6 +220,7 @@ void MediaServer::start() {
   http_ = std::make_unique<http::Server>(io_, router_, opts);
   http_->start();
   schedule_sweep();
+  schedule_egress_poll();
   for (unsigned i = 0; i < kControlThreads; ++i) {
     threads_.emplace_back([this] {
       // Last resort: a completion handler that is not guarded threw. asio lets run() go on.
@@ -462,13 +483,32 @@ void MediaServer::schedule_sweep() {
   });
 }
 
+// ACTIVE at a recording's first frame, FAILED when a recorder fails (disk full, unwritable).
+void MediaServer::schedule_egress_poll() {
+  constexpr auto kEgressPollInterval = std::chrono::milliseconds(250);
+  egress_timer_.expires_after(kEgressPollInterval);
+  egress_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    if (auto caught = guarded([this] { egress_->poll(); })) {
+      metrics_.caught("control_timer")++;
+      log_->error("egress poll threw: {}", caught->message);
+    }
+    schedule_egress_poll();
+  });
+}
+
 void MediaServer::stop() {
   if (stopped_) return;
   stopped_ = true;
   boost::asio::post(io_, [this] {
     sweep_timer_.cancel();
+    egress_timer_.cancel();
     if (http_) http_->stop();
   });
+  // Recordings end while the worker still runs (their taps leave on it); their last webhooks
+  // are then flushed with the rest.
+  egress_->stop();
+  egress_->set_live_rooms(nullptr);
   webhooks_.flush(std::chrono::seconds(2));
   io_.stop();
   for (auto& t : threads_) {
@@ -508,6 +548,7 @@ void MediaServer::on_room_started(const livekit::Room& room) {
 
 void MediaServer::on_room_finished(const livekit::Room& room) {
   log_->info("room finished room={} sid={}", room.name(), room.sid());
+  egress_->on_room_finished(room.name());
   livekit::WebhookEvent e;
   e.set_event("room_finished");
   *e.mutable_room() = room;

@@ -14,6 +14,7 @@
 #include "common/config/media_config.hpp"
 #include "common/http/http_server.hpp"
 #include "service/connection_limits.hpp"
+#include "service/egress_service.hpp"
 #include "service/echo_service.hpp"
 #include "service/join_auth.hpp"
 #include "service/live_rooms.hpp"
@@ -54,6 +55,8 @@ class MediaServer : public RoomEvents {
   RoomManager& rooms() { return rooms_; }
   Metrics& metrics() { return metrics_; }
   WebhookNotifier& webhooks() { return webhooks_; }
+  EgressService& egress() { return *egress_; }
+  const EgressService& egress() const { return *egress_; }
   const JoinAuthorizer& join_authorizer() const { return join_auth_; }
   spdlog::logger& log() { return *log_; }
   // TLS on the main port (after start()); nullptr when it serves plain HTTP.
@@ -76,6 +79,7 @@ class MediaServer : public RoomEvents {
   void handle_rtc_upgrade(http::Request request, http::BeastRequest raw, http::UpgradeStream stream,
                           bool single_pc);
   void schedule_sweep();
+  void schedule_egress_poll();
 
   config::MediaConfig config_;
   std::shared_ptr<spdlog::logger> log_;
@@ -84,6 +88,9 @@ class MediaServer : public RoomEvents {
   RoomManager rooms_;
   JoinAuthorizer join_auth_;
   RoomService room_service_;
+  // Recording (issue 12); declared before the worker and the live rooms it records from, so it
+  // is stopped (stop()) while they run and destroyed after them.
+  std::unique_ptr<EgressService> egress_;
   ConnectionLimiter ws_limiter_;  // WebSockets per address / room; leases may outlive it
   // Media: one worker for now (rooms would be pinned to one of several); the worker outlives
   // the services pinned to it and is stopped before they are destroyed.
@@ -95,6 +102,7 @@ class MediaServer : public RoomEvents {
   std::shared_ptr<http::TlsContext> tls_;
   std::unique_ptr<http::Server> http_;
   boost::asio::steady_timer sweep_timer_;
+  boost::asio::steady_timer egress_timer_;
   std::vector<std::thread> threads_;
   std::atomic<int64_t>& rooms_gauge_;
   std::atomic<uint64_t>& http_requests_;

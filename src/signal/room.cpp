@@ -26,6 +26,7 @@ Room::Room(livekit::Room info, const config::MediaConfig& config, sfu::Worker& w
 
 Room::~Room() {
   *alive_ = false;
+  taps_.detach_all("the room closed");
   // Subscriptions point into publishers' tracks: drop them all before any participant goes.
   for (auto& [_, p] : participants_) p->drop_all_subscriptions();
   participants_.clear();
@@ -126,6 +127,7 @@ void Room::remove(const std::string& identity, livekit::DisconnectReason reason,
 
   // What it published disappears from everyone's subscriptions (its tracks die with it).
   for (auto* t : p->published_tracks()) {
+    taps_.track_gone(t->info.sid(), "the publisher left");
     for (auto& [_, other] : participants_) other->remove_subscription(t->info.sid());
     listener_.on_track_unpublished(info_, p->info(), t->info);
   }
@@ -161,9 +163,18 @@ void Room::defer_remove(const std::string& identity, const std::string& sid, liv
 }
 
 void Room::close(livekit::DisconnectReason reason) {
+  taps_.detach_all("the room closed");
   std::vector<std::string> identities;
   for (auto& [id, _] : participants_) identities.push_back(id);
   for (auto& id : identities) remove(id, reason, true);
+}
+
+std::vector<std::pair<Participant*, PublishedTrack*>> Room::published_tracks() {
+  std::vector<std::pair<Participant*, PublishedTrack*>> out;
+  for (auto& [_, p] : participants_) {
+    for (auto* t : p->published_tracks()) out.emplace_back(p.get(), t);
+  }
+  return out;
 }
 
 void Room::broadcast_update(Participant& changed) {
@@ -190,6 +201,7 @@ void Room::on_track_published(Participant& publisher, PublishedTrack& track) {
 void Room::on_track_unpublished(Participant& publisher, PublishedTrack& track) {
   spdlog::info("room={} participant={} unpublished {}", info_.name(), publisher.identity(), track.info.sid());
   for (auto& [_, p] : participants_) p->remove_subscription(track.info.sid());
+  taps_.track_gone(track.info.sid(), "the track was unpublished");
   track.published = false;
   publisher.bump_version();
   broadcast_update(publisher);
@@ -384,6 +396,7 @@ void Room::check_liveness(std::chrono::steady_clock::time_point now) {
 void Room::tick(std::chrono::steady_clock::time_point now) {
   check_liveness(now);
   for (auto& [_, p] : participants_) p->tick(now);
+  taps_.tick(now);
 
   livekit::SignalResponse speakers;
   for (auto& [_, p] : participants_) {

@@ -21,6 +21,7 @@
 #include "signal/limits.hpp"
 #include "signal/liveness.hpp"
 #include "signal/participant.hpp"
+#include "signal/recording_taps.hpp"
 
 namespace parlor::signal {
 
@@ -94,6 +95,11 @@ class Room {
   // LiveKit cadence 400 ms), and connection quality every 5 s (sent on change).
   void tick(std::chrono::steady_clock::time_point now);
 
+  // Recording taps on this room's tracks (signal/recording_taps.hpp; the Egress service's).
+  RecordingTaps& recording_taps() { return taps_; }
+  // Every published track of the room, with its publisher (for a room composite recording).
+  std::vector<std::pair<Participant*, PublishedTrack*>> published_tracks();
+
   const config::MediaConfig& config() const { return config_; }
   sfu::Worker& worker() { return worker_; }
   RoomListener& listener() { return listener_; }
@@ -120,6 +126,8 @@ class Room {
   std::set<std::string> quality_sent_;
   std::chrono::steady_clock::time_point last_quality_{};
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards deferred tasks
+  // Declared last, destroyed first: its taps leave the tracks before any participant goes.
+  RecordingTaps taps_;
 };
 
 }  // namespace parlor::signal

@@ -171,6 +171,12 @@ void apply_yaml(MediaConfig& c, const std::string& yaml_text) {
     w.read("queue_file", c.webhook.queue_file);
     w.read("ca_file", c.webhook.ca_file);
   });
+  s.section("egress", [&](Section& e) {
+    e.read("enabled", c.egress.enabled);
+    e.read("recordings_dir", c.egress.recordings_dir);
+    e.read("max_active", c.egress.max_active);
+    e.read("max_finished", c.egress.max_finished);
+  });
   s.section("tls", [&](Section& t) {
     t.read("cert_file", c.tls.cert_file);
     t.read("key_file", c.tls.key_file);
@@ -355,6 +361,12 @@ void validate(const MediaConfig& c) {
     if (value == 0)
       throw BadInput(std::string("config: limit.") + name +
                      " must be greater than zero (no unlimited)");
+  }
+  if (c.egress.enabled && (c.egress.recordings_dir.empty() || c.egress.max_active == 0 ||
+                           c.egress.max_finished == 0)) {
+    throw BadInput(
+        "config: egress.recordings_dir must be set and egress.max_active / max_finished must be "
+        "greater than zero (egress.enabled: false turns recording off)");
   }
   if (c.limit.ws_send_queue_bytes < c.limit.max_ws_message_bytes) {
     throw BadInput("config: limit.ws_send_queue_bytes must be at least limit.max_ws_message_bytes");

@@ -142,6 +142,16 @@ struct TurnConfig {
   uint32_t max_allocations = 1000;           // per media worker
 };
 
+// Parlor: server-side recording through LiveKit's Egress API (service/egress_service.hpp).
+// LiveKit runs egress as a separate service with its own config; these keys are Parlor's.
+struct EgressConfig {
+  bool enabled = true;
+  // Every file is written inside this directory (created when needed); a request's filepath is
+  // relative to it and may not leave it.
+  std::string recordings_dir = "recordings";
+  uint32_t max_active = 16;     // egresses recording at once; more are refused (resource_exhausted)
+  uint32_t max_finished = 1000;  // ended EgressInfos kept for ListEgress (oldest forgotten first)
+};
 
 struct MediaConfig {
   uint16_t port = 7880;
@@ -157,6 +167,7 @@ struct MediaConfig {
   LoggingConfig logging;
   TurnConfig turn;
   TlsConfig tls;
+  EgressConfig egress;
 };
 
 // Overlays YAML text onto `config`. Throws parlor::BadInput naming the offending key.
