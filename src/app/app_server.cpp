@@ -5,6 +5,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "app/domain/e2ee.hpp"
 #include "app/web/content_type.hpp"
 #include "common/boundary.hpp"
 #include "common/errors.hpp"
@@ -21,7 +22,7 @@ TWILIO_API_SECRET, DATABASE_URL, PARLOR_FACILITY_NAME, PARLOR_FACILITY_TIMEZONE,
 PARLOR_UTC_OFFSET_MINUTES, PARLOR_RECORDINGS_DIR, PARLOR_SECURE_COOKIES, PARLOR_TRUST_PROXY,
 PARLOR_TOKEN_GRACE_SECONDS, PARLOR_RECONCILE_INTERVAL_MS, PARLOR_ROOM_DEPARTURE_TIMEOUT,
 PARLOR_MONITOR_SLOTS, PARLOR_PUBLIC_LIVEKIT_URL, PARLOR_TLS_CERT, PARLOR_TLS_KEY,
-PARLOR_HSTS_MAX_AGE, LIVEKIT_CA_FILE; see .env.example), then these flags:
+PARLOR_HSTS_MAX_AGE, LIVEKIT_CA_FILE, PARLOR_E2EE_SECRET; see .env.example), then these flags:
   --port N              HTTP port (default 8080; 0 = pick a free one)
   --bind ADDR           listen address (default 127.0.0.1)
   --data-dir DIR        where the SQLite database lives (default ./data)
@@ -71,6 +72,7 @@ AppConfig load_app_config(int argc, char** argv, const std::map<std::string, std
   get("TWILIO_API_SECRET", c.video.twilio_api_secret);
   get("PARLOR_RECORDINGS_DIR", c.recordings_dir);
   get("DATABASE_URL", c.database_url);
+  get("PARLOR_E2EE_SECRET", c.settings.e2ee_secret);
   // What browsers connect to when it differs from how the app reaches the media tier (an
   // in-cluster service name behind a public address); empty = LIVEKIT_URL.
   get("PARLOR_PUBLIC_LIVEKIT_URL", c.settings.livekit_url);
@@ -186,6 +188,33 @@ void validate_app_config(const AppConfig& c) {
                    " characters (generate one with `openssl rand -base64 32`; --dev allows short "
                    "development secrets)");
   }
+  const auto& e2ee = c.settings.e2ee_secret;
+  if (!e2ee.empty() && !c.dev && e2ee.size() < kMinE2eeSecretLength) {
+    throw BadInput("PARLOR_E2EE_SECRET must be at least " + std::to_string(kMinE2eeSecretLength) +
+                   " characters (generate one with `openssl rand -base64 32`)");
+  }
+}
+
+std::string load_or_create_e2ee_secret(const std::string& data_dir) {
+  fs::path file = fs::path(data_dir) / kE2eeKeyFile;
+  {
+    std::ifstream in(file);
+    std::string secret;
+    if (in && std::getline(in, secret) && !secret.empty()) return secret;
+  }
+  fs::create_directories(data_dir);
+  std::string secret = generate_e2ee_secret();
+  // Created private (0600) before anything is written to it.
+  fs::path tmp = file;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+    out << secret << "\n";
+    if (!out.flush()) throw BadInput("cannot write " + tmp.string());
+  }
+  fs::rename(tmp, file);
+  return secret;
 }
 
 std::optional<fs::path> web_file(const std::string& web_dir, const std::string& request_path) {
@@ -217,6 +246,14 @@ AppServer::AppServer(AppConfig config)
     config_.recordings_dir = (fs::path(config_.data_dir) / "recordings").string();
   }
   config_.settings.recordings_dir = config_.recordings_dir;
+  // SQLite (and `parlor dev`): one instance, so a key file of its own is the shared secret.
+  // Several instances on PostgreSQL must share PARLOR_E2EE_SECRET instead (each would otherwise
+  // make its own key, and a visit's participants on different instances would not meet).
+  if (config_.settings.e2ee_secret.empty() &&
+      (config_.dev || db_->kind() == Database::Kind::kSqlite)) {
+    config_.settings.e2ee_secret = load_or_create_e2ee_secret(config_.data_dir);
+    e2ee_from_file_ = true;
+  }
   api_ = std::make_unique<AppApi>(config_.settings, *db_, *video_);
   api_->register_routes(router_);
   router_.set_fallback([this](const http::Request& req) { return serve_web(req); });
@@ -285,6 +322,14 @@ std::vector<std::string> AppServer::startup_lines() const {
   } else {
     lines.push_back("note: recordings directory " + config_.recordings_dir +
                     " does not exist (yet): recording downloads answer 404 until it does");
+  }
+  if (config_.settings.e2ee_secret.empty()) {
+    lines.push_back(
+        "warning: no PARLOR_E2EE_SECRET: privileged visits cannot be joined (they need "
+        "end-to-end encryption; every instance on the database must share the secret)");
+  } else if (e2ee_from_file_) {
+    lines.push_back("e2ee: privileged visits' keys derived from " +
+                    (fs::path(config_.data_dir) / kE2eeKeyFile).string());
   }
   std::string provider = config_.video.provider.empty() ? "livekit" : config_.video.provider;
   if (provider == "livekit") {

@@ -43,6 +43,11 @@ struct AppConfig {
 // Secrets shorter than this are refused outside --dev.
 constexpr size_t kMinApiSecretLength = 32;
 
+// Without PARLOR_E2EE_SECRET, a SQLite app (and `parlor dev`) keeps a generated one in <data_dir>/e2ee.key (mode
+// 0600), made on first start and reused after: outside the database, like the other keys.
+inline constexpr const char* kE2eeKeyFile = "e2ee.key";
+std::string load_or_create_e2ee_secret(const std::string& data_dir);
+
 // Reads VIDEO_PROVIDER, LIVEKIT_URL/API_KEY/API_SECRET, TWILIO_ACCOUNT_SID/API_KEY/API_SECRET,
 // DATABASE_URL, PARLOR_FACILITY_NAME, PARLOR_FACILITY_TIMEZONE, PARLOR_UTC_OFFSET_MINUTES,
 // PARLOR_RECORDINGS_DIR, PARLOR_SECURE_COOKIES, PARLOR_TRUST_PROXY, then flags, then checks the
@@ -97,6 +102,7 @@ class AppServer {
   boost::asio::steady_timer jobs_timer_;
   std::thread thread_;
   bool stopped_ = false;
+  bool e2ee_from_file_ = false;  // the E2EE secret came from <data_dir>/e2ee.key
 };
 
 }  // namespace parlor::app

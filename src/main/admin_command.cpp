@@ -1,11 +1,13 @@
-// `parlor admin`: create-user and migrate, against the app's database.
+// `parlor admin`: create-user, migrate and verify-recordings, against the app's database.
 #include <iostream>
 #include <filesystem>
 #include <map>
 #include <string>
 
 #include "app/api/app_api.hpp"
+#include "app/domain/recording_manifest.hpp"
 #include "app/store/database.hpp"
+#include "app/store/manifest_store.hpp"
 #include "app/video/video_provider.hpp"
 #include "common/errors.hpp"
 #include "main/commands.hpp"
@@ -15,10 +17,33 @@ namespace parlor::cmd {
 namespace {
 constexpr const char* kAdminUsage = R"(usage:
   parlor admin migrate     [--database-url URL | --data-dir DIR]
+  parlor admin verify-recordings [--database-url URL | --data-dir DIR] [--recordings-dir DIR]
+      walks the recording manifest's hash chain and re-hashes every stored recording; prints
+      each file that changed or is missing and each broken link; exit status 1 if any
   parlor admin create-user --email E --name N --role admin|staff|resident|visitor --password P
                            [--database-url URL | --data-dir DIR]
-Passwords may also come from the PARLOR_PASSWORD environment variable.
+Passwords may also come from the PARLOR_PASSWORD environment variable. The recordings
+directory defaults to PARLOR_RECORDINGS_DIR, else DATA-DIR/recordings.
 )";
+
+// verify-recordings: 0 when the chain is intact and every file matches, 1 otherwise.
+int verify_recordings(app::Database& db, const std::string& recordings_dir) {
+  auto entries = app::load_manifest(db);
+  auto problems = app::verify_manifest(entries, [&](const std::string& location) {
+    return app::resolve_recording_file(recordings_dir, location);
+  });
+  size_t recorded = 0, deleted = 0;
+  for (const auto& e : entries) (e.kind == "deleted" ? deleted : recorded)++;
+  for (const auto& p : problems) {
+    std::cout << "FAIL recording " << p.recording_id << " (manifest entry " << p.seq << ", "
+              << (p.location.empty() ? "no file" : p.location) << "): " << p.what << "\n";
+  }
+  std::cout << (problems.empty() ? "ok: " : "FAILED: ") << entries.size()
+            << " manifest entries (" << recorded << " recorded, " << deleted
+            << " deleted by retention) checked against " << recordings_dir << "; "
+            << problems.size() << " problem" << (problems.size() == 1 ? "" : "s") << "\n";
+  return problems.empty() ? 0 : 1;
+}
 
 // create-user needs no video service; a provider that refuses everything keeps AppApi honest.
 class NoVideo : public app::VideoProvider {
@@ -27,7 +52,13 @@ class NoVideo : public app::VideoProvider {
   app::JoinToken join_token(const app::JoinGrant&) override { throw InternalError("no video"); }
   void mute_track(const std::string&, const std::string&, const std::string&, bool) override {}
   void remove_participant(const std::string&, const std::string&) override {}
-  void create_room(const app::RoomOptions&) override {}
+  app::RoomSummary create_room(const app::RoomOptions&) override { return {}; }
+  void update_room_metadata(const std::string&, const std::string&) override {}
+  bool supports_recording() const override { return false; }
+  std::string start_room_recording(const std::string&, const std::string&) override {
+    throw InternalError("no video");
+  }
+  void stop_recording(const std::string&) override {}
   void end_room(const std::string&) override {}
   std::vector<app::RoomSummary> list_rooms() override { return {}; }
   void send_data(const std::string&, const std::string&, const std::string&) override {}
@@ -63,6 +94,17 @@ int run_admin(int argc, char** argv) {
       url = dir + "/parlor.db";
     }
     app::Database db(url);
+    if (sub == "verify-recordings") {
+      const char* env_dir = getenv("PARLOR_RECORDINGS_DIR");
+      std::string dir = opt.count("recordings-dir") ? opt["recordings-dir"]
+                        : env_dir && *env_dir
+                            ? env_dir
+                            : (std::filesystem::path(opt.count("data-dir") ? opt["data-dir"]
+                                                                           : "data") /
+                               "recordings")
+                                  .string();
+      return verify_recordings(db, dir);
+    }
     if (sub == "migrate") {
       std::cout << "database at schema version " << db.schema_version() << "\n";
       return 0;
@@ -84,6 +126,9 @@ int run_admin(int argc, char** argv) {
     std::cerr << "parlor admin: unknown subcommand '" << sub << "'\n" << kAdminUsage;
     return 2;
   } catch (const Error& e) {
+    std::cerr << "parlor admin: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {  // the database failed (soci_error), a file system error
     std::cerr << "parlor admin: " << e.what() << "\n";
     return 1;
   }

@@ -111,6 +111,7 @@ int run_dev(int argc, char** argv) {
     config.room.auto_create = false;
     app::AppConfig app_config;
     app_config.port = app_port;
+    app_config.dev = true;  // one process: the E2EE secret may live in the data directory
     app_config.data_dir = data_dir;
     app_config.web_dir = web_dir;
     app_config.embedded_web = embedded_web_assets();

@@ -25,14 +25,17 @@ void ApiContext::audit(const std::string& actor, const std::string& action,
 
 VisitRules ApiContext::load_rules() {
   VisitRules r;
+  int record = 1;
   db.sql()
       << "SELECT bookable_start_hour, bookable_end_hour, min_notice_minutes, max_advance_days, "
-         "max_duration_minutes, max_visits_per_resident_per_week, join_window_minutes FROM "
-         "visit_rules WHERE id = 1",
+         "max_duration_minutes, max_visits_per_resident_per_week, join_window_minutes, "
+         "record_visits, recording_retention_days FROM visit_rules WHERE id = 1",
       soci::into(r.bookable_start_hour), soci::into(r.bookable_end_hour),
       soci::into(r.min_notice_minutes), soci::into(r.max_advance_days),
       soci::into(r.max_duration_minutes), soci::into(r.max_visits_per_resident_per_week),
-      soci::into(r.join_window_minutes);
+      soci::into(r.join_window_minutes), soci::into(record),
+      soci::into(r.recording_retention_days);
+  r.record_visits = record != 0;
   return r;
 }
 
@@ -43,7 +46,9 @@ json ApiContext::rules_json(const VisitRules& r) {
               {"maxAdvanceDays", r.max_advance_days},
               {"maxDurationMinutes", r.max_duration_minutes},
               {"maxVisitsPerResidentPerWeek", r.max_visits_per_resident_per_week},
-              {"joinWindowMinutes", r.join_window_minutes}};
+              {"joinWindowMinutes", r.join_window_minutes},
+              {"recordVisits", r.record_visits},
+              {"recordingRetentionDays", r.recording_retention_days}};
 }
 
 std::string ApiContext::approval_status(long long visitor_id, long long resident_id) {
@@ -67,6 +72,7 @@ VisitRow ApiContext::load_visit(long long id) {
       soci::into(v.created_by, created_ind);
   if (!db.sql().got_data()) throw not_found("visit");
   if (created_ind != soci::i_ok) v.created_by = 0;
+  v.recorded = visit_recorded(load_rules(), v.privileged != 0, video.supports_recording());
   soci::rowset<soci::row> rs =
       (db.sql().prepare << "SELECT vv.visitor_id, vi.name FROM visit_visitors vv JOIN visitors vi "
                            "ON vi.id = vv.visitor_id "
@@ -102,7 +108,7 @@ json ApiContext::visit_json(const VisitRow& v) {
             {"privileged", v.privileged != 0},
             {"status", v.status},
             {"room", v.room},
-            {"recorded", false}};
+            {"recorded", v.recorded}};
   if (!v.resident_name.empty()) j["residentName"] = v.resident_name;  // hidden from some viewers
   if (!v.ended_reason.empty()) j["endedReason"] = v.ended_reason;
   return j;

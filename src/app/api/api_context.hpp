@@ -40,6 +40,9 @@ struct AppSettings {
   std::chrono::milliseconds reconcile_interval{std::chrono::seconds(30)};
   uint32_t room_departure_timeout = 120;  // seconds a room outlives its last participant
   uint32_t monitor_slots = 2;             // room places kept for staff monitors
+  // Privileged visits' E2EE keys are derived from this (domain/e2ee.hpp); empty = privileged
+  // visits cannot be joined (PARLOR_E2EE_SECRET, or the data directory's e2ee.key).
+  std::string e2ee_secret;
 };
 
 struct User {
@@ -64,6 +67,7 @@ struct Call {
 struct VisitRow {
   long long id = 0, resident_id = 0, start = 0, created_by = 0;
   int duration = 0, privileged = 0;
+  bool recorded = false;  // visit_recorded() under the rules and provider at load time
   std::string status, room, ended_reason, resident_name;
   std::vector<std::pair<long long, std::string>> visitors;  // (visitor id, name)
 };

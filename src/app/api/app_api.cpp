@@ -1,7 +1,11 @@
 #include "app/api/app_api.hpp"
 
+#include <iostream>
+
 #include "app/api/handlers.hpp"
+#include "app/api/visit_recordings.hpp"
 #include "app/auth/passwords.hpp"
+#include "common/boundary.hpp"
 #include "common/errors.hpp"
 
 namespace parlor::app {
@@ -75,8 +79,31 @@ long long AppApi::create_visit(long long resident_id, const std::vector<long lon
 }
 
 void AppApi::run_jobs(int64_t now) {
-  std::lock_guard lock(mutex_);
-  run_visit_jobs(ctx_, now);
+  std::vector<PendingHash> pending;
+  {
+    std::lock_guard lock(mutex_);
+    run_visit_jobs(ctx_, now);
+    if (!hashing_) pending = pending_hashes(ctx_, kHashesPerRun);
+  }
+  if (pending.empty()) return;
+  // Hashing a recording reads the whole file: on a worker, outside the lock, so neither the
+  // jobs timer's thread nor other requests wait for the disk. One batch at a time.
+  hashing_ = true;
+  bool posted = workers_->try_post([this, pending = std::move(pending), now] {
+    auto caught = guarded([&] {
+      for (const auto& p : pending) {
+        std::optional<FileDigest> digest;
+        if (auto file = resolve_recording_file(ctx_.settings.recordings_dir, p.location)) {
+          digest = hash_file(*file);
+        }
+        std::lock_guard lock(mutex_);
+        store_hash(ctx_, p, digest, now);
+      }
+    });
+    if (caught) std::cerr << "parlor app: hashing recordings: " << caught->message << "\n";
+    hashing_ = false;
+  });
+  if (!posted) hashing_ = false;  // busy: the next run tries again
 }
 
 // The one error boundary of the API: every handler's exception becomes the documented error

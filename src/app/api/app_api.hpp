@@ -6,6 +6,7 @@
 // Database (a single SOCI session) is not thread-safe. They run on a small worker pool, never
 // on the HTTP I/O thread; a sign-in's Argon2 check runs there outside the lock, and an unknown
 // account is checked against a dummy hash so both take the same time.
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -32,7 +33,8 @@ class AppApi {
   // Registers every route on `router`.
   void register_routes(http::Router& router);
 
-  // Periodic work (call about every 5 s): 2-minute warnings, ending overdue visits, missed visits.
+  // Periodic work (call about every 5 s): 2-minute warnings, ending overdue visits, missed
+  // visits, recordings (start/stop retries, retention; new files hashed on a worker).
   void run_jobs(int64_t now);
 
   // Used by `parlor dev` and `parlor admin create-user`.
@@ -57,6 +59,9 @@ class AppApi {
   ApiContext ctx_;
   std::mutex mutex_;        // the HTTP server may use several threads; the store is single-session
   std::string dummy_hash_;  // verified for unknown accounts
+  // Recording files hashed per jobs run (visit_recordings.hpp), and whether a batch is running.
+  static constexpr size_t kHashesPerRun = 8;
+  std::atomic<bool> hashing_{false};
   std::unique_ptr<common::WorkerPool> workers_;
 };
 

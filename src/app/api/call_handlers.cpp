@@ -2,9 +2,12 @@
 // (GET /live). Join tokens come from the video provider, least privilege: participants publish
 // camera and microphone in their own room; staff monitor hidden and subscribe-only. A token
 // works until the visit's end plus the grace, and only in a room the app opened (visit_rooms.hpp):
-// a join inside the window opens the room if the media server lost it.
+// a join inside the window opens the room if the media server lost it. A privileged visit's
+// participants also get its end-to-end encryption key (domain/e2ee.hpp): derived, never stored,
+// the same for everyone on that visit; staff never get it (monitoring is refused).
 #include "app/api/handlers.hpp"
 #include "app/api/visit_rooms.hpp"
+#include "app/domain/e2ee.hpp"
 #include "common/errors.hpp"
 
 namespace parlor::app {
@@ -56,19 +59,32 @@ http::Response join(ApiContext& ctx, const Call& call) {
       throw conflict("the visit is not open for joining now");
     }
   }
+  std::string e2ee_key;
+  if (v.privileged) {
+    if (ctx.settings.e2ee_secret.empty()) {
+      throw ApiError(503, "unavailable",
+                     "privileged visits need end-to-end encryption, and no PARLOR_E2EE_SECRET is "
+                     "configured");
+    }
+    e2ee_key = derive_e2ee_key(ctx.settings.e2ee_secret, v.id, v.room);
+  }
   g.metadata = json{{"visitId", v.id}, {"role", u.role}}.dump();
   g.expires_at = token_expiry(ctx.settings, v.start, v.duration);
   if (ctx.video.supports_room_control()) open_visit_room(ctx, v, unix_now());
   auto t = ctx.video.join_token(g);
   ctx.audit(call.actor(), g.monitor ? "call.monitor" : "call.join", "visit:" + std::to_string(id));
-  return json_reply(200, {{"provider", ctx.video.name()},
-                          {"url", ctx.settings.livekit_url},
-                          {"token", t.token},
-                          {"room", g.room},
-                          {"identity", g.identity},
-                          {"name", g.name},
-                          {"expiresAt", iso_time(t.expires_at)},
-                          {"visit", ApiContext::visit_json(v)}});
+  json answer = {{"provider", ctx.video.name()},
+                 {"url", ctx.settings.livekit_url},
+                 {"token", t.token},
+                 {"room", g.room},
+                 {"identity", g.identity},
+                 {"name", g.name},
+                 {"expiresAt", iso_time(t.expires_at)},
+                 {"visit", ApiContext::visit_json(v)}};
+  if (!e2ee_key.empty()) answer["e2ee"] = {{"key", e2ee_key}};
+  auto res = json_reply(200, answer);
+  res.with_header("Cache-Control", "no-store");  // a key inside
+  return res;
 }
 
 http::Response live(ApiContext& ctx, const Call& call) {

@@ -4,6 +4,7 @@
 // whatever the visit's status: a visit that is not final yet becomes terminated (recorded and
 // audited once, as moderation.end); for one already final, only the room is closed (room.closed).
 #include "app/api/handlers.hpp"
+#include "app/api/visit_recordings.hpp"
 #include "app/api/visit_rooms.hpp"
 #include "common/errors.hpp"
 
@@ -47,6 +48,7 @@ MaybeResponse handle_moderation(ApiContext& ctx, const Call& call, VisitRow& v,
     // The room may not exist; closing it still matters.
   }
   mark_room_opened(ctx, v.id, false);
+  stop_visit_recording(ctx, v.id);  // a failure is logged and retried by the jobs
   ctx.video.end_room(v.room);  // a failure here is the staff's to see (502); "end" may be repeated
   if (was_final) {
     ctx.audit(call.actor(), "room.closed", target,

@@ -1,5 +1,6 @@
-// Recordings: GET /recordings?visitId= (the list) and GET /recordings/{id}/download (the file,
-// with single-range HTTP Range support so browsers can seek). Files are only ever read from
+// Recordings, staff and admins only: GET /recordings?visitId= (the list) and
+// GET /recordings/{id}/download (the file, with single-range HTTP Range support so browsers can
+// seek; ?inline=1 serves it for the page's player instead of as an attachment). Files are only ever read from
 // inside the recordings directory: the stored location is resolved, symlinks included, and
 // anything that lands outside is treated as missing. The file is streamed from disk by the HTTP
 // server (http::FileBody) in fixed-size chunks, so a download never holds the file in memory.
@@ -7,6 +8,7 @@
 
 #include "app/api/byte_range.hpp"
 #include "app/api/handlers.hpp"
+#include "app/domain/recording_manifest.hpp"
 
 namespace parlor::app {
 
@@ -23,7 +25,9 @@ json recording_json(const soci::row& row) {
           {"durationMs", as_int(row, 5)},
           {"sha256", row.get<std::string>(6)},
           {"startedAt", iso_time(as_int(row, 7))},
-          {"endedAt", iso_time(as_int(row, 8))}};
+          {"endedAt", iso_time(as_int(row, 8))},
+          {"deleted", as_int(row, 9) != 0},
+          {"deletedAt", iso_time(as_int(row, 9))}};
 }
 
 http::Response list(ApiContext& ctx, const Call& call) {
@@ -31,34 +35,24 @@ http::Response list(ApiContext& ctx, const Call& call) {
   std::string visit = call.req.query_param("visitId");
   std::string q =
       "SELECT id, visit_id, egress_id, status, size_bytes, duration_ms, sha256, started_at, "
-      "ended_at FROM recordings";
+      "ended_at, deleted_at FROM recordings";
   if (!visit.empty()) q += " WHERE visit_id = " + std::to_string(path_id(visit));
   soci::rowset<soci::row> rs = ctx.db.sql().prepare << q + " ORDER BY id";
   for (const auto& row : rs) out.push_back(recording_json(row));
   return json_reply(200, {{"recordings", out}});
 }
 
-// The recording's file inside `root`, or nullopt when it is missing or would be outside.
-std::optional<fs::path> resolve_inside(const std::string& root_dir, const std::string& location) {
-  if (root_dir.empty() || location.empty() || location.find('\0') != std::string::npos)
-    return std::nullopt;
-  std::error_code ec;
-  fs::path root = fs::weakly_canonical(fs::absolute(root_dir, ec), ec);
-  if (ec) return std::nullopt;
-  fs::path file = fs::weakly_canonical(root / location, ec);  // an absolute location replaces root
-  if (ec) return std::nullopt;
-  fs::path rel = file.lexically_relative(root);
-  if (rel.empty() || rel == "." || *rel.begin() == "..") return std::nullopt;
-  if (!fs::is_regular_file(file, ec)) return std::nullopt;
-  return file;
-}
-
 http::Response download(ApiContext& ctx, const Call& call, long long id) {
   std::string location;
-  ctx.db.sql() << "SELECT location FROM recordings WHERE id = :id", soci::use(id),
-      soci::into(location);
+  long long deleted_at = 0;
+  ctx.db.sql() << "SELECT location, deleted_at FROM recordings WHERE id = :id", soci::use(id),
+      soci::into(location), soci::into(deleted_at);
   if (!ctx.db.sql().got_data()) throw not_found("recording");
-  auto file = resolve_inside(ctx.settings.recordings_dir, location);
+  if (deleted_at) {
+    throw ApiError(410, "gone",
+                   "the recording was deleted on " + iso_time(deleted_at) + " by the retention rule");
+  }
+  auto file = resolve_recording_file(ctx.settings.recordings_dir, location);
   if (!file) throw ApiError(404, "not_found", "the recording's file is not available");
   std::error_code ec;
   uint64_t size = fs::file_size(*file, ec);
@@ -95,8 +89,10 @@ http::Response download(ApiContext& ctx, const Call& call, long long id) {
       std::string::npos) {
     ext.clear();  // keep the header's quoted filename plain
   }
-  res.with_header("Content-Disposition",
-                  "attachment; filename=\"recording-" + std::to_string(id) + ext + "\"");
+  const bool inline_view = call.req.query_param("inline") == "1";
+  res.with_header("Content-Disposition", std::string(inline_view ? "inline" : "attachment") +
+                                             "; filename=\"recording-" + std::to_string(id) +
+                                             ext + "\"");
   res.with_header("Cache-Control", "private, no-store");
   res.with_header("X-Content-Type-Options", "nosniff");
   return res;

@@ -7,7 +7,8 @@
 //    closed;
 //  * a visit's room is opened (CreateRoom) when its join window opens;
 //  * every reconcile_interval, the rooms on the media tier are checked against the visits
-//    (visit_rooms.hpp).
+//    (visit_rooms.hpp);
+//  * recordings (visit_recordings.hpp): egress start and stop retries, retention.
 // Store changes come first and media calls after, so an unreachable media tier never leaves a
 // visit half-ended; a failed warning is retried on the next run.
 //
@@ -21,6 +22,7 @@
 #include <iostream>
 
 #include "app/api/handlers.hpp"
+#include "app/api/visit_recordings.hpp"
 #include "app/api/visit_rooms.hpp"
 #include "common/errors.hpp"
 
@@ -145,6 +147,7 @@ void run_visit_jobs(ApiContext& ctx, int64_t now) {
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
   if (room_control && reconcile_due(ctx, now_ms)) reconcile_rooms(ctx, now);
+  run_recording_jobs(ctx, now);
 }
 
 }  // namespace parlor::app

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <map>
 
+#include "app/api/visit_recordings.hpp"
 #include "common/errors.hpp"
 
 namespace parlor::app {
@@ -28,13 +29,18 @@ int64_t token_expiry(const AppSettings& settings, int64_t start, int duration_mi
 
 void open_visit_room(ApiContext& ctx, const VisitRow& v, int64_t now) {
   RoomOptions o;
+  if (v.privileged) o.metadata = privileged_room_metadata("", v.id);
   o.name = v.room;
   o.max_participants = static_cast<uint32_t>(1 + v.visitors.size()) + ctx.settings.monitor_slots;
   // Nobody joined yet: keep it until the tokens expire (the jobs close it earlier as missed).
   int64_t wait = token_expiry(ctx.settings, v.start, v.duration) - now;
   o.empty_timeout = static_cast<uint32_t>(std::clamp<int64_t>(wait, 1, 7 * 86400));
   o.departure_timeout = ctx.settings.room_departure_timeout;
-  ctx.video.create_room(o);
+  RoomSummary room = ctx.video.create_room(o);
+  if (v.privileged && !recording_forbidden(room.metadata)) {
+    // LiveKit keeps an existing room's metadata on CreateRoom: say it on the room itself.
+    ctx.video.update_room_metadata(v.room, privileged_room_metadata(room.metadata, v.id));
+  }
   mark_room_opened(ctx, v.id, true);
 }
 
@@ -47,12 +53,31 @@ void mark_room_opened(ApiContext& ctx, long long visit_id, bool opened) {
 void close_visit_room(ApiContext& ctx, long long visit_id, const std::string& room) {
   mark_room_opened(ctx, visit_id, false);
   if (!ctx.video.supports_room_control()) return;
+  stop_visit_recording(ctx, visit_id);  // before the room goes, so the file ends cleanly
   try {
     ctx.video.end_room(room);
   } catch (const std::exception& e) {
     // The periodic check closes rooms of finished visits; say why this one is still open.
     std::cerr << "parlor app: closing room " << room << " failed: " << e.what() << "\n";
   }
+}
+
+std::string privileged_room_metadata(const std::string& existing, long long visit_id) {
+  json j = json::parse(existing, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    j = json::object();
+    // Keep what was there, whatever it was, next to our keys.
+    if (!existing.empty()) j["previous"] = existing;
+  }
+  j["recording"] = "forbidden";
+  j["privileged"] = true;
+  j["visitId"] = visit_id;
+  return j.dump();
+}
+
+bool recording_forbidden(const std::string& metadata) {
+  json j = json::parse(metadata, nullptr, false);
+  return j.is_object() && j.contains("recording") && j["recording"] == "forbidden";
 }
 
 bool identity_belongs(const VisitRow& v, const std::string& identity) {

@@ -19,16 +19,24 @@ namespace parlor::app {
 // When join tokens for a visit stop working: its end plus the grace. Never later.
 int64_t token_expiry(const AppSettings& settings, int64_t start, int duration_minutes);
 
+// The room metadata of a privileged visit: `existing` (JSON object, or anything else kept under
+// "previous") with "recording":"forbidden" merged in, which makes the media server refuse any
+// egress of the room (docs/recording.md).
+std::string privileged_room_metadata(const std::string& existing, long long visit_id);
+bool recording_forbidden(const std::string& metadata);
+
 // CreateRoom for the visit (idempotent): at most its resident, its visitors and the monitor
 // slots; it waits for its first participant until the tokens expire and outlives its last one by
-// room_departure_timeout. Throws parlor::InternalError when the media tier fails.
+// room_departure_timeout. A privileged visit's room says recording is forbidden in its
+// metadata (set on creation, else UpdateRoomMetadata). Throws parlor::InternalError when the
+// media tier fails.
 void open_visit_room(ApiContext& ctx, const VisitRow& v, int64_t now);
 
 // Records in the visit's row whether its room is open (visits.room_opened), so every app
 // instance on the database knows the join window's CreateRoom was done.
 void mark_room_opened(ApiContext& ctx, long long visit_id, bool opened);
 
-// DeleteRoom after the visit reached a final status. A failure is logged and left to the
+// StopEgress (visit_recordings.hpp) and DeleteRoom after the visit reached a final status. A failure is logged and left to the
 // periodic check, which closes rooms of finished visits; the status change already happened.
 void close_visit_room(ApiContext& ctx, long long visit_id, const std::string& room);
 

@@ -5,16 +5,25 @@
 // room events move the visit along; egress events keep the recordings table in step. A join
 // that should not have happened (a token minted before the visit ended, or for a visitor who has
 // since left it) is undone here: the room of a final visit is closed, a stranger removed.
+#include <iostream>
+
 #include "app/api/handlers.hpp"
+#include "app/api/visit_recordings.hpp"
 #include "app/api/visit_rooms.hpp"
+#include "common/boundary.hpp"
 #include "common/errors.hpp"
 
 namespace parlor::app {
 
 namespace {
 
-// LiveKit's EgressInfo (JSON form): the first file result names the recording's file, relative
-// to the recordings directory for local egress. Durations are nanoseconds.
+// An egress time further ahead of our clock than this is not believed.
+constexpr int64_t kClockSkewSeconds = 300;
+
+// LiveKit's EgressInfo (JSON form): the first file result names the recording's file: its
+// `location` (the full path for a local file, a URL once uploaded) or else its `filename`
+// (relative to the recordings directory). Durations are nanoseconds. The file's hash is taken
+// by the jobs (visit_recordings.hpp), off the request thread.
 void record_egress(ApiContext& ctx, long long visit_id, const json& eg, int64_t now) {
   std::string egress_id = eg.value("egressId", ""), status = eg.value("status", "EGRESS_STARTING");
   if (egress_id.empty()) return;
@@ -24,9 +33,10 @@ void record_egress(ApiContext& ctx, long long visit_id, const json& eg, int64_t 
   } else if (eg.contains("file") && eg["file"].is_object()) {
     file = eg["file"];
   }
-  auto number = [&](const char* key) -> long long {  // int64 fields arrive as strings or numbers
-    if (!file.is_object() || !file.contains(key)) return 0;
-    const auto& v = file[key];
+  auto number = [](const json& obj, const char* key) -> long long {
+    // int64 fields arrive as strings (proto3 JSON) or numbers
+    if (!obj.is_object() || !obj.contains(key)) return 0;
+    const auto& v = obj[key];
     if (v.is_number_integer()) return v.get<long long>();
     if (v.is_string()) {
       try {
@@ -36,25 +46,44 @@ void record_egress(ApiContext& ctx, long long visit_id, const json& eg, int64_t 
     }
     return 0;
   };
-  std::string location = file.is_object() ? file.value("filename", "") : "";
-  long long size = number("size"), duration_ms = number("duration") / 1000000;
+  std::string location = file.is_object() ? file.value("location", "") : "";
+  if (location.empty() || location.find("://") != std::string::npos) {
+    std::string name = file.is_object() ? file.value("filename", "") : "";
+    if (!name.empty()) location = name;
+  }
+  long long size = number(file, "size"), duration_ms = number(file, "duration") / 1000000;
+  // The egress's own times (Unix nanoseconds) when it gives plausible ones, else our clock:
+  // retention counts from the recording's real end, not from when the webhook arrived.
+  auto when = [&](const char* key) -> long long {
+    long long ns = number(eg, key);
+    long long s = ns / 1000000000;
+    return s > 0 && s <= now + kClockSkewSeconds ? s : now;
+  };
+  const bool final = status == "EGRESS_COMPLETE" || status == "EGRESS_FAILED" ||
+                     status == "EGRESS_ABORTED" || status == "EGRESS_LIMIT_REACHED";
   // Events of one egress may reach different instances at once: the unique egress_id decides.
+  long long started = when("startedAt");
   ctx.db.sql() << "INSERT INTO recordings (visit_id, egress_id, status, started_at) VALUES (:v, "
                   ":e, :s, :t) ON CONFLICT (egress_id) DO NOTHING",
-      soci::use(visit_id), soci::use(egress_id), soci::use(status), soci::use(now);
-  ctx.db.sql() << "UPDATE recordings SET status = :s WHERE egress_id = :e", soci::use(status),
-      soci::use(egress_id);
+      soci::use(visit_id), soci::use(egress_id), soci::use(status), soci::use(started);
+  // Webhooks may arrive out of order: a late "active" never undoes an end.
+  ctx.db.sql() << "UPDATE recordings SET status = :s WHERE egress_id = :e AND status NOT IN "
+                  "('EGRESS_COMPLETE', 'EGRESS_FAILED', 'EGRESS_ABORTED', 'EGRESS_LIMIT_REACHED')",
+      soci::use(status), soci::use(egress_id);
+  // Once hashed, the file's location and size are the manifest's, not the media tier's.
   if (!location.empty()) {
-    ctx.db.sql() << "UPDATE recordings SET location = :l WHERE egress_id = :e", soci::use(location),
-        soci::use(egress_id);
+    ctx.db.sql() << "UPDATE recordings SET location = :l WHERE egress_id = :e AND hashed = 0",
+        soci::use(location), soci::use(egress_id);
   }
   if (size > 0 || duration_ms > 0) {
-    ctx.db.sql() << "UPDATE recordings SET size_bytes = :s, duration_ms = :d WHERE egress_id = :e",
+    ctx.db.sql() << "UPDATE recordings SET size_bytes = :s, duration_ms = :d WHERE egress_id = :e "
+                    "AND hashed = 0",
         soci::use(size), soci::use(duration_ms), soci::use(egress_id);
   }
-  if (status == "EGRESS_COMPLETE" || status == "EGRESS_FAILED" || status == "EGRESS_ABORTED") {
-    ctx.db.sql() << "UPDATE recordings SET ended_at = :t WHERE egress_id = :e", soci::use(now),
-        soci::use(egress_id);
+  if (final) {
+    long long ended = when("endedAt");
+    ctx.db.sql() << "UPDATE recordings SET ended_at = :t WHERE egress_id = :e AND ended_at = 0",
+        soci::use(ended), soci::use(egress_id);
   }
 }
 
@@ -80,6 +109,9 @@ MaybeResponse handle_webhook(ApiContext& ctx, const http::Request& req,
     room = event["egressInfo"].value("roomName", "");
   enum class Undo { kNone, kCloseRoom, kRemove } undo = Undo::kNone;
   long long undo_visit = 0;
+  long long went_live = 0, ended = 0;  // visits whose recording starts / stops after the commit
+  std::string refused_egress;          // an egress of a privileged visit's room, to be stopped
+  long long refused_visit = 0;
   std::string undo_status;
   ctx.db.transaction([&] {
     long long now = unix_now();
@@ -120,6 +152,7 @@ MaybeResponse handle_webhook(ApiContext& ctx, const http::Request& req,
       // Another instance (the jobs, staff) moved it since the SELECT: theirs stands.
       if (ctx.db.execute(st) == 1) {
         ctx.audit("livekit", "visit.live", "visit:" + std::to_string(visit_id));
+        went_live = visit_id;
       }
     } else if (type == "room_finished" && st == VisitStatus::kLive) {
       std::string done = "completed", why = "room closed";
@@ -129,12 +162,42 @@ MaybeResponse handle_webhook(ApiContext& ctx, const http::Request& req,
            soci::use(done), soci::use(why), soci::use(visit_id), soci::use(status));
       if (ctx.db.execute(st) == 1) {
         ctx.audit("livekit", "visit.completed", "visit:" + std::to_string(visit_id));
+        ended = visit_id;
       }
     } else if (type.rfind("egress_", 0) == 0 && event.contains("egressInfo") &&
                event["egressInfo"].is_object()) {
-      record_egress(ctx, visit_id, event["egressInfo"], now);
+      if (ctx.load_visit(visit_id).privileged) {
+        // Never recorded, whoever started it: not linked, stopped below, audited.
+        if (type != "egress_ended") refused_egress = event["egressInfo"].value("egressId", "");
+        refused_visit = visit_id;
+      } else {
+        record_egress(ctx, visit_id, event["egressInfo"], now);
+      }
     }
   });
+  // Recording follows the visit, after the commit; the media tier's answer never fails the
+  // webhook (a failed start is audited and retried by the jobs).
+  if (went_live || ended) {
+    if (auto caught = guarded([&] {
+          if (went_live) start_visit_recording(ctx, ctx.load_visit(went_live), unix_now());
+          if (ended) stop_visit_recording(ctx, ended);
+        })) {
+      std::cerr << "parlor app: recording after " << type << ": " << caught->message << "\n";
+    }
+  }
+  if (!refused_egress.empty() && ctx.video.supports_recording()) {
+    std::string outcome = "stopped";
+    try {
+      ctx.video.stop_recording(refused_egress);
+    } catch (const std::exception& e) {
+      outcome = std::string("stop failed: ") + e.what();
+    }
+    ctx.audit("system", "recording.refused", "visit:" + std::to_string(refused_visit),
+              {{"egressId", refused_egress},
+               {"room", room},
+               {"reason", "privileged visits are never recorded"},
+               {"outcome", outcome}});
+  }
   if (undo != Undo::kNone && ctx.video.supports_room_control()) {
     const std::string target = "visit:" + std::to_string(undo_visit);
     try {

@@ -42,6 +42,19 @@ void validate_rules(const VisitRules& r) {
       r.join_window_minutes < 0 || r.join_window_minutes > 120) {
     throw BadInput("visit rules out of range");
   }
+  if (r.recording_retention_days < 0 || r.recording_retention_days > kMaxRetentionDays) {
+    throw BadInput("recordingRetentionDays must be from 0 (keep forever) to " +
+                   std::to_string(kMaxRetentionDays));
+  }
+}
+
+bool visit_recorded(const VisitRules& r, bool privileged, bool provider_records) {
+  return r.record_visits && !privileged && provider_records;
+}
+
+bool retention_due(int retention_days, int64_t ended_at, int64_t now) {
+  if (retention_days <= 0 || ended_at <= 0) return false;
+  return now >= ended_at + static_cast<int64_t>(retention_days) * 86400;
 }
 
 const char* to_string(VisitStatus s) {

@@ -14,7 +14,14 @@ struct VisitRules {
   int max_duration_minutes = 60;
   int max_visits_per_resident_per_week = 7;
   int join_window_minutes = 10;           // how early participants may join
+  // Recording policy (docs/recording.md, "In the app"): every non-privileged visit is recorded
+  // unless the facility turns it off; files are deleted this many days after their end
+  // (0 = kept forever, at most kMaxRetentionDays).
+  bool record_visits = true;
+  int recording_retention_days = 90;
 };
+
+inline constexpr int kMaxRetentionDays = 3650;  // ten years: beyond that, say "forever" (0)
 
 struct BookingRequest {
   int64_t start = 0;                 // Unix seconds
@@ -39,6 +46,14 @@ bool is_final(VisitStatus s);
 // live→completed|terminated; requested|scheduled→terminated (staff end before anyone joined).
 // Completed, cancelled, missed and terminated are final (is_final): nothing leaves them.
 bool can_transition(VisitStatus from, VisitStatus to);
+
+// Whether a visit is recorded: the policy is on, the visit is not privileged (attorney, clergy:
+// never recorded) and the video provider can record (the legacy Twilio provider cannot).
+bool visit_recorded(const VisitRules& rules, bool privileged, bool provider_records);
+
+// Whether retention deletes a recording that ended at `ended_at` (Unix seconds) now: never
+// while it has not ended (0) or when the retention is 0 (keep forever).
+bool retention_due(int retention_days, int64_t ended_at, int64_t now);
 
 // Whether a participant may join now: from start - join_window to the visit's end.
 bool in_join_window(const VisitRules& rules, int64_t start, int duration_minutes, int64_t now);

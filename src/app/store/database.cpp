@@ -68,6 +68,24 @@ const std::vector<std::string> kMigrations = {
          account TEXT NOT NULL, minute BIGINT NOT NULL, attempts INTEGER NOT NULL,
          PRIMARY KEY (account, minute));
        CREATE TABLE app_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);)",
+    // 3: recording (docs/recording.md, "In the app"). The facility's recording policy; one
+    // egress per visit, decided by the visit_egress row's primary key (several instances may
+    // see the visit go live); per recording whether its file was hashed (0 pending, 1 done,
+    // 2 not a local file) and when retention deleted it; the tamper-evident manifest, one hash
+    // chain over every recording ('recorded') and every deletion ('deleted').
+    R"(ALTER TABLE visit_rules ADD COLUMN record_visits INTEGER NOT NULL DEFAULT 1;
+       ALTER TABLE visit_rules ADD COLUMN recording_retention_days INTEGER NOT NULL DEFAULT 90;
+       ALTER TABLE recordings ADD COLUMN hashed INTEGER NOT NULL DEFAULT 0;
+       ALTER TABLE recordings ADD COLUMN deleted_at BIGINT NOT NULL DEFAULT 0;
+       CREATE TABLE visit_egress (
+         visit_id BIGINT PRIMARY KEY, state TEXT NOT NULL, egress_id TEXT NOT NULL DEFAULT '',
+         attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',
+         updated_at BIGINT NOT NULL);
+       CREATE TABLE recording_manifest (
+         seq BIGINT PRIMARY KEY, kind TEXT NOT NULL, recording_id BIGINT NOT NULL,
+         visit_id BIGINT NOT NULL, egress_id TEXT NOT NULL, location TEXT NOT NULL,
+         sha256 TEXT NOT NULL, size_bytes BIGINT NOT NULL, at BIGINT NOT NULL,
+         prev_entry_hash TEXT NOT NULL, entry_hash TEXT NOT NULL);)",
 };
 
 std::vector<std::string> split_statements(const std::string& script) {

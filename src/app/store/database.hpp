@@ -17,6 +17,7 @@ namespace parlor::app {
 // per use. Another program using the same numbers on the same database would share the locks.
 inline constexpr long long kMigrationLockKey = 0x7061726c6f720001LL;
 inline constexpr long long kVisitJobsLockKey = 0x7061726c6f720002LL;
+inline constexpr long long kManifestLockKey = 0x7061726c6f720003LL;  // appends to the one chain
 
 class Database {
  public:

@@ -71,12 +71,40 @@ class LiveKitProvider : public VideoProvider {
     twirp("RemoveParticipant", room, {{"room", room}, {"identity", identity}});
   }
 
-  void create_room(const RoomOptions& o) override {
+  RoomSummary create_room(const RoomOptions& o) override {
     json body = {{"name", o.name}};
     if (o.max_participants) body["maxParticipants"] = o.max_participants;
     if (o.empty_timeout) body["emptyTimeout"] = o.empty_timeout;
     if (o.departure_timeout) body["departureTimeout"] = o.departure_timeout;
-    twirp("CreateRoom", "", body, Grant::kCreate);
+    if (!o.metadata.empty()) body["metadata"] = o.metadata;
+    auto r = twirp("CreateRoom", "", body, Grant::kCreate);
+    return {r.value("name", o.name), r.value("numParticipants", 0u), r.value("metadata", "")};
+  }
+
+  void update_room_metadata(const std::string& room, const std::string& metadata) override {
+    twirp("UpdateRoomMetadata", room, {{"room", room}, {"metadata", metadata}});
+  }
+
+  std::string start_room_recording(const std::string& room, const std::string& filepath) override {
+    json body = {{"roomName", room},
+                 {"fileOutputs", json::array({{{"fileType", "MP4"}, {"filepath", filepath}}})}};
+    auto r = twirp("StartRoomCompositeEgress", "", body, Grant::kRecord, "livekit.Egress");
+    std::string id = r.value("egressId", "");
+    if (id.empty()) throw InternalError("StartRoomCompositeEgress answered no egressId");
+    return id;
+  }
+
+  void stop_recording(const std::string& egress_id) override {
+    try {
+      twirp("StopEgress", "", {{"egressId", egress_id}}, Grant::kRecord, "livekit.Egress");
+    } catch (const InternalError& e) {
+      // Ended already (the room closed, or it failed): what we wanted. LiveKit answers
+      // not_found for an unknown egress and failed_precondition for one no longer active.
+      std::string m = e.what();
+      if (m.find("not_found") == std::string::npos &&
+          m.find("failed_precondition") == std::string::npos)
+        throw;
+    }
   }
 
   std::vector<RoomSummary> list_rooms() override {
@@ -87,6 +115,7 @@ class LiveKitProvider : public VideoProvider {
       RoomSummary s;
       s.name = room.value("name", "");
       s.num_participants = room.value("numParticipants", 0u);
+      s.metadata = room.value("metadata", "");
       out.push_back(std::move(s));
     }
     return out;
@@ -130,11 +159,12 @@ class LiveKitProvider : public VideoProvider {
   }
 
  private:
-  // The one grant each call needs (LiveKit: roomAdmin for that room, roomCreate, roomList).
-  enum class Grant { kAdmin, kCreate, kList };
+  // The one grant each call needs (LiveKit: roomAdmin for that room, roomCreate, roomList,
+  // roomRecord for every Egress method).
+  enum class Grant { kAdmin, kCreate, kList, kRecord };
 
   json twirp(const std::string& method, const std::string& room, const json& body,
-             Grant grant = Grant::kAdmin) {
+             Grant grant = Grant::kAdmin, const std::string& service = "livekit.RoomService") {
     auth::ClaimGrants c;
     c.api_key = s_.api_key;
     auth::VideoGrant v;
@@ -142,6 +172,8 @@ class LiveKitProvider : public VideoProvider {
       v.room_create = true;
     } else if (grant == Grant::kList) {
       v.room_list = true;
+    } else if (grant == Grant::kRecord) {
+      v.room_record = true;
     } else {
       v.room_admin = true;
       v.room = room;
@@ -151,7 +183,7 @@ class LiveKitProvider : public VideoProvider {
     opts.ttl = std::chrono::duration_cast<std::chrono::seconds>(kAdminTokenTtl);
     http::HttpClient client(s_.ca_file);
     auto res = client.request(
-        "POST", http_base_ + "/twirp/livekit.RoomService/" + method,
+        "POST", http_base_ + "/twirp/" + service + "/" + method,
         {{"Content-Type", "application/json"},
          {"Authorization", "Bearer " + auth::mint_token(c, s_.api_secret, opts)}},
         body.dump(), std::chrono::seconds(10));

@@ -1,6 +1,6 @@
 // VIDEO_PROVIDER=twilio: the legacy provider for facilities still on Twilio Video. It mints
 // Twilio access tokens for /calls/join and nothing else: no room control (moderation, data
-// messages, participant lists) and no webhooks, so those answer 501 / are skipped.
+// messages, participant lists, recording) and no webhooks, so those answer 501 / are skipped.
 #include <algorithm>
 #include <chrono>
 
@@ -38,7 +38,15 @@ class TwilioProvider : public VideoProvider {
   void remove_participant(const std::string&, const std::string&) override {
     unsupported("removing participants");
   }
-  void create_room(const RoomOptions&) override { unsupported("opening rooms"); }
+  RoomSummary create_room(const RoomOptions&) override { unsupported("opening rooms"); }
+  void update_room_metadata(const std::string&, const std::string&) override {
+    unsupported("room metadata");
+  }
+  bool supports_recording() const override { return false; }
+  std::string start_room_recording(const std::string&, const std::string&) override {
+    unsupported("recording");
+  }
+  void stop_recording(const std::string&) override { unsupported("recording"); }
   void end_room(const std::string&) override { unsupported("ending rooms"); }
   std::vector<RoomSummary> list_rooms() override { unsupported("listing rooms"); }
   void send_data(const std::string&, const std::string&, const std::string&) override {

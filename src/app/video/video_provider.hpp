@@ -51,12 +51,14 @@ struct RoomOptions {
   uint32_t max_participants = 0;
   uint32_t empty_timeout = 0;      // seconds the room waits for its first participant
   uint32_t departure_timeout = 0;  // seconds it stays open after the last participant left
+  std::string metadata;            // room metadata (JSON); empty = leave it as it is
 };
 
 // One room as ListRooms reports it.
 struct RoomSummary {
   std::string name;
   uint32_t num_participants = 0;
+  std::string metadata;
 };
 
 struct JoinToken {
@@ -75,14 +77,25 @@ class VideoProvider {
   virtual void mute_track(const std::string& room, const std::string& identity,
                           const std::string& track_sid, bool muted) = 0;
   virtual void remove_participant(const std::string& room, const std::string& identity) = 0;
-  // CreateRoom: idempotent (an existing room is kept, its timeouts and limit updated).
-  virtual void create_room(const RoomOptions& options) = 0;
+  // CreateRoom: idempotent (an existing room is kept, its timeouts and limit updated). Returns
+  // the room as the media tier reports it: LiveKit keeps an existing room's metadata, so a
+  // caller that needs metadata set checks it here and calls update_room_metadata.
+  virtual RoomSummary create_room(const RoomOptions& options) = 0;
+  virtual void update_room_metadata(const std::string& room, const std::string& metadata) = 0;
   // DeleteRoom: disconnects everyone; a room that is already gone is not an error.
   virtual void end_room(const std::string& room) = 0;
   virtual std::vector<RoomSummary> list_rooms() = 0;
   virtual void send_data(const std::string& room, const std::string& payload,
                          const std::string& topic) = 0;
   virtual nlohmann::json list_participants(const std::string& room) = 0;
+  // Recording (LiveKit Egress API): whether the provider can record at all; a room composite
+  // (everyone's video side by side, audio mixed) into one MP4 file at `filepath` (relative to
+  // the media tier's recordings directory; LiveKit's {room_name}/{time} templates allowed),
+  // returning the egress id; StopEgress (an egress that already ended is not an error). Each
+  // throws parlor::InternalError with the media tier's message on failure.
+  virtual bool supports_recording() const { return supports_room_control(); }
+  virtual std::string start_room_recording(const std::string& room, const std::string& filepath) = 0;
+  virtual void stop_recording(const std::string& egress_id) = 0;
   // Verifies a webhook's Authorization header against the body; returns the parsed event JSON.
   // Throws parlor::Unauthenticated if the signature or body hash does not match.
   virtual nlohmann::json verify_webhook(const std::string& body, const std::string& auth) = 0;

@@ -23,7 +23,7 @@ TEST(Passwords, Argon2idHashesVerifyAndAreSalted) {
 
 TEST(Database, MigratesOnceAndTransactionsRollBack) {
   Database db(":memory:");
-  EXPECT_EQ(db.schema_version(), 2);
+  EXPECT_EQ(db.schema_version(), 3);
   long long now = 1;
   std::string name = "O'Brien; DROP TABLE residents;--";
   EXPECT_THROW(db.transaction([&] {
