@@ -91,7 +91,7 @@ test('staff play a finished visit\'s recording on the recordings page', async ()
     const r = (await staff.get(`/api/recordings?visitId=${recordedVisitId}`)).body.recordings ?? [];
     const failed = r.find((x) => /fail|abort/i.test(x.status));
     if (failed) throw new Error(`the recording failed: ${JSON.stringify(failed)}`);
-    return r.find((x) => /^complete/i.test(x.status) && x.sizeBytes > 0);
+    return r.find((x) => x.status === 'EGRESS_COMPLETE' && x.sizeBytes > 0 && x.sha256);
   }, { timeoutMs: 90000, intervalMs: 500, what: 'a complete recording of the visit' });
   assert.match(rec.sha256, /^[0-9a-f]{64}$/);
 

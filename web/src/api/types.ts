@@ -105,6 +105,9 @@ export interface Recording {
   sha256: string;
   startedAt: string;
   endedAt: string;
+  /** Removed when its retention period ran out (the row and its checksum stay). */
+  deleted?: boolean;
+  deletedAt?: string;
 }
 
 export interface VisitRules {

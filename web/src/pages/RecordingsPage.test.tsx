@@ -4,11 +4,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient } from '../api/client';
 import type { Recording, User } from '../api/types';
 import { SessionProvider } from '../auth/session';
-import { groupByVisit, isPlayable, RecordingsPage, shortSha } from './RecordingsPage';
+import { groupByVisit, isPlayable, RecordingsPage, recordingStatusLabel, shortSha } from './RecordingsPage';
 
 const SHA = 'ab12cd34ef56' + '0'.repeat(52);
 
-function rec(id: number, visitId: number, startedAt: string, status = 'complete'): Recording {
+function rec(id: number, visitId: number, startedAt: string, status = 'EGRESS_COMPLETE'): Recording {
   return {
     id, visitId, egressId: `EG_${id}`, status, sizeBytes: 3 * 1024 * 1024, durationMs: 754_000, sha256: SHA,
     startedAt, endedAt: startedAt,
@@ -17,7 +17,7 @@ function rec(id: number, visitId: number, startedAt: string, status = 'complete'
 
 const list = [
   rec(1, 7, '2026-12-01T10:00:00Z'),
-  rec(2, 9, '2026-12-02T10:00:00Z', 'active'),
+  rec(2, 9, '2026-12-02T10:00:00Z', 'EGRESS_ACTIVE'),
   rec(3, 7, '2026-12-01T09:00:00Z'),
 ];
 
@@ -52,9 +52,12 @@ describe('recordings helpers', () => {
   it('shortens the checksum and plays only finished files', () => {
     expect(shortSha(SHA)).toBe('ab12cd34ef56');
     expect(shortSha('')).toBe('—');
-    expect(isPlayable(rec(1, 1, '', 'complete'))).toBe(true);
-    expect(isPlayable(rec(1, 1, '', 'active'))).toBe(false);
-    expect(isPlayable(rec(1, 1, '', 'failed'))).toBe(false);
+    expect(isPlayable(rec(1, 1, '', 'EGRESS_COMPLETE'))).toBe(true);
+    expect(isPlayable(rec(1, 1, '', 'EGRESS_ACTIVE'))).toBe(false);
+    expect(isPlayable(rec(1, 1, '', 'EGRESS_FAILED'))).toBe(false);
+    expect(isPlayable({ ...rec(1, 1, ''), deleted: true })).toBe(false);
+    expect(recordingStatusLabel({ status: 'EGRESS_ABORTED' })).toBe('Nothing recorded');
+    expect(recordingStatusLabel({ status: 'EGRESS_COMPLETE', deleted: true })).toMatch(/Deleted/);
   });
 });
 

@@ -26,18 +26,24 @@ export function shortSha(sha: string): string {
   return sha ? sha.slice(0, 12) : '—';
 }
 
+// The app stores LiveKit's EgressStatus names (EGRESS_ACTIVE, ...) as the webhooks give them.
 const STATUS_LABELS: Record<string, string> = {
-  starting: 'Starting', active: 'Recording', ending: 'Finishing', complete: 'Ready', completed: 'Ready', ready: 'Ready',
-  failed: 'Failed', aborted: 'Failed', deleted: 'Deleted',
+  starting: 'Starting', active: 'Recording', ending: 'Finishing', complete: 'Ready',
+  failed: 'Failed', aborted: 'Nothing recorded', limit_reached: 'Stopped at the size limit',
 };
 
-export function recordingStatusLabel(status: string): string {
-  return STATUS_LABELS[status.toLowerCase()] ?? status;
+function statusKey(status: string): string {
+  return status.toLowerCase().replace(/^egress_/, '');
 }
 
-/** Only a finished file can be played or downloaded. */
+export function recordingStatusLabel(r: Pick<Recording, 'status' | 'deleted'>): string {
+  if (r.deleted) return 'Deleted (retention period over)';
+  return STATUS_LABELS[statusKey(r.status)] ?? r.status;
+}
+
+/** Only a finished file that is still kept can be played or downloaded. */
 export function isPlayable(r: Recording): boolean {
-  return ['complete', 'completed', 'ready', 'egress_complete'].includes(r.status.toLowerCase());
+  return statusKey(r.status) === 'complete' && !r.deleted;
 }
 
 export function RecordingsPage() {
@@ -94,7 +100,7 @@ export function RecordingsPage() {
                       <td>{formatDateTime(r.startedAt, tz)}</td>
                       <td>{formatDuration(r.durationMs)}</td>
                       <td>{formatBytes(r.sizeBytes)}</td>
-                      <td>{recordingStatusLabel(r.status)}</td>
+                      <td>{recordingStatusLabel(r)}</td>
                       <td><span className="sha" title={r.sha256}>{shortSha(r.sha256)}</span></td>
                       <td>{isPlayable(r) && (
                         <div className="row">

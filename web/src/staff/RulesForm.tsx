@@ -59,10 +59,10 @@ export function RulesForm() {
               {draft.recordingRetentionDays !== undefined && (
                 <div>
                   <label htmlFor="rule-recordingRetentionDays">Keep recordings for (days)</label>
-                  <input id="rule-recordingRetentionDays" type="number" min={1} max={36500} value={draft.recordingRetentionDays}
+                  <input id="rule-recordingRetentionDays" type="number" min={0} max={3650} value={draft.recordingRetentionDays}
                     aria-describedby="rule-retention-help"
                     onChange={(e) => { setSaved(false); setDraft({ ...draft, recordingRetentionDays: Number(e.target.value) }); }} required />
-                  <p id="rule-retention-help" className="muted small">Older recordings are deleted automatically, and each deletion is logged.</p>
+                  <p id="rule-retention-help" className="muted small">Older recordings are deleted automatically, and each deletion is logged. 0 keeps them forever.</p>
                 </div>
               )}
             </fieldset>
