@@ -12,6 +12,20 @@
 //
 // Threading: the tap's producer side (send_rtp, sender_report, take_keyframe_request) on the
 // worker thread; everything else on the thread that owns the TrackRecorder (a control thread).
+//
+// Implementation notes (src/egress/track_recorder.cpp and the files it uses):
+// * The ring (packet_ring.hpp) holds `ring_packets` slots of UdpSocket::kMaxDatagram bytes,
+//   preallocated (≈3 MB at the default 2048); sender reports travel in it too. The recorder's
+//   thread polls it every 5 ms: the worker never signals, locks or allocates.
+// * Reordering and loss: frame_assembler.hpp (a 128-packet window; a hole is given up after
+//   150 ms or when the window is full). Depacketizers: vp8_/h264_/opus_depacketizer.hpp.
+// * What a crash leaves, per container: muxer.hpp (WebM/Matroska clusters ≤ 1 s, fragmented MP4,
+//   Ogg pages: the .part file plays up to the last one written).
+// * finish(): nothing received → no file, empty path, no error. A write error (disk full,
+//   EIO) → `error` set, the `.part` file is kept under its .part name (it holds the valid
+//   prefix; the caller decides to keep or delete it) and `path` names it. Otherwise renamed.
+// * started_at / ended_at are wall-clock times at which the first / last frame was written;
+//   duration is media time from the RTP timestamps (first frame to the end of the last).
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
