@@ -17,7 +17,8 @@ export async function joinKeyless(page, url, token) {
       document.getElementById('videos').appendChild(el);
       window.keyless.videos.push({ identity: participant.identity, track, el });
     });
-    await room.connect(url, token, { autoSubscribe: true });
+    // A generous timeout: this machine also runs the sanitizer build and two encoding pages.
+    await room.connect(url, token, { autoSubscribe: true, peerConnectionTimeout: 45000 });
   }, { url, token });
 }
 
