@@ -151,3 +151,5 @@ export function sentence(s: string): string {
 }
 
 export function recordingDownloadUrl(id: number) { return `/api/recordings/${id}/download`; }
+/** The same file served for playing in a <video> element (Content-Disposition inline, Range). */
+export function recordingPlaybackUrl(id: number) { return `/api/recordings/${id}/download?inline=1`; }

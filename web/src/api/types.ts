@@ -88,6 +88,11 @@ export interface JoinGrant {
   name: string;
   expiresAt: string;
   visit: Visit;
+  /**
+   * Privileged visits only: the visit's media key (base64url, 32 bytes). Given to the visit's
+   * participants at join and never stored; the page keeps it in memory for the call only.
+   */
+  e2ee?: { key: string };
 }
 
 export interface Recording {
@@ -100,6 +105,9 @@ export interface Recording {
   sha256: string;
   startedAt: string;
   endedAt: string;
+  /** Removed when its retention period ran out (the row and its checksum stay). */
+  deleted?: boolean;
+  deletedAt?: string;
 }
 
 export interface VisitRules {
@@ -110,6 +118,10 @@ export interface VisitRules {
   maxDurationMinutes: number;
   maxVisitsPerResidentPerWeek: number;
   joinWindowMinutes: number;
+  /** Record every visit that is not privileged (absent from servers without recording). */
+  recordVisits?: boolean;
+  /** Days a recording is kept before it is deleted (and the deletion audited). */
+  recordingRetentionDays?: number;
 }
 
 export interface NewVisit {

@@ -30,3 +30,18 @@ export function statusLabel(s: Visit['status']): string {
 export function visitorNames(v: Visit): string {
   return v.visitors.map((x) => x.name).join(', ');
 }
+
+export const PRIVILEGED_NOTICE = 'Privileged visit: not recorded, not monitored, end-to-end encrypted.';
+
+/**
+ * What a participant is told about recording and privacy, in plain words: before joining (the
+ * pre-join page) or in the room. Undefined for a visit that is neither recorded nor privileged.
+ */
+export function privacyNotice(v: Pick<Visit, 'privileged' | 'recorded'>, when: 'before' | 'during'): string | undefined {
+  if (v.privileged) return PRIVILEGED_NOTICE;
+  if (v.recorded) {
+    return when === 'before' ? 'This visit will be recorded. Staff can watch the recording later.'
+      : 'This visit is being recorded.';
+  }
+  return undefined;
+}

@@ -8,8 +8,9 @@ import { FakeHandle } from '../test/FakeHandle';
 import { JoinPage } from './JoinPage';
 
 const connect = vi.fn();
+const supportsE2EE = vi.fn(() => true);
 vi.mock('../video/createVideoProvider', () => ({
-  createVideoProvider: () => ({ name: 'fake', connect }),
+  createVideoProvider: () => ({ name: 'fake', connect, supportsE2EE }),
 }));
 
 const now = Date.now();
@@ -20,14 +21,18 @@ const visit: Visit = {
 };
 const user: User = { id: 3, email: 'visitor@parlor.local', name: 'Victor Visitor', role: 'visitor', visitorId: 2 };
 
+const privilegedVisit: Visit = { ...visit, privileged: true, recorded: false };
+const KEY = 'q2Lm0cZ3n6Jm1oXb5r8yT4uV7wA9dF0gH2jK4lN6pQ8';
+
 class FakeApi extends ApiClient {
+  constructor(readonly theVisit: Visit = visit, readonly e2ee?: { key: string }) { super(); }
   joinImpl: (id: number) => Promise<JoinGrant> = async () => ({
     url: 'ws://media', token: 'secret-token', room: 'visit-7', identity: 'visitor-2', name: 'Victor Visitor',
-    expiresAt: visit.end, visit,
+    expiresAt: visit.end, visit: this.theVisit, ...(this.e2ee ? { e2ee: this.e2ee } : {}),
   });
   async me() { return user; }
   async config() { return { facility: { name: 'Test', timeZone: 'UTC' }, videoProvider: 'livekit', livekitUrl: 'ws://media' }; }
-  async visit() { return visit; }
+  async visit() { return this.theVisit; }
   join(id: number) { return this.joinImpl(id); }
 }
 
@@ -44,7 +49,7 @@ function renderJoin(api: FakeApi, path = '/visits/7/join') {
   );
 }
 
-beforeEach(() => connect.mockReset());
+beforeEach(() => { connect.mockReset(); supportsE2EE.mockReset(); supportsE2EE.mockReturnValue(true); });
 afterEach(cleanup);
 
 describe('JoinPage', () => {
@@ -53,7 +58,7 @@ describe('JoinPage', () => {
     connect.mockResolvedValue(handle);
     const api = new FakeApi();
     renderJoin(api);
-    expect(await screen.findByText('This visit is recorded.')).toBeTruthy();
+    expect((await screen.findByTestId('prejoin-notice')).textContent).toMatch(/This visit will be recorded\./);
     fireEvent.click(screen.getByTestId('join-now'));
     await screen.findByTestId('video-room');
     expect(connect).toHaveBeenCalledWith('ws://media', 'secret-token', expect.anything());
@@ -100,6 +105,46 @@ describe('JoinPage', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('joins a privileged visit encrypted with the key from the join answer, and says so', async () => {
+    const handle = new FakeHandle();
+    connect.mockResolvedValue(handle);
+    renderJoin(new FakeApi(privilegedVisit, { key: KEY }));
+    expect((await screen.findByTestId('prejoin-notice')).textContent)
+      .toBe('Privileged visit: not recorded, not monitored, end-to-end encrypted.');
+    fireEvent.click(screen.getByTestId('join-now'));
+    await screen.findByTestId('video-room');
+    expect(connect).toHaveBeenCalledWith('ws://media', 'secret-token', expect.objectContaining({ e2eeKey: KEY }));
+    expect(screen.getByTestId('privileged-notice')).toBeTruthy();
+    expect(screen.queryByTestId('recorded-notice')).toBeNull();
+    expect(window.location.href).not.toContain(KEY);
+  });
+
+  it('never joins a privileged visit unencrypted: no key in the answer means no connection', async () => {
+    renderJoin(new FakeApi(privilegedVisit));
+    fireEvent.click(await screen.findByTestId('join-now'));
+    expect((await screen.findByTestId('join-error')).textContent).toMatch(/must be end-to-end encrypted/);
+    expect(connect).not.toHaveBeenCalled();
+  });
+
+  it('refuses a privileged visit in a browser that cannot encrypt, before asking to join', async () => {
+    supportsE2EE.mockReturnValue(false);
+    const api = new FakeApi(privilegedVisit, { key: KEY });
+    const join = vi.spyOn(api, 'join');
+    renderJoin(api);
+    expect((await screen.findByTestId('join-error')).textContent).toMatch(/this browser cannot do that/);
+    expect((screen.getByTestId('join-now') as HTMLButtonElement).disabled).toBe(true);
+    expect(join).not.toHaveBeenCalled();
+    expect(connect).not.toHaveBeenCalled();
+  });
+
+  it('passes no key for an ordinary visit', async () => {
+    connect.mockResolvedValue(new FakeHandle());
+    renderJoin(new FakeApi());
+    fireEvent.click(await screen.findByTestId('join-now'));
+    await screen.findByTestId('video-room');
+    expect(connect.mock.calls[0][2].e2eeKey).toBeUndefined();
   });
 
   it('rejects a bad visit id in the route', async () => {

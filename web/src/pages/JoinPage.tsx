@@ -1,6 +1,6 @@
 // A visit from the person's side: pre-join → connecting → in the room → end screen.
 // The join token lives only in this component's memory and is handed straight to the provider.
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useNavigate, useParams } from 'react-router-dom';
 import { errorMessage } from '../api/client';
 import type { Visit } from '../api/types';
@@ -8,12 +8,15 @@ import { homePath, useSession } from '../auth/session';
 import { parseParlorMessage } from '../lib/parlorMessages';
 import { parseVisitId } from '../lib/routes';
 import { formatTime } from '../lib/time';
-import { visitorNames } from '../lib/visits';
+import { privacyNotice, visitorNames } from '../lib/visits';
 import { PreJoin, type JoinChoices } from '../prejoin/PreJoin';
 import { EndScreen, type EndState } from '../room/EndScreen';
 import { VisitRoom } from '../room/VisitRoom';
-import type { VideoRoomHandle } from '../video/BaseVideoProvider';
+import { E2EEUnsupportedError, type VideoRoomHandle } from '../video/BaseVideoProvider';
 import { createVideoProvider } from '../video/createVideoProvider';
+
+const NO_KEY_MESSAGE = 'This privileged visit must be end-to-end encrypted, but Parlor did not send the ' +
+  'encryption key, so you were not connected. Please try again; if it keeps happening, contact the facility.';
 
 type Phase =
   | { name: 'prejoin' }
@@ -31,6 +34,9 @@ export function JoinPage({ monitor = false }: { monitor?: boolean }) {
   const [error, setError] = useState('');
   const ended = useRef(false);
   const home = user ? homePath(user) : '/';
+  const canEncrypt = useMemo(() => {
+    try { return createVideoProvider(config).supportsE2EE(); } catch { return false; }
+  }, [config]);
 
   useEffect(() => {
     if (visitId === null) return;
@@ -50,10 +56,15 @@ export function JoinPage({ monitor = false }: { monitor?: boolean }) {
     let handle: VideoRoomHandle | null = null;
     try {
       const provider = createVideoProvider(config);
+      if (visit?.privileged && !provider.supportsE2EE()) throw new E2EEUnsupportedError();
       const grant = await api.join(visitId, monitor);
-      handle = await provider.connect(grant.url, grant.token, monitor ? { monitor: true } : {
+      // A privileged visit is joined encrypted or not at all.
+      const e2eeKey = grant.e2ee?.key;
+      if (grant.visit.privileged && !e2eeKey) throw new Error(NO_KEY_MESSAGE);
+      handle = await provider.connect(grant.url, grant.token, monitor ? { monitor: true, e2eeKey } : {
         audio: choices?.audioEnabled === false ? false : { deviceId: choices?.audioDeviceId },
         video: choices?.videoEnabled === false ? false : { deviceId: choices?.videoDeviceId },
+        e2eeKey,
       });
       if (!mounted.current) { await handle.disconnect(); return; }
       ended.current = false;
@@ -66,7 +77,7 @@ export function JoinPage({ monitor = false }: { monitor?: boolean }) {
     } finally {
       setBusy(false);
     }
-  }, [api, config, visitId, monitor, finish]);
+  }, [api, config, visit, visitId, monitor, finish]);
 
   // Leaving the page always leaves the room. The disconnect waits one tick so that React's
   // StrictMode unmount-and-remount check (development only) does not end a live call.
@@ -128,6 +139,7 @@ export function JoinPage({ monitor = false }: { monitor?: boolean }) {
     );
   }
 
+  const cannotEncrypt = !!visit?.privileged && !canEncrypt;
   const withWhom = visit ? (user?.role === 'resident' ? visitorNames(visit) : visit.residentName) : '';
   if (monitor) {
     return (
@@ -143,10 +155,11 @@ export function JoinPage({ monitor = false }: { monitor?: boolean }) {
     <PreJoin
       title={withWhom ? `Visit with ${withWhom}` : 'Get ready for your visit'}
       subtitle={visit ? `${formatTime(visit.start, config?.facility.timeZone)} – ${formatTime(visit.end, config?.facility.timeZone)}` : undefined}
-      notice={visit?.recorded ? 'This visit is recorded.' : undefined}
+      notice={visit ? privacyNotice(visit, 'before') : undefined}
       livekitUrl={config?.livekitUrl}
       busy={busy}
-      error={error}
+      error={error || (cannotEncrypt ? new E2EEUnsupportedError().message : '')}
+      joinDisabled={cannotEncrypt}
       onJoin={(c) => void join(c)}
       onCancel={() => navigate(home)}
     />

@@ -13,12 +13,14 @@ interface Props {
   busy: boolean;
   error: string;
   notice?: string;
+  /** Join cannot work in this browser; the reason is in `error`. */
+  joinDisabled?: boolean;
   onJoin(choices: JoinChoices): void;
   onCancel(): void;
 }
 
 /** The screen before a visit: preview, mic level, device choice, camera check, Join. */
-export function PreJoin({ title, subtitle, livekitUrl, busy, error, notice, onJoin, onCancel }: Props) {
+export function PreJoin({ title, subtitle, livekitUrl, busy, error, notice, joinDisabled = false, onJoin, onCancel }: Props) {
   const [choice, setChoice] = useState<PreviewChoice>({ videoEnabled: true, audioEnabled: true });
   const { stream, error: mediaError } = usePreviewStream(choice);
   const devices = useMediaDevices(stream);
@@ -46,7 +48,7 @@ export function PreJoin({ title, subtitle, livekitUrl, busy, error, notice, onJo
         <h1>{title}</h1>
         {subtitle && <p className="muted">{subtitle}</p>}
       </div>
-      {notice && <p className="notice" role="note">{notice}</p>}
+      {notice && <p className="notice" role="note" data-testid="prejoin-notice">{notice}</p>}
       <div className="prejoin-grid">
         <div className="preview card">
           <div className="preview-frame">
@@ -83,7 +85,7 @@ export function PreJoin({ title, subtitle, livekitUrl, busy, error, notice, onJo
           <CameraCheck livekitUrl={livekitUrl} stream={stream} />
           {error && <p className="error" role="alert" data-testid="join-error">{error}</p>}
           <div className="row join-row">
-            <button type="submit" className="btn primary huge" disabled={busy} data-testid="join-now">
+            <button type="submit" className="btn primary huge" disabled={busy || joinDisabled} data-testid="join-now">
               {busy ? 'Joining…' : 'Join now'}
             </button>
             <button type="button" className="btn" onClick={onCancel}>Back</button>

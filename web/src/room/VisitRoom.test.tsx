@@ -20,9 +20,35 @@ describe('VisitRoom', () => {
   it('shows the recorded notice only for recorded visits', () => {
     const h = new FakeHandle();
     const { rerender } = render(<VisitRoom handle={h} visit={visit(30)} monitor={false} onLeave={() => {}} onTimeUp={() => {}} />);
-    expect(screen.getByTestId('recorded-notice').textContent).toMatch(/This visit is recorded/);
+    expect(screen.getByTestId('recorded-notice').textContent).toMatch(/This visit is being recorded\./);
     rerender(<VisitRoom handle={h} visit={visit(30, false)} monitor={false} onLeave={() => {}} onTimeUp={() => {}} />);
     expect(screen.queryByTestId('recorded-notice')).toBeNull();
+    expect(screen.queryByTestId('privileged-notice')).toBeNull();
+  });
+
+  it('says a privileged visit is not recorded, not monitored and encrypted; shows the lock once it is', () => {
+    const h = new FakeHandle();
+    const v = { ...visit(30, false), privileged: true };
+    render(<VisitRoom handle={h} visit={v} monitor={false} onLeave={() => {}} onTimeUp={() => {}} />);
+    expect(screen.getByTestId('privileged-notice').textContent)
+      .toBe('Privileged visit: not recorded, not monitored, end-to-end encrypted.');
+    expect(screen.queryByTestId('recorded-notice')).toBeNull();
+    expect(screen.queryByTestId('encrypted-indicator')).toBeNull();
+    expect(screen.getByTestId('encryption-pending')).toBeTruthy();
+    act(() => h.emit('encryption', true));
+    expect(screen.getByTestId('encrypted-indicator').textContent).toMatch(/Encrypted/);
+    expect(screen.queryByTestId('encryption-pending')).toBeNull();
+    act(() => h.emit('decryptionError'));
+    expect(screen.getByTestId('decryption-warning').textContent).toMatch(/could not be decrypted/);
+    act(() => h.emit('encryption', false));
+    expect(screen.queryByTestId('encrypted-indicator')).toBeNull();
+  });
+
+  it('shows the lock at once when the handle is already encrypted', () => {
+    const h = new FakeHandle();
+    h.encrypted = true;
+    render(<VisitRoom handle={h} visit={{ ...visit(30, false), privileged: true }} monitor={false} onLeave={() => {}} onTimeUp={() => {}} />);
+    expect(screen.getByTestId('encrypted-indicator')).toBeTruthy();
   });
 
   it('counts down and warns in the last two minutes', () => {

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'react';
 import type { Visit } from '../api/types';
 import { parseParlorMessage } from '../lib/parlorMessages';
 import { formatTime } from '../lib/time';
-import { visitorNames } from '../lib/visits';
+import { PRIVILEGED_NOTICE, privacyNotice, visitorNames } from '../lib/visits';
 import type { VideoRoomHandle } from '../video/BaseVideoProvider';
 import { Countdown, useSecondsLeft, WARNING_SECONDS } from './Countdown';
 import { RoomStage } from './RoomStage';
@@ -24,12 +24,16 @@ export function VisitRoom({ handle, visit, monitor, timeZone, onLeave, onTimeUp 
   const [reconnecting, setReconnecting] = useState(false);
   const [endsAt, setEndsAt] = useState(visit.end);
   const [warned, setWarned] = useState(false);
+  const [encrypted, setEncrypted] = useState(() => handle.isEncrypted());
+  const [undecryptable, setUndecryptable] = useState(false);
   const secondsLeft = useSecondsLeft(endsAt);
 
   useEffect(() => {
     const offs = [
       handle.on('reconnecting', () => setReconnecting(true)),
       handle.on('reconnected', () => setReconnecting(false)),
+      handle.on('encryption', setEncrypted),
+      handle.on('decryptionError', () => setUndecryptable(true)),
       handle.on('data', (payload, topic, fromServer) => {
         const m = parseParlorMessage(payload, topic, fromServer);
         if (m?.type === 'visit_warning') {
@@ -39,6 +43,7 @@ export function VisitRoom({ handle, visit, monitor, timeZone, onLeave, onTimeUp 
         }
       }),
     ];
+    setEncrypted(handle.isEncrypted());
     return () => offs.forEach((off) => off());
   }, [handle]);
 
@@ -55,14 +60,30 @@ export function VisitRoom({ handle, visit, monitor, timeZone, onLeave, onTimeUp 
           <strong>{monitor ? `Monitoring: ${visit.residentName} with ${others}` : `Visit: ${visit.residentName} and ${others}`}</strong>
           <span className="muted">until {formatTime(endsAt, timeZone)}</span>
         </div>
+        {encrypted && (
+          <span className="badge encrypted" data-testid="encrypted-indicator"
+            title="Sound and video are encrypted on this device; only the people in this visit can see and hear them.">
+            <span aria-hidden="true">🔒</span> Encrypted
+          </span>
+        )}
         <Countdown secondsLeft={secondsLeft} />
         <button type="button" className="btn danger" onClick={onLeave} data-testid="leave-button">
           {monitor ? 'Stop monitoring' : 'Leave'}
         </button>
       </header>
-      {visit.recorded && (
+      {visit.privileged ? (
+        <p className="banner privileged" role="note" data-testid="privileged-notice">{PRIVILEGED_NOTICE}</p>
+      ) : visit.recorded && (
         <p className="banner recorded" role="note" data-testid="recorded-notice">
-          <span aria-hidden="true">●</span> This visit is recorded.
+          <span aria-hidden="true">●</span> {privacyNotice(visit, 'during')}
+        </p>
+      )}
+      {visit.privileged && !encrypted && (
+        <p className="banner warn" role="status" data-testid="encryption-pending">Turning on encryption…</p>
+      )}
+      {undecryptable && (
+        <p className="banner warn" role="alert" data-testid="decryption-warning">
+          Some sound or video in this visit could not be decrypted: someone in the room does not have this visit's key.
         </p>
       )}
       {monitor && <p className="banner info" role="note">You are monitoring. The participants cannot see or hear you.</p>}

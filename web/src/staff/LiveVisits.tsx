@@ -41,7 +41,7 @@ function LiveVisitRow({ visit, timeZone, onChanged }: { visit: LiveVisit; timeZo
         <div>
           <strong>{visit.residentName}</strong> with {visitorNames(visit)}
           <div className="muted">{formatTime(visit.start, timeZone)} – {formatTime(visit.end, timeZone)}
-            {visit.privileged ? ' · privileged (no monitoring)' : ''}{visit.recorded ? ' · recorded' : ''}</div>
+            {visit.privileged ? ' · privileged: not recorded, not monitored, encrypted' : ''}{visit.recorded ? ' · recorded' : ''}</div>
         </div>
         <div className="row">
           {!visit.privileged && (

@@ -4,7 +4,9 @@ import { useSession } from '../auth/session';
 import { useAsync } from '../lib/useAsync';
 import { useAction } from './useAction';
 
-const fields: { key: keyof VisitRules; label: string; min: number; max: number }[] = [
+type NumberRule = Exclude<keyof VisitRules, 'recordVisits'>;
+
+const fields: { key: NumberRule; label: string; min: number; max: number }[] = [
   { key: 'bookableStartHour', label: 'Visits may start from (hour, 0–23)', min: 0, max: 23 },
   { key: 'bookableEndHour', label: 'Visits must end by (hour, 1–24)', min: 1, max: 24 },
   { key: 'minNoticeMinutes', label: 'Minimum notice (minutes)', min: 0, max: 100000 },
@@ -43,6 +45,28 @@ export function RulesForm() {
               </div>
             ))}
           </div>
+          {/* Servers without recording send neither field; then the form does not offer them. */}
+          {(draft.recordVisits !== undefined || draft.recordingRetentionDays !== undefined) && (
+            <fieldset className="form-grid" data-testid="recording-rules">
+              <legend>Recording</legend>
+              {draft.recordVisits !== undefined && (
+                <label className="check">
+                  <input type="checkbox" checked={draft.recordVisits}
+                    onChange={(e) => { setSaved(false); setDraft({ ...draft, recordVisits: e.target.checked }); }} />
+                  Record every visit that is not privileged
+                </label>
+              )}
+              {draft.recordingRetentionDays !== undefined && (
+                <div>
+                  <label htmlFor="rule-recordingRetentionDays">Keep recordings for (days)</label>
+                  <input id="rule-recordingRetentionDays" type="number" min={0} max={3650} value={draft.recordingRetentionDays}
+                    aria-describedby="rule-retention-help"
+                    onChange={(e) => { setSaved(false); setDraft({ ...draft, recordingRetentionDays: Number(e.target.value) }); }} required />
+                  <p id="rule-retention-help" className="muted small">Older recordings are deleted automatically, and each deletion is logged. 0 keeps them forever.</p>
+                </div>
+              )}
+            </fieldset>
+          )}
           {error && <p role="alert" className="error">{error}</p>}
           {saved && <p role="status" className="ok">Rules saved.</p>}
           <button type="submit" className="btn primary" disabled={busy === 'save'}>Save rules</button>

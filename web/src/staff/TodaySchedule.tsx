@@ -27,7 +27,8 @@ export function TodaySchedule({ date, timeZone }: { date: string; timeZone?: str
                   <td>{formatTime(v.start, timeZone)}–{formatTime(v.end, timeZone)}</td>
                   <td>{v.residentName}</td>
                   <td>{visitorNames(v)}</td>
-                  <td><span className={`badge status-${v.status}`}>{statusLabel(v.status)}</span>{v.privileged && <span className="badge">Privileged</span>}</td>
+                  <td><span className={`badge status-${v.status}`}>{statusLabel(v.status)}</span>{v.privileged && <span className="badge">Privileged</span>}
+                    {v.recorded && <span className="badge" data-testid="recorded-badge">Recorded</span>}</td>
                   <td><div className="row">
                     {v.status === 'requested' && (
                       <button type="button" className="btn small" disabled={busy === `s${v.id}`}
@@ -35,6 +36,11 @@ export function TodaySchedule({ date, timeZone }: { date: string; timeZone?: str
                     )}
                     {(v.status === 'scheduled' || v.status === 'live') && !v.privileged && (
                       <button type="button" className="btn small" onClick={() => navigate(`/visits/${v.id}/monitor`)}>Monitor</button>
+                    )}
+                    {v.recorded && ['live', 'completed', 'terminated'].includes(v.status) && (
+                      <button type="button" className="btn small" onClick={() => navigate(`/recordings?visitId=${v.id}`)}>
+                        Recordings<span className="sr-only"> of visit {v.id}</span>
+                      </button>
                     )}
                     {(v.status === 'requested' || v.status === 'scheduled') && (
                       <button type="button" className="btn small" disabled={busy === `c${v.id}`}

@@ -10,6 +10,8 @@ export class FakeHandle implements VideoRoomHandle {
   setCameraEnabled = vi.fn(async () => {});
   isMicrophoneEnabled = () => true;
   isCameraEnabled = () => true;
+  encrypted = false;
+  isEncrypted = () => this.encrypted;
   switchDevice = vi.fn(async () => {});
   disconnect = vi.fn(async () => {});
   on<E extends keyof VideoRoomEvents>(e: E, fn: VideoRoomEvents[E]) {

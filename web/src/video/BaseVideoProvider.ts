@@ -23,6 +23,10 @@ export interface VideoRoomEvents {
    * participant sent has it false and must never be trusted as a control message.
    */
   data: (payload: Uint8Array, topic: string | undefined, fromServer: boolean) => void;
+  /** This participant's media started or stopped being end-to-end encrypted. */
+  encryption: (encrypted: boolean) => void;
+  /** Media from someone could not be decrypted (a wrong or missing key on their side or ours). */
+  decryptionError: () => void;
 }
 
 export interface ConnectOptions {
@@ -32,6 +36,12 @@ export interface ConnectOptions {
   video?: boolean | { deviceId?: string };
   /** Subscribe only (staff monitoring): publish nothing. */
   monitor?: boolean;
+  /**
+   * End-to-end encrypt all media with this shared key (base64url, as POST /api/calls/join gives it
+   * for privileged visits). A provider that cannot encrypt must refuse to connect rather than join
+   * in the clear: connect() then throws an E2EEUnsupportedError.
+   */
+  e2eeKey?: string;
 }
 
 /** A connected room. Disconnect it when the page that owns it goes away. */
@@ -42,6 +52,8 @@ export interface VideoRoomHandle {
   setCameraEnabled(enabled: boolean): Promise<void>;
   isMicrophoneEnabled(): boolean;
   isCameraEnabled(): boolean;
+  /** True once this participant's media is end-to-end encrypted (see the `encryption` event). */
+  isEncrypted(): boolean;
   switchDevice(kind: MediaKind, deviceId: string): Promise<void>;
   /** Subscribes to an event; returns the function that unsubscribes. */
   on<E extends keyof VideoRoomEvents>(event: E, listener: VideoRoomEvents[E]): () => void;
@@ -51,6 +63,8 @@ export interface VideoRoomHandle {
 export interface BaseVideoProvider {
   /** The name GET /api/config reports as `videoProvider`. */
   readonly name: string;
+  /** Whether this browser can end-to-end encrypt a room (needed for privileged visits). */
+  supportsE2EE(): boolean;
   connect(url: string, token: string, options?: ConnectOptions): Promise<VideoRoomHandle>;
 }
 
@@ -68,5 +82,14 @@ export class VideoConnectError extends Error {
   constructor(message: string, readonly cause?: unknown) {
     super(message);
     this.name = 'VideoConnectError';
+  }
+}
+
+/** A privileged visit needs end-to-end encryption, and this browser (or provider) cannot do it. */
+export class E2EEUnsupportedError extends VideoConnectError {
+  constructor() {
+    super('This is a privileged visit, which must be end-to-end encrypted, and this browser cannot do that. ' +
+      'Nothing was sent. Please join from an up-to-date Chrome, Edge, Firefox or Safari.');
+    this.name = 'E2EEUnsupportedError';
   }
 }

@@ -1,7 +1,10 @@
 // BaseVideoProvider over livekit-client: one Room per connect(), listeners removed on disconnect.
-import { ConnectionError, ConnectionErrorReason, DisconnectReason, Room, RoomEvent, type RoomOptions } from 'livekit-client';
 import {
-  VideoConnectError, type BaseVideoProvider, type ConnectOptions, type MediaKind, type VideoEndCause, type VideoRoomEvents,
+  ConnectionError, ConnectionErrorReason, DisconnectReason, ExternalE2EEKeyProvider, isE2EESupported, Room, RoomEvent,
+  type Participant, type RoomOptions,
+} from 'livekit-client';
+import {
+  E2EEUnsupportedError, VideoConnectError, type BaseVideoProvider, type ConnectOptions, type MediaKind, type VideoEndCause, type VideoRoomEvents,
   type VideoRoomHandle,
 } from './BaseVideoProvider';
 
@@ -44,12 +47,28 @@ function wanted(o: ConnectOptions['audio']): boolean {
   return o === undefined || o === true || typeof o === 'object';
 }
 
+/**
+ * livekit-client's frame-encryption worker. Vite sees `new URL(…, import.meta.url)` inside
+ * `new Worker` and bundles the package's `e2ee-worker` export as its own chunk; it only loads
+ * when a privileged visit is joined.
+ */
+function createE2EEWorker(): Worker {
+  return new Worker(new URL('livekit-client/e2ee-worker', import.meta.url), { type: 'module' });
+}
+
 export class LiveKitRoomHandle implements VideoRoomHandle {
   readonly provider = 'livekit';
   private readonly off: (() => void)[] = [];
   private left = false;
 
-  constructor(readonly room: Room) {}
+  /** `e2eeWorker`: the encryption worker this room uses, owned (and ended) by the handle. */
+  constructor(readonly room: Room, e2eeWorker?: Worker) {
+    if (e2eeWorker) {
+      // However the room ends (Leave, removed, visit over), the worker goes with it.
+      const end = () => { room.off(RoomEvent.Disconnected, end); e2eeWorker.terminate(); };
+      room.on(RoomEvent.Disconnected, end);
+    }
+  }
 
   get roomName() { return this.room.name; }
 
@@ -61,6 +80,7 @@ export class LiveKitRoomHandle implements VideoRoomHandle {
   }
   isMicrophoneEnabled() { return this.room.localParticipant.isMicrophoneEnabled; }
   isCameraEnabled() { return this.room.localParticipant.isCameraEnabled; }
+  isEncrypted() { return this.room.isE2EEEnabled; }
   async switchDevice(kind: MediaKind, deviceId: string) {
     await this.room.switchActiveDevice(kind, deviceId);
   }
@@ -98,6 +118,21 @@ export class LiveKitRoomHandle implements VideoRoomHandle {
         remove = () => this.room.off(RoomEvent.DataReceived, fn);
         break;
       }
+      case 'encryption': {
+        // Only our own status: it turns true once the worker encrypts what we publish.
+        const fn = (enabled: boolean, participant?: Participant) => {
+          if (!participant || participant === this.room.localParticipant) (listener as VideoRoomEvents['encryption'])(enabled);
+        };
+        this.room.on(RoomEvent.ParticipantEncryptionStatusChanged, fn);
+        remove = () => this.room.off(RoomEvent.ParticipantEncryptionStatusChanged, fn);
+        break;
+      }
+      case 'decryptionError': {
+        const fn = () => (listener as VideoRoomEvents['decryptionError'])();
+        this.room.on(RoomEvent.EncryptionError, fn);
+        remove = () => this.room.off(RoomEvent.EncryptionError, fn);
+        break;
+      }
       default:
         throw new Error(`unknown event ${String(event)}`);
     }
@@ -117,17 +152,30 @@ export class LiveKitVideoProvider implements BaseVideoProvider {
 
   constructor(private readonly roomOptions: RoomOptions = {}) {}
 
+  supportsE2EE() { return isE2EESupported() && typeof Worker !== 'undefined'; }
+
   async connect(url: string, token: string, options: ConnectOptions = {}): Promise<LiveKitRoomHandle> {
-    const room = new Room({
-      adaptiveStream: true,
-      dynacast: true,
-      ...this.roomOptions,
-      audioCaptureDefaults: { deviceId: deviceOf(options.audio), echoCancellation: true, noiseSuppression: true },
-      videoCaptureDefaults: { deviceId: deviceOf(options.video), resolution: { width: 1280, height: 720, frameRate: 30 } },
-    });
+    const e2ee = options.e2eeKey === undefined ? undefined : await this.prepareE2EE(options.e2eeKey);
+    let room: Room;
+    try {
+      room = new Room({
+        adaptiveStream: true,
+        dynacast: true,
+        ...this.roomOptions,
+        audioCaptureDefaults: { deviceId: deviceOf(options.audio), echoCancellation: true, noiseSuppression: true },
+        videoCaptureDefaults: { deviceId: deviceOf(options.video), resolution: { width: 1280, height: 720, frameRate: 30 } },
+        ...(e2ee ? { encryption: e2ee } : {}),
+      });
+      // Before connecting, so that nothing is ever published in the clear (LiveKit's own order).
+      if (e2ee) await room.setE2EEEnabled(true);
+    } catch (e) {
+      e2ee?.worker.terminate();
+      throw e2ee ? new E2EEUnsupportedError() : e;
+    }
     try {
       await room.connect(url, token, { autoSubscribe: true });
     } catch (e) {
+      e2ee?.worker.terminate();
       throw new VideoConnectError(connectErrorMessage(e), e);
     }
     if (!options.monitor) {
@@ -137,6 +185,32 @@ export class LiveKitVideoProvider implements BaseVideoProvider {
         wanted(options.video) ? room.localParticipant.setCameraEnabled(true) : Promise.resolve(),
       ]);
     }
-    return new LiveKitRoomHandle(room);
+    return new LiveKitRoomHandle(room, e2ee?.worker);
+  }
+
+  /**
+   * The key provider and worker for an encrypted room. The key is given to the provider as the
+   * string the app sent: livekit-client derives the frame key from a string with PBKDF2, which is
+   * what LiveKit's other SDKs do too (an ArrayBuffer would use HKDF, which not all of them have).
+   */
+  private async prepareE2EE(key: string): Promise<{ keyProvider: ExternalE2EEKeyProvider; worker: Worker }> {
+    if (!/^[A-Za-z0-9_-]{22,}={0,2}$/.test(key)) {
+      throw new VideoConnectError('The encryption key for this privileged visit is missing or damaged, so you were not ' +
+        'connected. Please go back and join again.');
+    }
+    if (!this.supportsE2EE()) throw new E2EEUnsupportedError();
+    const keyProvider = new ExternalE2EEKeyProvider();
+    try {
+      await keyProvider.setKey(key);
+    } catch {
+      throw new E2EEUnsupportedError(); // no WebCrypto (e.g. a page not served over HTTPS)
+    }
+    let worker: Worker;
+    try {
+      worker = createE2EEWorker();
+    } catch {
+      throw new E2EEUnsupportedError();
+    }
+    return { keyProvider, worker };
   }
 }
