@@ -37,6 +37,47 @@ livekit::FileInfo file_info(const fs::path& root, const egress::RecordingResult&
   f.set_ended_at(r.ended_at);
   return f;
 }
+
+std::string content_type_of(const fs::path& path) {
+  auto ext = path.extension().string();
+  if (ext == ".mp4") return "video/mp4";
+  if (ext == ".webm") return "video/webm";
+  if (ext == ".ogg") return "audio/ogg";
+  if (ext == ".mkv") return "video/x-matroska";
+  return "application/octet-stream";
+}
+
+// Job thread: the egress's file is complete; with an upload target it goes to the bucket first
+// (blocking, retried inside upload_file). A confirmed upload names the object in `location` and
+// removes the local file (unless keep_local); a failed one keeps the local file, which `location`
+// then names, and says so in `details` with backup_storage_used (nothing recorded is lost).
+void complete_egress(EgressRegistry& registry, spdlog::logger& log, const config::EgressS3Config& s3,
+                     const EgressService::Recording& recording, livekit::FileInfo file) {
+  if (!recording.upload) {
+    registry.complete(recording.egress_id, {file});
+    return;
+  }
+  const fs::path local = file.location();
+  auto uploaded = storage::upload_file(*recording.upload, local, recording.relative.generic_string(),
+                                       content_type_of(local));
+  if (!uploaded.ok) {
+    log.warn("egress {}: upload of {} failed ({} attempts): {}; the file stays local",
+             recording.egress_id, local.string(), uploaded.attempts, uploaded.error);
+    registry.complete(recording.egress_id, {file},
+                      "upload to bucket " + recording.upload->bucket + " failed: " + uploaded.error +
+                          "; the recording is kept at " + local.string(),
+                      true);
+    return;
+  }
+  log.info("egress {}: uploaded {} to {} ({} bytes, {} requests)", recording.egress_id, local.string(),
+           uploaded.location, uploaded.size, uploaded.attempts);
+  file.set_location(uploaded.location);
+  if (!s3.keep_local) {
+    std::error_code ec;
+    fs::remove(local, ec);
+  }
+  registry.complete(recording.egress_id, {file});
+}
 }  // namespace
 
 void EgressService::post_worker(std::function<void()> work) {
@@ -271,7 +312,7 @@ void EgressService::finalize(const std::shared_ptr<Recording>& recording) {
       } else if (recorded.empty()) {
         registry_.abort(recording->egress_id, "no media was recorded (" + recording->stop_reason + ")");
       } else {
-        registry_.complete(recording->egress_id, {file_info(root_, recorded.front()->result)});
+        complete_egress(registry_, log_, config_.egress.s3, *recording, file_info(root_, recorded.front()->result));
       }
     } else if (recorded.empty()) {
       registry_.abort(recording->egress_id, first_error.empty()
@@ -340,7 +381,7 @@ void EgressService::finalize_composite(const std::shared_ptr<Recording>& recordi
     result.started_at = std::min(result.started_at, f->result.started_at);
     result.ended_at = std::max(result.ended_at, f->result.ended_at);
   }
-  registry_.complete(recording->egress_id, {file_info(root_, result)});
+  complete_egress(registry_, log_, config_.egress.s3, *recording, file_info(root_, result));
   std::error_code ec;
   for (const auto& f : files) fs::remove(f->result.path, ec);
   fs::remove_all(recording->work_dir, ec);

@@ -4,9 +4,11 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/storage/s3_upload.hpp"
 #include "egress/composite.hpp"
 #include "egress/track_recorder.hpp"
 #include "service/egress_service.hpp"
@@ -52,6 +54,9 @@ struct EgressService::Recording {
   Kind kind = Kind::kTrack;
   // What the egress produces: the track's file (kTrack) or the composite's.
   std::filesystem::path relative, final_path;
+  // Uploaded there once finished (the object key is `relative`); the local file is deleted after
+  // a confirmed upload unless egress.s3.keep_local.
+  std::optional<storage::S3Target> upload;
   egress::CompositeOptions composite;  // size, rate, audio/video only; inputs and layout at the end
   std::filesystem::path work_dir;      // composites: the intermediate files
   std::mutex mutex;

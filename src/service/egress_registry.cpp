@@ -100,8 +100,9 @@ std::optional<livekit::EgressInfo> EgressRegistry::ending(const std::string& egr
 }
 
 std::optional<livekit::EgressInfo> EgressRegistry::complete(
-    const std::string& egress_id, const std::vector<livekit::FileInfo>& files) {
-  return end(egress_id, livekit::EGRESS_COMPLETE, "", &files);
+    const std::string& egress_id, const std::vector<livekit::FileInfo>& files,
+    const std::string& details, bool backup_storage_used) {
+  return end(egress_id, livekit::EGRESS_COMPLETE, "", &files, details, backup_storage_used);
 }
 
 std::optional<livekit::EgressInfo> EgressRegistry::fail(const std::string& egress_id,
@@ -117,7 +118,9 @@ std::optional<livekit::EgressInfo> EgressRegistry::abort(const std::string& egre
 std::optional<livekit::EgressInfo> EgressRegistry::end(const std::string& egress_id,
                                                        livekit::EgressStatus status,
                                                        const std::string& error,
-                                                       const std::vector<livekit::FileInfo>* files) {
+                                                       const std::vector<livekit::FileInfo>* files,
+                                                       const std::string& details,
+                                                       bool backup_storage_used) {
   std::lock_guard lock(mutex_);
   auto it = egresses_.find(egress_id);
   if (it == egresses_.end() || ended(it->second.status())) return std::nullopt;
@@ -139,6 +142,8 @@ std::optional<livekit::EgressInfo> EgressRegistry::end(const std::string& egress
   info.set_ended_at(now);
   info.set_updated_at(now);
   if (!error.empty()) info.set_error(error);
+  if (!details.empty()) info.set_details(details);
+  if (backup_storage_used) info.set_backup_storage_used(true);
   if (files) {
     info.clear_file_results();
     for (const auto& f : *files) *info.add_file_results() = f;

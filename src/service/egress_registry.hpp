@@ -50,8 +50,12 @@ class EgressRegistry {
   // the transition does not apply from its status (e.g. a second stop, or ACTIVE after ENDING).
   std::optional<livekit::EgressInfo> activate(const std::string& egress_id);
   std::optional<livekit::EgressInfo> ending(const std::string& egress_id);
+  // `details` says what else happened (an upload that failed and left the file local, with
+  // `backup_storage_used`).
   std::optional<livekit::EgressInfo> complete(const std::string& egress_id,
-                                              const std::vector<livekit::FileInfo>& files);
+                                              const std::vector<livekit::FileInfo>& files,
+                                              const std::string& details = "",
+                                              bool backup_storage_used = false);
   std::optional<livekit::EgressInfo> fail(const std::string& egress_id, const std::string& error);
   // ENDED without media: ABORTED with `error` saying why.
   std::optional<livekit::EgressInfo> abort(const std::string& egress_id, const std::string& error);
@@ -64,7 +68,9 @@ class EgressRegistry {
  private:
   std::optional<livekit::EgressInfo> end(const std::string& egress_id, livekit::EgressStatus status,
                                          const std::string& error,
-                                         const std::vector<livekit::FileInfo>* files);
+                                         const std::vector<livekit::FileInfo>* files,
+                                         const std::string& details = "",
+                                         bool backup_storage_used = false);
   void forget_old_finished();  // under mutex_
 
   const uint32_t max_active_, max_finished_;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/errors.hpp"
+#include "common/storage/s3_upload.hpp"
 #include "service/egress_files.hpp"
 #include "service/egress_recording.hpp"
 #include "service/join_auth.hpp"
@@ -50,13 +51,46 @@ void redact_upload(Output& out) {
   if (out.has_alioss()) out.mutable_alioss()->set_secret("");
 }
 
+// Where a finished file goes besides the recordings directory: the request's S3Upload, else the
+// configured bucket (egress.s3), else nowhere. GCP, Azure and Alibaba storage are refused.
 template <typename Output>
-void refuse_upload(const Output& out) {
-  if (out.has_s3() || out.has_gcp() || out.has_azure() || out.has_alioss()) {
+std::optional<storage::S3Target> upload_target(const Output& out, const config::EgressS3Config& fallback) {
+  if (out.has_gcp() || out.has_azure() || out.has_alioss()) {
     throw TwirpError("unimplemented",
-                     "uploads to cloud storage are not supported yet: files are written to the "
+                     "only S3-compatible uploads are supported (s3); files are also written to the "
                      "server's recordings directory (egress.recordings_dir)");
   }
+  storage::S3Target t;
+  if (out.has_s3()) {
+    const auto& s3 = out.s3();
+    if (s3.bucket().empty()) throw TwirpError("invalid_argument", "s3.bucket is required");
+    if (!s3.assume_role_arn().empty()) {
+      throw TwirpError("unimplemented", "s3.assume_role_arn is not supported: give access_key and secret");
+    }
+    if (s3.has_proxy() && !s3.proxy().url().empty()) {
+      throw TwirpError("unimplemented", "s3.proxy is not supported");
+    }
+    t.access_key = s3.access_key();
+    t.secret = s3.secret();
+    t.session_token = s3.session_token();
+    if (!s3.region().empty()) t.region = s3.region();
+    t.endpoint = s3.endpoint();
+    t.bucket = s3.bucket();
+    t.force_path_style = s3.force_path_style();
+    t.content_disposition = s3.content_disposition();
+    t.tagging = s3.tagging();
+    for (const auto& [k, v] : s3.metadata()) t.metadata[k] = v;
+    return t;
+  }
+  if (fallback.bucket.empty()) return std::nullopt;
+  t.access_key = fallback.access_key;
+  t.secret = fallback.secret;
+  t.session_token = fallback.session_token;
+  t.region = fallback.region;
+  t.endpoint = fallback.endpoint;
+  t.bucket = fallback.bucket;
+  t.force_path_style = fallback.force_path_style;
+  return t;
 }
 
 // The one file output of a composite request (file_outputs, or the legacy `file`, which the
@@ -240,10 +274,12 @@ std::optional<http::Response> EgressService::dispatch(const http::Request& req,
     }
     if (!r.has_file()) throw TwirpError("invalid_argument", "a file output is required");
     if (r.track_id().empty()) throw TwirpError("invalid_argument", "track_id is required");
-    refuse_upload(r.file());
+    upload_target(r.file(), config_.egress.s3);  // refuses unsupported storage now
     check_room(r.room_name());
     // Path errors answer now, before any worker work (the track's own values come later).
-    output_relative_path(r.file().filepath(), kTrackDefaultName, ".webm", {});
+    // Placeholders stand in for the values: "{track_id}" alone is a good name.
+    FileTemplateValues placeholders{"room", "RM_x", "TR_x", "camera", "video", "identity", 1};
+    output_relative_path(r.file().filepath(), kTrackDefaultName, ".webm", placeholders);
     on_worker(req, reply, [this, r, protobuf] { return start_track(r, protobuf); });
     return std::nullopt;
   }
@@ -281,7 +317,7 @@ std::optional<http::Response> EgressService::dispatch(const http::Request& req,
       }
       room_name = r->room_name();
     }
-    refuse_upload(*out);
+    recording->upload = upload_target(*out, config_.egress.s3);
     check_room(room_name);
     std::string ext;
     recording->composite.container = composite_container(*out, &ext);
@@ -378,6 +414,7 @@ http::Response EgressService::start_track(const livekit::TrackEgressRequest& r, 
   recording->relative =
       output_relative_path(r.file().filepath(), kTrackDefaultName, track_extension(format->codec), values);
   recording->final_path = root_ / recording->relative;
+  recording->upload = upload_target(r.file(), config_.egress.s3);
   livekit::EgressInfo info;
   info.set_room_name(r.room_name());
   info.set_room_id(values.room_id);

@@ -92,6 +92,8 @@ test('a visitor signs in and sees the home page with the demo visit', async () =
     `${noon.getFullYear()}-${pad(noon.getMonth() + 1)}-${pad(noon.getDate())}T12:00`);
   await row.getByRole('button', { name: 'Send request' }).click();
   await row.getByText('Your request was sent').waitFor();
+  // The list reloads after the request: wait for the second card, then check there are no more.
+  await page.getByTestId('visit-card').nth(1).waitFor();
   assert.equal(await page.getByTestId('visit-card').count(), 2, 'the requested visit is listed');
   await page.setViewportSize({ width: 390, height: 844 });
   await assertFitsWidth(page);

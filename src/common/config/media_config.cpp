@@ -176,6 +176,16 @@ void apply_yaml(MediaConfig& c, const std::string& yaml_text) {
     e.read("recordings_dir", c.egress.recordings_dir);
     e.read("max_active", c.egress.max_active);
     e.read("max_finished", c.egress.max_finished);
+    e.section("s3", [&](Section& s3) {
+      s3.read("access_key", c.egress.s3.access_key);
+      s3.read("secret", c.egress.s3.secret);
+      s3.read("session_token", c.egress.s3.session_token);
+      s3.read("region", c.egress.s3.region);
+      s3.read("endpoint", c.egress.s3.endpoint);
+      s3.read("bucket", c.egress.s3.bucket);
+      s3.read("force_path_style", c.egress.s3.force_path_style);
+      s3.read("keep_local", c.egress.s3.keep_local);
+    });
   });
   s.section("tls", [&](Section& t) {
     t.read("cert_file", c.tls.cert_file);

@@ -144,6 +144,19 @@ struct TurnConfig {
 
 // Parlor: server-side recording through LiveKit's Egress API (service/egress_service.hpp).
 // LiveKit runs egress as a separate service with its own config; these keys are Parlor's.
+// An S3-compatible bucket (LiveKit egress's `s3` storage keys): files of requests that name no
+// storage of their own are uploaded there when `bucket` is set.
+struct EgressS3Config {
+  std::string access_key, secret, session_token;
+  std::string region = "us-east-1";
+  std::string endpoint;  // empty = AWS
+  std::string bucket;
+  bool force_path_style = false;
+  // After a confirmed upload the local file is deleted (LiveKit's behaviour) unless this is set:
+  // the app's tamper-evident manifest and playback need the file on local storage.
+  bool keep_local = false;
+};
+
 struct EgressConfig {
   bool enabled = true;
   // Every file is written inside this directory (created when needed); a request's filepath is
@@ -151,6 +164,7 @@ struct EgressConfig {
   std::string recordings_dir = "recordings";
   uint32_t max_active = 16;     // egresses recording at once; more are refused (resource_exhausted)
   uint32_t max_finished = 1000;  // ended EgressInfos kept for ListEgress (oldest forgotten first)
+  EgressS3Config s3;
 };
 
 struct MediaConfig {
