@@ -210,16 +210,8 @@ http::Response EgressService::error_from_current_exception(const std::string& wh
 }
 
 void EgressService::handle(const http::Request& req, http::Respond respond) {
-  http::RespondOnce reply(std::move(respond), [] {
-    return twirp_error_response("unavailable", "the media server is stopping");
-  });
-  std::optional<http::Response> now;
-  try {
-    now = dispatch(req, reply);
-  } catch (...) {
-    now = error_from_current_exception(req.path);
-  }
-  if (now) reply(std::move(*now));
+  serve_twirp(std::move(respond), [&](const http::RespondOnce& reply) { return dispatch(req, reply); },
+              [&] { return error_from_current_exception(req.path); });
 }
 
 void EgressService::on_worker(const http::Request& req, const http::RespondOnce& reply,

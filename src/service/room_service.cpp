@@ -45,16 +45,8 @@ http::Response RoomService::error_from_current_exception(const std::string& path
 }
 
 void RoomService::handle(const http::Request& req, http::Respond respond) {
-  http::RespondOnce reply(std::move(respond), [] {
-    return twirp_error_response("unavailable", "the media server is stopping");
-  });
-  std::optional<http::Response> now;
-  try {
-    now = dispatch(req, reply);
-  } catch (...) {
-    now = error_from_current_exception(req.path);
-  }
-  if (now) reply(std::move(*now));
+  serve_twirp(std::move(respond), [&](const http::RespondOnce& reply) { return dispatch(req, reply); },
+              [&] { return error_from_current_exception(req.path); });
 }
 
 void RoomService::on_directory(ParticipantDirectory& directory, const http::Request& req,

@@ -9,6 +9,21 @@
 
 namespace parlor::service {
 
+void serve_twirp(http::Respond respond,
+                 const std::function<std::optional<http::Response>(const http::RespondOnce&)>& dispatch,
+                 const std::function<http::Response()>& on_exception) {
+  http::RespondOnce reply(std::move(respond), [] {
+    return twirp_error_response("unavailable", "the media server is stopping");
+  });
+  std::optional<http::Response> now;
+  try {
+    now = dispatch(reply);
+  } catch (...) {
+    now = on_exception();
+  }
+  if (now) reply(std::move(*now));
+}
+
 int twirp_http_status(const std::string& code) {
   static const std::map<std::string, int> kStatus{
       {"invalid_argument", 400}, {"malformed", 400},        {"out_of_range", 400},

@@ -4,10 +4,13 @@
 #include <google/protobuf/message.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "common/boundary.hpp"
+#include "common/http/http_server.hpp"
 #include "common/http/http_types.hpp"
+#include "common/http/respond_once.hpp"
 
 namespace parlor::service {
 
@@ -37,6 +40,14 @@ http::Response twirp_error_response(const std::string& code, const std::string& 
 http::Response twirp_error_from_current_exception(
     const std::function<void(const Caught&)>& on_unexpected);
 int twirp_http_status(const std::string& code);
+
+// An asynchronous Twirp service's entry: `dispatch` answers at once (a response) or later through
+// the RespondOnce it is given (work posted to a worker); whatever it throws is answered by
+// `on_exception` (called inside the catch block, e.g. twirp_error_from_current_exception). A
+// service that stops before answering answers `unavailable`. `respond` is called exactly once.
+void serve_twirp(http::Respond respond,
+                 const std::function<std::optional<http::Response>(const http::RespondOnce&)>& dispatch,
+                 const std::function<http::Response()>& on_exception);
 
 // proto3 JSON as LiveKit's Go protojson writes it: lowerCamelCase, defaults omitted, int64 as
 // strings, enums as names.

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import S3rver from 's3rver';
 import { EgressClient, RoomServiceClient, AccessToken, EncodedFileOutput, DirectFileOutput, S3Upload } from 'livekit-server-sdk';
-import { Room, AudioSource, AudioFrame, LocalAudioTrack, TrackPublishOptions, TrackSource, dispose } from '@livekit/rtc-node';
+import { dispose } from '@livekit/rtc-node';
+import { startRtcPublisher } from '../lib/rtc-publisher.js';
 import { startMedia, devKey, devSecret, waitFor } from '../lib/media.js';
 
 let s3;
@@ -59,26 +60,12 @@ after(async () => {
 async function publishTone(identity, roomName) {
   const at = new AccessToken(devKey, devSecret, { identity, ttl: '10m' });
   at.addGrant({ roomJoin: true, room: roomName });
-  const room = new Room();
-  await room.connect(media.url, await at.toJwt(), { autoSubscribe: false, dynacast: false });
-  const audio = new AudioSource(48000, 1);
-  const mic = new TrackPublishOptions();
-  mic.source = TrackSource.SOURCE_MICROPHONE;
-  await room.localParticipant.publishTrack(LocalAudioTrack.createAudioTrack('mic', audio), mic);
-  let stopped = false;
-  (async () => {
-    const samples = new Int16Array(480);
-    let n = 0;
-    while (!stopped) {
-      for (let i = 0; i < samples.length; i++) samples[i] = Math.round(8000 * Math.sin((n++ * 2 * Math.PI * 440) / 48000));
-      await audio.captureFrame(new AudioFrame(samples, 48000, 1, samples.length));
-    }
-  })();
+  const pub = await startRtcPublisher(media.url, await at.toJwt(), { video: false });
   const [track] = await waitFor(async () => {
     const p = (await rooms.listParticipants(roomName)).find((x) => x.identity === identity);
     return p && p.tracks.length > 0 ? p.tracks : null;
   }, { timeoutMs: 20000, intervalMs: 100, what: `${identity} publishing` });
-  return { track, async close() { stopped = true; await room.disconnect(); } };
+  return { track, close: () => pub.close() };
 }
 
 async function recordFor(egressId, ms) {
