@@ -61,13 +61,15 @@ for (const mode of [
     }
     if (mode.room.dynacast) {
       // Bob shows Alice in a small element, so only her low layer is wanted: the top one stops.
+      // The wait is generous: on 2 loaded cores adaptive stream's first size report and the
+      // publisher's reaction to the quality update can take several seconds (CI once passed 8 s).
       await waitFor(async () => {
         const active = await alice.evaluate(() => {
           const pub = [...window.room.localParticipant.videoTrackPublications.values()][0];
           return pub.track.sender.getParameters().encodings.map((e) => e.active);
         });
         return active.length > 1 && active[0] && !active[active.length - 1];
-      }, { timeoutMs: 8000, intervalMs: 100, what: 'dynacast turning off the layers nobody watches' });
+      }, { timeoutMs: 20000, intervalMs: 100, what: 'dynacast turning off the layers nobody watches' });
     }
     // Active speakers (from the audio-level header extension of the fake microphone's tone).
     await waitFor(async () => (await bob.evaluate(() => window.state.speakers)).some((s) => s.includes('alice')),
