@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDev } from '../lib/dev.js';
 import { launchChromium } from '../lib/browser.js';
+import { openAppPage, signIn as signInAs } from '../lib/app-ui.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const shots = path.join(repoRoot, 'test-results');
@@ -31,23 +32,8 @@ after(async () => {
   await dev?.stop();
 });
 
-async function newPage({ width = 1280, height = 800 } = {}) {
-  const context = await browser.newContext({ viewport: { width, height } });
-  const page = await context.newPage();
-  page.on('console', (m) => {
-    // The signed-out check of /api/auth/me answers 401 by design; anything else is worth seeing.
-    if (m.type() === 'error' && !/status of 401/.test(m.text())) console.log(`page error: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => console.log(`page exception: ${e.message}`));
-  return page;
-}
-
-async function signIn(page, email, password) {
-  await page.goto(`${dev.appUrl}/`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
+const newPage = (size) => openAppPage(browser, size);
+const signIn = (page, email, password) => signInAs(page, dev.appUrl, email, password);
 
 async function assertFitsWidth(page) {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
