@@ -401,6 +401,10 @@ void MediaServer::publish_limit_metrics() {
   set("parlor_bwe_feedbacks_total", "Transport-cc feedbacks received from subscribers", cc.feedbacks);
   set("parlor_bwe_pauses_total", "Subscribed video tracks paused because the downlink could not carry them", cc.pauses);
   set("parlor_bwe_resumes_total", "Subscribed video tracks resumed after a congestion pause", cc.resumes);
+  set("parlor_bwe_probes_total", "Bandwidth probes (padding clusters) sent to subscribers held below their layer", cc.probes);
+  set("parlor_bwe_probes_succeeded_total", "Bandwidth probes that showed the downlink carries the next layer",
+      cc.probes_succeeded);
+  set("parlor_bwe_probe_padding_packets_total", "Padding packets sent in bandwidth probes", cc.probe_padding_packets);
 }
 
 std::string MediaServer::render_metrics() {

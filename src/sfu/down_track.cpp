@@ -1,5 +1,6 @@
 #include "sfu/down_track.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "rtc/byte_io.hpp"
@@ -131,6 +132,37 @@ bool DownTrack::send_rtx(const rtc::RtpPacketView& in, uint16_t seq, uint32_t ts
   if (bwe_) bwe_->on_packet_sent(total, bwe_->now_us());
   ++rtx_seq_;
   return true;
+}
+
+// Version 2, P set; the RTX payload type, sequence and SSRC; the last media timestamp sent (the
+// receiver's RTX stream discards the packet; its transport feedback counts it); then `padding`
+// bytes, zero but the last, which says how many there are.
+size_t DownTrack::send_padding(size_t padding) {
+  if (!can_pad()) return 0;
+  padding = std::clamp<size_t>(padding, 1, kMaxPadding);
+  uint8_t* p = scratch_.data();
+  p[0] = 0x80 | 0x20;
+  p[1] = rtx_payload_type_ & 0x7f;
+  p[2] = static_cast<uint8_t>(rtx_seq_ >> 8);
+  p[3] = static_cast<uint8_t>(rtx_seq_);
+  p[4] = static_cast<uint8_t>(last_ts_ >> 24);
+  p[5] = static_cast<uint8_t>(last_ts_ >> 16);
+  p[6] = static_cast<uint8_t>(last_ts_ >> 8);
+  p[7] = static_cast<uint8_t>(last_ts_);
+  p[8] = static_cast<uint8_t>(rtx_ssrc_ >> 24);
+  p[9] = static_cast<uint8_t>(rtx_ssrc_ >> 16);
+  p[10] = static_cast<uint8_t>(rtx_ssrc_ >> 8);
+  p[11] = static_cast<uint8_t>(rtx_ssrc_);
+  size_t ext_bytes = write_transport_sequence(p + 12, p[0]);
+  uint8_t* pad = p + 12 + ext_bytes;
+  std::memset(pad, 0, padding);
+  pad[padding - 1] = static_cast<uint8_t>(padding);
+  size_t total = 12 + ext_bytes + padding;
+  if (!transport_.send_rtp({p, total})) return 0;
+  bwe_->on_packet_sent(total, bwe_->now_us());
+  ++rtx_seq_;
+  ++padding_packets_;
+  return total;
 }
 
 // The transport-wide sequence number (RFC 8285 §4.2 one-byte form: 0xBEDE, length 1 word, then

@@ -85,8 +85,18 @@ class DownTrack {
   // Stamp every packet sent with the transport-wide sequence number (one-byte header extension
   // `ext_id`) and record it in `bwe`, shared by every DownTrack on the transport; null: none.
   void set_transport_cc(SendSideBwe* bwe, uint8_t ext_id) { bwe_ = ext_id ? bwe : nullptr; twcc_ext_ = ext_id; }
+  // Bandwidth probes (sfu/subscriber_congestion.hpp): a padding-only packet (RFC 3550 §5.1 P bit,
+  // no payload) on the RTX stream, stamped with the transport-wide sequence number, so that the
+  // subscriber's feedback reports it while its decoder never sees it. Only on a stream with RTX
+  // and transport-cc that has carried media (its timestamp is reused); a paused track's RTX stream
+  // still carries probes — that is how a paused track earns its way back. Returns the bytes sent
+  // (0: not sent).
+  static constexpr size_t kMaxPadding = 255;
+  bool can_pad() const { return rtx_ssrc_ != 0 && bwe_ != nullptr && packets_ > 0; }
+  size_t send_padding(size_t padding);
   uint64_t packets() const { return packets_; }
   uint64_t retransmitted() const { return retransmitted_; }
+  uint64_t padding_packets() const { return padding_packets_; }
   uint64_t octets() const { return octets_; }
 
  private:
@@ -126,6 +136,7 @@ class DownTrack {
   uint8_t twcc_ext_ = 0;
   uint64_t packets_ = 0;
   uint64_t retransmitted_ = 0;
+  uint64_t padding_packets_ = 0;
   uint64_t octets_ = 0;  // payload octets sent (for sender reports)
   std::array<uint8_t, rtc::UdpSocket::kMaxDatagram> retransmit_scratch_{};
   std::array<uint8_t, rtc::UdpSocket::kMaxDatagram> scratch_{};

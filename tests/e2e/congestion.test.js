@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { waitFor } from '../lib/media.js';
 import { startRoomEnvironment, devToken as token } from '../lib/livekit-page.js';
 
-const kMediaPort = 27882;         // inside the private namespace: no one else's ports there
+const kMediaPort = 27880;         // inside the private namespace: no one else's ports there (a multiple of 8)
 const kDownlinkKbit = 600;        // below the top layer of Chromium's fake 640x480 camera
 const inNamespace = process.env.PARLOR_BWE_NETNS === '1';
 
@@ -41,8 +41,10 @@ if (!inNamespace) {
     'ceil', `${kDownlinkKbit}kbit`);
   tc('qdisc', 'add', 'dev', 'lo', 'parent', '1:20', 'handle', '20:', 'tbf', 'rate', `${kDownlinkKbit}kbit`,
     'burst', '10kb', 'latency', '150ms');
-  tc('filter', 'add', 'dev', 'lo', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32',
-    'match', 'ip', 'protocol', '17', '0xff', 'match', 'ip', 'sport', String(kMediaPort), '0xffff', 'flowid', '1:20');
+  // Every media worker's port (worker i listens on kMediaPort + i; up to 8 here) is capped.
+  const capDownlink = () => tc('filter', 'add', 'dev', 'lo', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32',
+    'match', 'ip', 'protocol', '17', '0xff', 'match', 'ip', 'sport', String(kMediaPort), '0xfff8', 'flowid', '1:20');
+  const liftCap = () => tc('filter', 'del', 'dev', 'lo', 'parent', '1:', 'prio', '1');
 
   let env;
   after(async () => { await env?.stop(); });
@@ -59,6 +61,7 @@ if (!inNamespace) {
 
   for (const mode of modes) test(`a subscriber behind a 600 kbit/s downlink is moved to a lower layer and keeps playing: ${mode.name}`, async () => {
     await env?.stop();  // a server per mode: its metrics start from zero
+    capDownlink();
     // Only lo exists here: Chromium gathers loopback candidates only when allowed to.
     env = await startRoomEnvironment(['--dev', '--udp-port', String(kMediaPort)],
       { chromiumArgs: ['--allow-loopback-in-peer-connection'] });
@@ -96,6 +99,22 @@ if (!inNamespace) {
       + `(top ${top}) ${lowered} ms after his first frame; pauses ${await metric('parlor_bwe_pauses_total')}, `
       + `resumes ${await metric('parlor_bwe_resumes_total')}`);
     assert.ok(estimate > 0 && estimate < 2_000_000, `estimate ${estimate}`);
+
+    // The cap lifts: probes show the wider path and bob gets the top layer back, with audio
+    // flowing throughout and frames advancing on it.
+    liftCap();
+    const lifted = Date.now();
+    const audioBefore = await bob.evaluate(() => window.remoteAudioPackets());
+    await waitFor(async () => (await bob.evaluate(() => window.videoProgress())).width === top,
+      { timeoutMs: 45000, intervalMs: 250, what: `bob back on the ${top} px layer after the cap lifted` });
+    const recovered = Date.now() - lifted;
+    const atTop = await bob.evaluate(() => window.videoProgress());
+    await waitFor(async () => (await bob.evaluate(() => window.videoProgress())).frames > atTop.frames + 30,
+      { timeoutMs: 15000, intervalMs: 250, what: 'bob\'s frames advancing on the top layer' });
+    assert.ok(await bob.evaluate(() => window.remoteAudioPackets()) > audioBefore, 'audio kept flowing');
+    console.log(`[numbers] ${mode.name}: top layer back ${recovered} ms after the cap lifted; probes `
+      + `${await metric('parlor_bwe_probes_total')}, succeeded ${await metric('parlor_bwe_probes_succeeded_total')}, `
+      + `padding packets ${await metric('parlor_bwe_probe_padding_packets_total')}`);
     await env.stop();
     env = undefined;
   });
