@@ -23,8 +23,9 @@ void SubscriberCongestion::allocate(std::span<const Entry> entries, Clock::time_
     t.key = e.key;
     t.video = e.down->video();
     t.max_layer = e.down->max_layer();
-    // The layer the subscriber asked for stands for the size it shows the track at.
-    t.priority = e.down->max_layer();
+    // The speaker first; then the layer the subscriber asked for, which stands for the size it
+    // shows the track at (adaptive stream: larger tiles ask for higher layers).
+    t.priority = (e.speaking ? StreamAllocator::kMaxLayers : 0) + e.down->max_layer();
     for (int l = 0; l < StreamAllocator::kMaxLayers; ++l) t.layer_bps[l] = e.up->layer_bitrate(l, now);
     if (!t.video) {  // audio: one layer, wherever it came in
       int64_t sum = 0;

@@ -68,6 +68,7 @@ class SubscriberCongestion {
     uint64_t key = 0;  // stable per subscription (its SSRC)
     DownTrack* down = nullptr;
     UpTrack* up = nullptr;
+    bool speaking = false;  // its publisher is an active speaker: served before the others
   };
   struct PauseChange {
     uint64_t key = 0;

@@ -43,7 +43,10 @@ void Participant::apply_transport_cc() {
 void Participant::run_congestion_control(Clock::time_point now) {
   cc_entries_.clear();
   for (auto& s : subscriptions_) {
-    if (s->down && s->track && s->track->up) cc_entries_.push_back({s->ssrc, s->down.get(), s->track->up.get()});
+    if (s->down && s->track && s->track->up) {
+      bool speaking = s->publisher && room_.speaking(s->publisher->sid());
+      cc_entries_.push_back({s->ssrc, s->down.get(), s->track->up.get(), speaking});
+    }
   }
   cc_changes_.clear();
   congestion_->allocate(cc_entries_, now, cc_changes_);

@@ -369,5 +369,43 @@ TEST(DownTrackPadding, PaddingOnlyPacketsGoOnTheRtxStreamOnceMediaStarted) {
   EXPECT_EQ(down.send_padding(100), 0u);
 }
 
+// Two publishers' video on one short downlink: the active speaker's is served first.
+TEST_F(SubscriberCongestionTest, TheSpeakersVideoIsServedFirst) {
+  Bottleneck link(900'000);
+  SubscriberCongestion cc{CongestionConfig{}};
+  cc.bwe().set_clock(&fake_now);
+  Publisher a, b;
+  b.seq = {1000, 1000, 1000};
+  DownTrack a_down{link, 0xA1, 96, true}, b_down{link, 0xB1, 96, true};
+  for (auto* d : {&a_down, &b_down}) d->set_transport_cc(&cc.bwe(), kTwccExt);
+  a.video.add(&a_down);
+  b.video.add(&b_down);
+  std::vector<SubscriberCongestion::PauseChange> changes;
+  int a_better = 0, b_better = 0;
+  for (int64_t end = g_now_us + 20'000'000; g_now_us < end; g_now_us += 1000) {
+    if (g_now_us % 33'000 == 0) {
+      a.frame();
+      b.frame();
+    }
+    link.deliver(cc);
+    if (g_now_us % 400'000 == 0) {
+      // B speaks (its audio is not on this link; only the flag matters here).
+      std::array<SubscriberCongestion::Entry, 2> entries{{{1, &a_down, &a.video, false}, {2, &b_down, &b.video, true}}};
+      cc.allocate(entries, at(g_now_us), changes);
+      if (cc.bwe().congested() && g_now_us > end - 8'000'000) {
+        a_better += a_down.layer_cap() > b_down.layer_cap();
+        b_better += b_down.layer_cap() > a_down.layer_cap();
+      }
+    }
+  }
+  a.video.remove(&a_down);
+  b.video.remove(&b_down);
+  std::printf("[ numbers  ] two videos into 900 kbit/s, B speaking: caps A %d, B %d; B ahead in %d of the last 20 ticks, "
+              "A ahead in %d\n", a_down.layer_cap(), b_down.layer_cap(), b_better, a_better);
+  ASSERT_TRUE(cc.bwe().congested());
+  EXPECT_EQ(a_better, 0);
+  EXPECT_GT(b_better, 0);
+}
+
 }  // namespace
 }  // namespace parlor::sfu
