@@ -15,7 +15,8 @@ import { waitFor } from '../lib/media.js';
 import { startRoomEnvironment, devToken as token } from '../lib/livekit-page.js';
 
 const kMediaPort = 27880;         // inside the private namespace: no one else's ports there (a multiple of 8)
-const kDownlinkKbit = 600;        // below the top layer of Chromium's fake 640x480 camera
+// Below the top layer of Chromium's fake camera; PARLOR_BWE_DOWNLINK_KBIT measures other caps.
+const kDownlinkKbit = Number(process.env.PARLOR_BWE_DOWNLINK_KBIT || 600);
 const inNamespace = process.env.PARLOR_BWE_NETNS === '1';
 
 if (!inNamespace) {
@@ -94,10 +95,22 @@ if (!inNamespace) {
     await waitFor(async () => (await bob.evaluate(() => window.videoProgress())).frames > before.frames + 30,
       { timeoutMs: 15000, intervalMs: 250, what: 'bob\'s frames advancing on the lower layer' });
     const after = await bob.evaluate(() => window.videoProgress());
+    // What bob receives under the cap (video + audio bytes over 3 s of his inbound-rtp stats).
+    const inbound = () => bob.evaluate(async () => {
+      let bytes = 0;
+      for (const pc of window.peerConnections) {
+        (await pc.getStats()).forEach((s) => { if (s.type === 'inbound-rtp') bytes += s.bytesReceived; });
+      }
+      return { bytes, at: performance.now() };
+    });
+    const b0 = await inbound();
+    await waitFor(async () => (await inbound()).at - b0.at >= 3000, { timeoutMs: 10000, intervalMs: 500, what: '3 s of stats' });
+    const b1 = await inbound();
+    const receivedKbit = Math.round(((b1.bytes - b0.bytes) * 8) / (b1.at - b0.at));
     console.log(`[numbers] ${mode.name}, downlink ${kDownlinkKbit} kbit/s: estimate ${estimate} bit/s at first congestion, `
       + `${await metric('parlor_bwe_estimate_bps_sum')} bit/s at the end; bob at ${after.width}x${after.height} `
       + `(top ${top}) ${lowered} ms after his first frame; pauses ${await metric('parlor_bwe_pauses_total')}, `
-      + `resumes ${await metric('parlor_bwe_resumes_total')}`);
+      + `resumes ${await metric('parlor_bwe_resumes_total')}; receiving ${receivedKbit} kbit/s`);
     assert.ok(estimate > 0 && estimate < 2_000_000, `estimate ${estimate}`);
 
     // The cap lifts: probes show the wider path and bob gets the top layer back, with audio
