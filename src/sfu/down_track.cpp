@@ -178,6 +178,61 @@ size_t DownTrack::write_transport_sequence(uint8_t* at, uint8_t& first_byte) {
   return sizeof block;
 }
 
+void DownTrack::set_red(uint8_t payload_type) {
+  red_payload_type_ = payload_type;
+  if (payload_type && !video_ && !red_history_) red_history_ = std::make_unique<std::array<RedBlock, kRedDistance>>();
+}
+
+// RFC 2198 §3: a 4-byte header per redundant block (F=1, the block's payload type, its timestamp
+// offset from the primary's (14 bits) and its length (10 bits)), the primary's 1-byte header
+// (F=0, payload type), the redundant blocks oldest first, then the primary. Only earlier packets
+// of the same mapping, in sequence, within the offset's range.
+size_t DownTrack::write_red(uint8_t* at, size_t room, std::span<const uint8_t> primary, uint16_t seq, uint32_t ts) {
+  auto& history = *red_history_;
+  constexpr uint32_t kMaxOffset = (1u << 14) - 1;
+  size_t used = 1 + primary.size();
+  std::array<const RedBlock*, kRedDistance> blocks{};
+  size_t count = 0;
+  for (const auto& h : history) {
+    uint16_t back = static_cast<uint16_t>(seq - h.seq);
+    uint32_t offset = ts - h.ts;
+    if (!h.valid || back == 0 || back > kRedDistance || offset == 0 || offset > kMaxOffset) continue;
+    if (used + 4 + h.size > room) continue;
+    used += 4 + h.size;
+    blocks[count++] = &h;
+  }
+  if (used > room) return 0;
+  uint8_t* w = at;
+  const uint8_t pt = payload_type_ & 0x7f;
+  for (size_t i = 0; i < count; ++i) {
+    uint32_t offset = ts - blocks[i]->ts;
+    w[0] = 0x80 | pt;
+    w[1] = static_cast<uint8_t>(offset >> 6);
+    w[2] = static_cast<uint8_t>((offset & 0x3f) << 2 | blocks[i]->size >> 8);
+    w[3] = static_cast<uint8_t>(blocks[i]->size);
+    w += 4;
+  }
+  *w++ = pt;
+  for (size_t i = 0; i < count; ++i) {
+    std::memcpy(w, blocks[i]->data.data(), blocks[i]->size);
+    w += blocks[i]->size;
+  }
+  if (!primary.empty()) std::memcpy(w, primary.data(), primary.size());
+  w += primary.size();
+  // Remember this one (the oldest entry makes room); not a late or repeated one.
+  if (history.back().valid && static_cast<int16_t>(seq - history.back().seq) <= 0) return static_cast<size_t>(w - at);
+  std::rotate(history.begin(), history.begin() + 1, history.end());
+  auto& last = history.back();
+  last.valid = primary.size() <= kMaxRedBlock;
+  if (last.valid) {
+    std::memcpy(last.data.data(), primary.data(), primary.size());
+    last.size = static_cast<uint16_t>(primary.size());
+    last.seq = seq;
+    last.ts = ts;
+  }
+  return static_cast<size_t>(w - at);
+}
+
 // Fixed header and CSRCs, no extension block (or only the transport-wide sequence number), then
 // payload and padding unchanged — except Opus RED from the publisher: as is with the subscriber's
 // payload types inside, or its primary block alone for a subscriber that takes plain Opus.
@@ -198,15 +253,25 @@ bool DownTrack::send_mapped(const rtc::RtpPacketView& in, uint16_t seq, uint32_t
       payload_bytes = body.size();
     }
   }
+  // Plain Opus to a subscriber that takes RED: made into RED here (see set_red).
+  const bool make_red = !video_ && red_payload_type_ && red_history_ && !red;
   if (header + kMaxExtensionBytes + body.size() > scratch_.size()) return false;
   std::memcpy(scratch_.data(), bytes.data(), header);
   scratch_[0] &= ~0x10;  // X bit off
-  if (red && !red_payload_type_) scratch_[0] &= ~0x20;  // the primary alone: no padding
+  if ((red && !red_payload_type_) || make_red) scratch_[0] &= ~0x20;  // a payload of our making: no padding
   size_t ext_bytes = write_transport_sequence(scratch_.data() + header, scratch_[0]);
   uint8_t* payload = scratch_.data() + header + ext_bytes;
-  std::memcpy(payload, body.data(), body.size());
-  if (red && red_payload_type_) rtc::set_red_block_payload_types({payload, payload_bytes}, *red, payload_type_);
-  size_t total = header + ext_bytes + body.size();
+  size_t total = 0;
+  if (make_red) {
+    payload_bytes = write_red(payload, scratch_.size() - header - ext_bytes, in.payload(), seq, ts);
+    if (payload_bytes == 0) return false;
+    payload_type = red_payload_type_;
+    total = header + ext_bytes + payload_bytes;
+  } else {
+    std::memcpy(payload, body.data(), body.size());
+    if (red && red_payload_type_) rtc::set_red_block_payload_types({payload, payload_bytes}, *red, payload_type_);
+    total = header + ext_bytes + body.size();
+  }
   auto out = rtc::RtpPacketView::parse({scratch_.data(), total});
   if (!out) return false;
   out->set_ssrc(ssrc_);
