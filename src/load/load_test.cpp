@@ -374,7 +374,7 @@ nlohmann::json LoadReport::to_json() const {
 
 void LoadReport::print_table(std::ostream& out) const {
   const auto& o = options;
-  auto row = [&](const std::string& k, const std::string& v) { out << "  " << std::left << std::setw(34) << k << v << "\n"; };
+  auto row = [&](const std::string& k, const std::string& v) { out << "  " << std::left << std::setw(42) << k << v << "\n"; };
   auto num = [](double v, int prec = 1) {
     std::ostringstream s;
     s << std::fixed << std::setprecision(prec) << v;
