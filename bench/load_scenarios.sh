@@ -24,8 +24,8 @@ for s in $SCENARIOS; do
   case $s in
     visit)   run visit-1 --rooms 2 --publishers 1 --subscribers 1 ;;
     visits25) run visits-25 --rooms 50 --publishers 1 --subscribers 1 ;;
-    room10)  for n in 1 5 10 20 40; do run room-10x$n --rooms 1 --publishers 10 --subscribers $n; done ;;
-    audio)   for n in 1 10 50 100 250 500; do run audio-1x$n --audio-only --rooms 1 --publishers 1 --subscribers $n; done ;;
+    room10)  for n in ${ROOM10_SIZES:-1 5 10 20}; do run room-10x$n --rooms 1 --publishers 10 --subscribers $n; done ;;
+    audio)   for n in ${AUDIO_SIZES:-1 10 50 100 250 500}; do run audio-1x$n --audio-only --rooms 1 --publishers 1 --subscribers $n; done ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
   esac
 done

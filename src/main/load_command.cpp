@@ -44,9 +44,13 @@ lost, a packet nobody sent, a participant that failed) and 2 on bad usage.
   --room-prefix NAME   rooms are NAME-0, NAME-1, ... (default load)
   --server-pid PID     read the server's CPU and memory from /proc/PID
   --spawn-server       start `parlor media` (this binary) on free ports with a temporary key
+                       (against your own server, raise limit.max_ws_connections_per_ip: every
+                       participant comes from one address)
   --no-floor           skip the in-process floor measurement
   --json FILE          write every figure as JSON
 )";
+
+constexpr const char* kSpawnedConfig = "limit:\n  max_ws_connections_per_ip: 100000\n  max_ws_connections_per_room: 100000\n";
 
 std::chrono::milliseconds parse_duration(const std::string& text) {
   size_t used = 0;
@@ -82,8 +86,11 @@ struct SpawnedServer {
       close(out[0]);
       close(out[1]);
       std::string keys = key + ": " + secret;
-      execl("/proc/self/exe", "parlor", "media", "--port", "0", "--udp-port", "0", "--tcp-port", "0", "--bind",
-            "127.0.0.1", "--keys", keys.c_str(), "--log-level", "warn", static_cast<char*>(nullptr));
+      // Every simulated participant comes from 127.0.0.1: lift the per-address WebSocket limit
+      // (64 by default, limit.max_ws_connections_per_ip), as a load test of any server must.
+      execl("/proc/self/exe", "parlor", "media", "--config-body", kSpawnedConfig, "--port", "0", "--udp-port", "0",
+            "--tcp-port", "0", "--bind", "127.0.0.1", "--keys", keys.c_str(), "--log-level", "warn",
+            static_cast<char*>(nullptr));
       _exit(127);
     }
     close(out[1]);
