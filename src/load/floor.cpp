@@ -195,7 +195,9 @@ double measure_gso(int fd, const sockaddr_in& to, std::chrono::milliseconds slic
 }  // namespace
 
 double FloorResult::per_forwarded_us(bool gcm, double fanout, bool gso) const {
-  if (fanout < 1) fanout = 1;
+  // Below 1 (simulcast: three layers in, one out) each forwarded packet carries more than one
+  // received packet's cost.
+  if (fanout <= 0) fanout = 1;
   double protect = gcm ? protect_gcm_us : protect_cm_us;
   double unprotect = gcm ? unprotect_gcm_us : unprotect_cm_us;
   double send = gso && gso_us > 0 ? gso_us : sendmmsg_us;

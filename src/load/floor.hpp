@@ -27,7 +27,7 @@ struct FloorResult {
   std::string gso_error;      // why GSO was not measured
 
   // The floor per forwarded packet when each received packet goes out `fanout` times:
-  // protect + send, plus (receive + unprotect) shared by the copies.
+  // protect + send, plus (receive + unprotect) × received / forwarded.
   double per_forwarded_us(bool gcm, double fanout, bool gso = false) const;
 };
 
