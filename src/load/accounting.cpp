@@ -23,7 +23,8 @@ void write_tag(std::span<uint8_t> payload, const PacketTag& tag) {
 std::optional<PacketTag> read_tag(std::span<const uint8_t> payload) {
   if (payload.size() < kTagSize) return std::nullopt;
   auto t = payload.subspan(payload.size() - kTagSize);
-  if (rtc::read_u32(t, 0) != kTagMagic || t[9] != 0 || t[10] != 0 || t[11] != 0) return std::nullopt;
+  if (rtc::read_u32(t, 0) != kTagMagic || t[9] != 0 || t[10] != 0 || t[11] != 0)
+    return std::nullopt;
   return PacketTag{rtc::read_u32(t, 4), t[8], rtc::read_u32(t, 12)};
 }
 
@@ -85,7 +86,8 @@ void StreamAccount::on_packet(uint16_t sequence, uint32_t rtp_timestamp, int64_t
   if (!in_order) return;
   if (last_ts_) {
     auto step = static_cast<int32_t>(rtp_timestamp - *last_ts_);
-    if (step < 0 || static_cast<uint64_t>(step) > uint64_t{kMaxTimestampStepSeconds} * clock_rate_) {
+    if (step < 0 ||
+        static_cast<uint64_t>(step) > uint64_t{kMaxTimestampStepSeconds} * clock_rate_) {
       ++c_.timestamp_anomalies;
     }
   }

@@ -59,21 +59,21 @@ class JitterEstimator {
 };
 
 struct StreamCounters {
-  uint64_t received = 0;     // every packet, duplicates included
+  uint64_t received = 0;  // every packet, duplicates included
   uint64_t unique = 0;
   uint64_t duplicates = 0;
-  uint64_t late = 0;         // arrived after a higher sequence number (filled a gap)
-  uint64_t too_late = 0;     // older than the window, or before the first packet: not counted
-  uint64_t lost = 0;         // gaps not (yet) filled
-  uint64_t bytes = 0;        // payload bytes of unique packets
+  uint64_t late = 0;      // arrived after a higher sequence number (filled a gap)
+  uint64_t too_late = 0;  // older than the window, or before the first packet: not counted
+  uint64_t lost = 0;      // gaps not (yet) filled
+  uint64_t bytes = 0;     // payload bytes of unique packets
   // Source checks (tagged packets).
-  uint64_t untagged = 0;         // no valid tag (padding, or not ours)
-  uint64_t server_skipped = 0;   // source packets skipped without a sequence gap, mid-frame
-  uint64_t layer_switches = 0;   // the layer changed (at a keyframe)
-  uint64_t resumes = 0;          // same layer, source jumped at a keyframe
-  uint64_t phantom = 0;          // sequence advanced further than the source: invented packets
-  uint64_t source_reordered = 0; // source index went backwards (a late repair forwarded anew)
-  uint64_t track_changed = 0;    // tag's track differs from the stream's first
+  uint64_t untagged = 0;             // no valid tag (padding, or not ours)
+  uint64_t server_skipped = 0;       // source packets skipped without a sequence gap, mid-frame
+  uint64_t layer_switches = 0;       // the layer changed (at a keyframe)
+  uint64_t resumes = 0;              // same layer, source jumped at a keyframe
+  uint64_t phantom = 0;              // sequence advanced further than the source: invented packets
+  uint64_t source_reordered = 0;     // source index went backwards (a late repair forwarded anew)
+  uint64_t track_changed = 0;        // tag's track differs from the stream's first
   uint64_t timestamp_anomalies = 0;  // RTP timestamp went backwards or jumped > 10 s in order
   uint64_t first_seq = 0, highest_seq = 0;  // extended
   bool started = false;
@@ -86,12 +86,13 @@ class StreamAccount {
   // Sequence numbers remembered for duplicate and late detection.
   static constexpr size_t kWindow = 4096;
 
-  explicit StreamAccount(uint32_t clock_rate = 90000) : clock_rate_(clock_rate), jitter_(clock_rate) {}
+  explicit StreamAccount(uint32_t clock_rate = 90000)
+      : clock_rate_(clock_rate), jitter_(clock_rate) {}
 
   // One received packet. `tag` is its payload tag (null if it had none); `keyframe` whether
   // it starts a keyframe (video).
-  void on_packet(uint16_t sequence, uint32_t rtp_timestamp, int64_t arrival_us, size_t payload_bytes,
-                 const PacketTag* tag, bool keyframe);
+  void on_packet(uint16_t sequence, uint32_t rtp_timestamp, int64_t arrival_us,
+                 size_t payload_bytes, const PacketTag* tag, bool keyframe);
 
   const StreamCounters& counters() const { return c_; }
   double jitter_ms() const { return jitter_.jitter_ms(); }

@@ -24,7 +24,8 @@ Books check_books(const std::vector<PeerResult>& peers) {
   std::map<uint32_t, const TrackSent*> sent;
   std::map<std::string, std::set<uint32_t>> room_tracks;
   for (const auto& p : peers) {
-    if (!p.error.empty()) problem((p.publisher ? "publisher " : "subscriber ") + p.identity + " failed: " + p.error);
+    if (!p.error.empty())
+      problem((p.publisher ? "publisher " : "subscriber ") + p.identity + " failed: " + p.error);
     if (!p.publisher) continue;
     if (!p.join_ms) problem("publisher " + p.identity + " never joined");
     for (const auto& t : p.sent) {
@@ -57,10 +58,12 @@ Books check_books(const std::vector<PeerResult>& peers) {
       b.jitter_ms_max = std::max(b.jitter_ms_max, s.jitter_ms);
       std::string where = "subscriber " + p.identity + " SSRC " + std::to_string(s.ssrc);
       if (c.unique + c.lost != c.expected()) {
-        problem(where + ": unique " + std::to_string(c.unique) + " + lost " + std::to_string(c.lost) +
-                " != expected " + std::to_string(c.expected()));
+        problem(where + ": unique " + std::to_string(c.unique) + " + lost " +
+                std::to_string(c.lost) + " != expected " + std::to_string(c.expected()));
       }
-      if (c.phantom) problem(where + ": " + std::to_string(c.phantom) + " packets numbered that no publisher sent");
+      if (c.phantom)
+        problem(where + ": " + std::to_string(c.phantom) +
+                " packets numbered that no publisher sent");
       if (c.track_changed) problem(where + ": the stream carried more than one track");
       if (!s.track) {
         problem(where + ": no tagged packet (" + std::to_string(c.untagged) + " untagged)");
@@ -69,21 +72,24 @@ Books check_books(const std::vector<PeerResult>& peers) {
       got.insert(*s.track);
       auto it = sent.find(*s.track);
       if (it == sent.end() || !want.count(*s.track)) {
-        problem(where + ": track " + std::to_string(*s.track) + " is not published in room " + p.room);
+        problem(where + ": track " + std::to_string(*s.track) + " is not published in room " +
+                p.room);
         continue;
       }
       if (s.last_tag) {
         uint32_t published = it->second->packets[std::min<uint8_t>(s.last_tag->layer, 2)];
         if (s.last_tag->index >= published) {
           problem(where + ": packet index " + std::to_string(s.last_tag->index) + " of layer " +
-                  std::to_string(s.last_tag->layer) + " beyond the " + std::to_string(published) + " sent");
+                  std::to_string(s.last_tag->layer) + " beyond the " + std::to_string(published) +
+                  " sent");
         } else {
           b.tail_unreceived += published - 1 - s.last_tag->index;
         }
       }
     }
     for (uint32_t t : want) {
-      if (!got.count(t)) problem("subscriber " + p.identity + " received nothing of track " + std::to_string(t));
+      if (!got.count(t))
+        problem("subscriber " + p.identity + " received nothing of track " + std::to_string(t));
     }
   }
   if (b.streams) b.jitter_ms_mean = jitter_sum / static_cast<double>(b.streams);

@@ -16,18 +16,19 @@ struct Books {
   uint64_t expected_streams = 0;  // subscribers × tracks of their room's publishers
   uint64_t received = 0;          // unique packets
   uint64_t duplicates = 0, late = 0, too_late = 0;
-  uint64_t lost = 0;              // sequence gaps never filled
-  uint64_t server_skipped = 0;    // source packets dropped without a sequence number
+  uint64_t lost = 0;            // sequence gaps never filled
+  uint64_t server_skipped = 0;  // source packets dropped without a sequence number
   uint64_t layer_switches = 0, resumes = 0, timestamp_anomalies = 0;
-  uint64_t tail_unreceived = 0;   // sent on a stream's last layer after its last received packet
-  uint64_t published_packets = 0; // all layers of all tracks
+  uint64_t tail_unreceived = 0;    // sent on a stream's last layer after its last received packet
+  uint64_t published_packets = 0;  // all layers of all tracks
   double jitter_ms_mean = 0, jitter_ms_max = 0;
   std::vector<std::string> problems;
 
   bool balanced() const { return problems.empty(); }
   double loss_percent() const {
     uint64_t denom = received + lost + server_skipped;
-    return denom ? 100.0 * static_cast<double>(lost + server_skipped) / static_cast<double>(denom) : 0;
+    return denom ? 100.0 * static_cast<double>(lost + server_skipped) / static_cast<double>(denom)
+                 : 0;
   }
 };
 

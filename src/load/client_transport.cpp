@@ -17,7 +17,8 @@ constexpr uint32_t kPriority = (126u << 24) | (65535u << 8) | 255u;
 constexpr int kSocketBuffer = 1 << 20;
 
 std::string random_ice(size_t n) {
-  static constexpr std::string_view kChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr std::string_view kChars =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::array<uint8_t, 64> b{};
   RAND_bytes(b.data(), static_cast<int>(n));
   std::string s;
@@ -26,14 +27,17 @@ std::string random_ice(size_t n) {
 }
 }  // namespace
 
-ClientTransport::ClientTransport(boost::asio::io_context& io, const rtc::DtlsCertificate& certificate, Owner& owner)
+ClientTransport::ClientTransport(boost::asio::io_context& io,
+                                 const rtc::DtlsCertificate& certificate, Owner& owner)
     : certificate_(certificate), owner_(owner), socket_(io) {
   local_ufrag_ = random_ice(8);
   local_pwd_ = random_ice(24);
   RAND_bytes(reinterpret_cast<uint8_t*>(&tie_breaker_), sizeof(tie_breaker_));
 }
 
-ClientTransport::~ClientTransport() { close(); }
+ClientTransport::~ClientTransport() {
+  close();
+}
 
 void ClientTransport::start(const boost::asio::ip::udp::endpoint& remote, std::string remote_ufrag,
                             std::string remote_pwd, std::string remote_fingerprint) {
@@ -58,16 +62,17 @@ void ClientTransport::start(const boost::asio::ip::udp::endpoint& remote, std::s
 
 void ClientTransport::receive() {
   if (closed_) return;
-  socket_.async_receive_from(boost::asio::buffer(rx_), from_, [this](boost::system::error_code ec, size_t n) {
-    if (ec == boost::asio::error::operation_aborted || closed_) return;
-    if (!ec) {
-      if (auto caught = guarded([&] { on_datagram(std::span(rx_.data(), n)); })) {
-        owner_.on_failed("transport: " + caught->message);
-        return;
-      }
-    }
-    receive();
-  });
+  socket_.async_receive_from(
+      boost::asio::buffer(rx_), from_, [this](boost::system::error_code ec, size_t n) {
+        if (ec == boost::asio::error::operation_aborted || closed_) return;
+        if (!ec) {
+          if (auto caught = guarded([&] { on_datagram(std::span(rx_.data(), n)); })) {
+            owner_.on_failed("transport: " + caught->message);
+            return;
+          }
+        }
+        receive();
+      });
 }
 
 void ClientTransport::on_datagram(std::span<uint8_t> data) {
@@ -83,7 +88,8 @@ void ClientTransport::on_datagram(std::span<uint8_t> data) {
         dtls_->start();
       }
     } else if (m->message_class() == rtc::StunClass::kError) {
-      owner_.on_failed("ICE: the server refused our check (error " + std::to_string(m->error_code().value_or(0)) + ")");
+      owner_.on_failed("ICE: the server refused our check (error " +
+                       std::to_string(m->error_code().value_or(0)) + ")");
     }
     return;
   }
@@ -125,7 +131,8 @@ void ClientTransport::send_check(Clock::time_point now) {
   if (!b.ok()) return;
   ++counters_.stun_checks;
   send_datagram(b.bytes());
-  next_check_ = now + (ice_ok_ ? std::chrono::duration_cast<Clock::duration>(kConsentInterval) : kCheckInterval);
+  next_check_ = now + (ice_ok_ ? std::chrono::duration_cast<Clock::duration>(kConsentInterval)
+                               : kCheckInterval);
 }
 
 void ClientTransport::tick(Clock::time_point now) {
@@ -180,8 +187,10 @@ void ClientTransport::on_dtls_send(std::span<const uint8_t> datagram) {
 }
 
 void ClientTransport::on_dtls_connected(const rtc::SrtpKeyMaterial& keys) {
-  srtp_send_ = std::make_unique<rtc::SrtpSession>(keys.profile, rtc::SrtpKeys{keys.local_key, keys.local_salt});
-  srtp_recv_ = std::make_unique<rtc::SrtpSession>(keys.profile, rtc::SrtpKeys{keys.remote_key, keys.remote_salt});
+  srtp_send_ = std::make_unique<rtc::SrtpSession>(keys.profile,
+                                                  rtc::SrtpKeys{keys.local_key, keys.local_salt});
+  srtp_recv_ = std::make_unique<rtc::SrtpSession>(keys.profile,
+                                                  rtc::SrtpKeys{keys.remote_key, keys.remote_salt});
   owner_.on_connected(keys.profile);
 }
 

@@ -42,15 +42,16 @@ class ClientTransport : private rtc::DtlsTransport::Listener {
     uint64_t stun_checks = 0;
   };
 
-  ClientTransport(boost::asio::io_context& io, const rtc::DtlsCertificate& certificate, Owner& owner);
+  ClientTransport(boost::asio::io_context& io, const rtc::DtlsCertificate& certificate,
+                  Owner& owner);
   ~ClientTransport() override;
 
   const std::string& local_ufrag() const { return local_ufrag_; }
   const std::string& local_pwd() const { return local_pwd_; }
 
   // Starts ICE towards the server's candidate with its credentials, then DTLS.
-  void start(const boost::asio::ip::udp::endpoint& remote, std::string remote_ufrag, std::string remote_pwd,
-             std::string remote_fingerprint);
+  void start(const boost::asio::ip::udp::endpoint& remote, std::string remote_ufrag,
+             std::string remote_pwd, std::string remote_fingerprint);
   bool started() const { return started_; }
   bool connected() const { return srtp_send_ != nullptr; }
 

@@ -56,7 +56,8 @@ SrtpCost measure_srtp(rtc::SrtpProfile profile, std::chrono::milliseconds slice)
   std::array<uint8_t, 14> salt{};
   RAND_bytes(key.data(), key.size());
   RAND_bytes(salt.data(), salt.size());
-  rtc::SrtpKeys keys{key, std::span<const uint8_t>(salt.data(), rtc::SrtpSession::master_salt_length(profile))};
+  rtc::SrtpKeys keys{
+      key, std::span<const uint8_t>(salt.data(), rtc::SrtpSession::master_salt_length(profile))};
   rtc::SrtpSession sender(profile, keys), receiver(profile, keys);
   auto plain = plain_packet(0);
   std::vector<uint8_t> out(kPacket + 64);
@@ -163,7 +164,8 @@ double measure_sendmmsg(int fd, const sockaddr_in& to, std::chrono::milliseconds
   return n ? (thread_cpu_us() - t0) / static_cast<double>(n) : 0;
 }
 
-double measure_gso(int fd, const sockaddr_in& to, std::chrono::milliseconds slice, std::string& error) {
+double measure_gso(int fd, const sockaddr_in& to, std::chrono::milliseconds slice,
+                   std::string& error) {
   std::vector<uint8_t> p(kPacket * kBatch, 'x');
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint16_t))] = {};
   iovec iov{p.data(), p.size()};

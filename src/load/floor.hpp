@@ -22,9 +22,9 @@ struct FloorResult {
   double protect_cm_us = 0, protect_gcm_us = 0;
   double unprotect_cm_us = 0, unprotect_gcm_us = 0;
   double sendmmsg_us = 0;
-  double gso_us = 0;          // 0 when UDP GSO is unavailable
+  double gso_us = 0;  // 0 when UDP GSO is unavailable
   double recvmmsg_us = 0;
-  std::string gso_error;      // why GSO was not measured
+  std::string gso_error;  // why GSO was not measured
 
   // The floor per forwarded packet when each received packet goes out `fanout` times:
   // protect + send, plus (receive + unprotect) × received / forwarded.

@@ -2,10 +2,10 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <sstream>
@@ -43,7 +43,8 @@ constexpr auto kFeedbackInterval = std::chrono::milliseconds(100);
 constexpr auto kMaxLateness = std::chrono::milliseconds(500);
 constexpr const char* kExtMid = "urn:ietf:params:rtp-hdrext:sdes:mid";
 constexpr const char* kExtRid = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
-constexpr const char* kExtTwcc = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+constexpr const char* kExtTwcc =
+    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
 constexpr const char* kExtAudioLevel = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 constexpr const char* kRids[3] = {"q", "h", "f"};
 
@@ -142,8 +143,8 @@ struct LoadPeer::Twcc {
   }
 };
 
-LoadPeer::LoadPeer(GeneratorContext& ctx, Role role, std::string room, std::string identity, std::string token,
-                   uint32_t publisher_index)
+LoadPeer::LoadPeer(GeneratorContext& ctx, Role role, std::string room, std::string identity,
+                   std::string token, uint32_t publisher_index)
     : ctx_(ctx),
       role_(role),
       room_(std::move(room)),
@@ -173,8 +174,10 @@ void LoadPeer::fail(const std::string& why) {
 void LoadPeer::start() {
   started_at_ = Clock::now();
   ws_ = std::make_unique<websocket::stream<beast::tcp_stream>>(ctx_.io);
-  transport_ = std::make_unique<ClientTransport>(ctx_.io, ctx_.certificate, static_cast<ClientTransport::Owner&>(*this));
-  std::string target = "/rtc?access_token=" + token_ + "&auto_subscribe=1&sdk=cpp&version=parlor-load&protocol=16";
+  transport_ = std::make_unique<ClientTransport>(ctx_.io, ctx_.certificate,
+                                                 static_cast<ClientTransport::Owner&>(*this));
+  std::string target =
+      "/rtc?access_token=" + token_ + "&auto_subscribe=1&sdk=cpp&version=parlor-load&protocol=16";
   beast::get_lowest_layer(*ws_).expires_after(std::chrono::seconds(15));
   beast::get_lowest_layer(*ws_).async_connect(ctx_.server, [this, target](beast::error_code ec) {
     if (ec) return fail("connect: " + ec.message());
@@ -235,13 +238,21 @@ void LoadPeer::write_next() {
 void LoadPeer::on_signal(const livekit::SignalResponse& r) {
   using R = livekit::SignalResponse;
   switch (r.message_case()) {
-    case R::kJoin: on_join(r.join()); break;
-    case R::kAnswer: on_answer(r.answer()); break;
-    case R::kOffer: on_offer(r.offer()); break;
-    case R::kLeave:
-      if (!leaving_) fail("the server sent leave (reason " + std::to_string(r.leave().reason()) + ")");
+    case R::kJoin:
+      on_join(r.join());
       break;
-    default: break;
+    case R::kAnswer:
+      on_answer(r.answer());
+      break;
+    case R::kOffer:
+      on_offer(r.offer());
+      break;
+    case R::kLeave:
+      if (!leaving_)
+        fail("the server sent leave (reason " + std::to_string(r.leave().reason()) + ")");
+      break;
+    default:
+      break;
   }
 }
 
@@ -329,24 +340,29 @@ void LoadPeer::publish() {
   std::ostringstream sdp;
   const std::string fp = "sha-256 " + ctx_.certificate.fingerprint();
   sdp << "v=0\r\no=- " << random_u32() << " 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-      << "a=group:BUNDLE 0" << (m.audio_only ? "" : " 1") << "\r\na=msid-semantic: WMS " << stream << "\r\n";
+      << "a=group:BUNDLE 0" << (m.audio_only ? "" : " 1") << "\r\na=msid-semantic: WMS " << stream
+      << "\r\n";
   auto section_head = [&](const char* kind, int pt, const char* mid) {
     sdp << "m=" << kind << " 9 UDP/TLS/RTP/SAVPF " << pt << "\r\nc=IN IP4 0.0.0.0\r\n"
-        << "a=ice-ufrag:" << transport_->local_ufrag() << "\r\na=ice-pwd:" << transport_->local_pwd() << "\r\n"
-        << "a=ice-options:trickle\r\na=fingerprint:" << fp << "\r\na=setup:actpass\r\na=mid:" << mid << "\r\n"
+        << "a=ice-ufrag:" << transport_->local_ufrag()
+        << "\r\na=ice-pwd:" << transport_->local_pwd() << "\r\n"
+        << "a=ice-options:trickle\r\na=fingerprint:" << fp << "\r\na=setup:actpass\r\na=mid:" << mid
+        << "\r\n"
         << "a=extmap:" << int(kExtMidId) << " " << kExtMid << "\r\n"
         << "a=extmap:" << int(kExtTransportCcId) << " " << kExtTwcc << "\r\n";
   };
   section_head("audio", kOpusPt, "0");
   sdp << "a=extmap:" << int(kExtAudioLevelId) << " " << kExtAudioLevel << "\r\n"
       << "a=sendonly\r\na=msid:" << stream << " " << audio_cid << "\r\na=rtcp-mux\r\n"
-      << "a=rtpmap:111 opus/48000/2\r\na=rtcp-fb:111 transport-cc\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n"
+      << "a=rtpmap:111 opus/48000/2\r\na=rtcp-fb:111 transport-cc\r\na=fmtp:111 "
+         "minptime=10;useinbandfec=1\r\n"
       << "a=ssrc:" << layers_[0]->ssrc << " cname:" << identity_ << "\r\n"
       << "a=ssrc:" << layers_[0]->ssrc << " msid:" << stream << " " << audio_cid << "\r\n";
   if (!m.audio_only) {
     section_head("video", kVp8Pt, "1");
     sdp << "a=extmap:" << int(kExtRidId) << " " << kExtRid << "\r\n"
-        << "a=sendonly\r\na=msid:" << stream << " " << video_cid << "\r\na=rtcp-mux\r\na=rtcp-rsize\r\n"
+        << "a=sendonly\r\na=msid:" << stream << " " << video_cid
+        << "\r\na=rtcp-mux\r\na=rtcp-rsize\r\n"
         << "a=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 goog-remb\r\na=rtcp-fb:96 transport-cc\r\n"
         << "a=rtcp-fb:96 ccm fir\r\na=rtcp-fb:96 nack\r\na=rtcp-fb:96 nack pli\r\n";
     if (layer_count > 1) {
@@ -388,10 +404,12 @@ void LoadPeer::start_transport(const std::string& sdp_text) {
     }
   }
   if (!remote) throw std::runtime_error("the server's SDP has no UDP candidate");
-  if (ufrag.empty() || fingerprint.empty()) throw std::runtime_error("the server's SDP lacks ICE credentials or a fingerprint");
+  if (ufrag.empty() || fingerprint.empty())
+    throw std::runtime_error("the server's SDP lacks ICE credentials or a fingerprint");
   // "sha-256 AB:CD..." → the value DtlsTransport compares.
   auto space = fingerprint.find(' ');
-  transport_->start(*remote, ufrag, pwd, space == std::string::npos ? fingerprint : fingerprint.substr(space + 1));
+  transport_->start(*remote, ufrag, pwd,
+                    space == std::string::npos ? fingerprint : fingerprint.substr(space + 1));
 }
 
 void LoadPeer::on_answer(const livekit::SessionDescription& sd) {
@@ -409,7 +427,8 @@ void LoadPeer::on_offer(const livekit::SessionDescription& sd) {
   std::string bundle;
   for (const auto& m : offer.media) {
     if (m.kind != "audio" && m.kind != "video") {
-      body << "m=" << m.kind << " 0 " << m.proto << " " << (m.formats.empty() ? "0" : m.formats[0]) << "\r\n"
+      body << "m=" << m.kind << " 0 " << m.proto << " " << (m.formats.empty() ? "0" : m.formats[0])
+           << "\r\n"
            << "c=IN IP4 0.0.0.0\r\na=mid:" << m.mid() << "\r\n";
       continue;
     }
@@ -417,10 +436,12 @@ void LoadPeer::on_offer(const livekit::SessionDescription& sd) {
     std::optional<rtc::SdpCodec> codec;
     for (const auto& c : m.codecs()) {
       auto kind = rtc::codec_from_name(c.name);
-      if (!codec && ((video && kind == rtc::Codec::kVp8) || (!video && kind == rtc::Codec::kOpus))) codec = c;
+      if (!codec && ((video && kind == rtc::Codec::kVp8) || (!video && kind == rtc::Codec::kOpus)))
+        codec = c;
     }
     if (!codec) {
-      body << "m=" << m.kind << " 0 " << m.proto << " " << (m.formats.empty() ? "0" : m.formats[0]) << "\r\n"
+      body << "m=" << m.kind << " 0 " << m.proto << " " << (m.formats.empty() ? "0" : m.formats[0])
+           << "\r\n"
            << "c=IN IP4 0.0.0.0\r\na=mid:" << m.mid() << "\r\n";
       continue;
     }
@@ -432,21 +453,29 @@ void LoadPeer::on_offer(const livekit::SessionDescription& sd) {
     }
     if (ctx_.media.transport_cc && twcc) twcc_ext_ = twcc;
     bundle += " " + m.mid();
-    body << "m=" << m.kind << " 9 UDP/TLS/RTP/SAVPF " << codec->payload_type << "\r\nc=IN IP4 0.0.0.0\r\n"
-         << "a=ice-ufrag:" << transport_->local_ufrag() << "\r\na=ice-pwd:" << transport_->local_pwd() << "\r\n"
+    body << "m=" << m.kind << " 9 UDP/TLS/RTP/SAVPF " << codec->payload_type
+         << "\r\nc=IN IP4 0.0.0.0\r\n"
+         << "a=ice-ufrag:" << transport_->local_ufrag()
+         << "\r\na=ice-pwd:" << transport_->local_pwd() << "\r\n"
          << "a=fingerprint:" << fp << "\r\na=setup:active\r\na=mid:" << m.mid() << "\r\n";
     if (ctx_.media.transport_cc && twcc) body << "a=extmap:" << twcc << " " << kExtTwcc << "\r\n";
     auto dir = m.direction();
-    body << (dir == rtc::SdpDirection::kSendOnly || dir == rtc::SdpDirection::kSendRecv ? "a=recvonly" : "a=inactive")
-         << "\r\na=rtcp-mux\r\na=rtpmap:" << codec->payload_type << " " << codec->name << "/" << codec->clock_rate
-         << (codec->channels ? "/" + std::to_string(codec->channels) : "") << "\r\n";
-    if (!codec->fmtp.empty()) body << "a=fmtp:" << codec->payload_type << " " << codec->fmtp << "\r\n";
-    if (ctx_.media.transport_cc && twcc) body << "a=rtcp-fb:" << codec->payload_type << " transport-cc\r\n";
+    body << (dir == rtc::SdpDirection::kSendOnly || dir == rtc::SdpDirection::kSendRecv
+                 ? "a=recvonly"
+                 : "a=inactive")
+         << "\r\na=rtcp-mux\r\na=rtpmap:" << codec->payload_type << " " << codec->name << "/"
+         << codec->clock_rate << (codec->channels ? "/" + std::to_string(codec->channels) : "")
+         << "\r\n";
+    if (!codec->fmtp.empty())
+      body << "a=fmtp:" << codec->payload_type << " " << codec->fmtp << "\r\n";
+    if (ctx_.media.transport_cc && twcc)
+      body << "a=rtcp-fb:" << codec->payload_type << " transport-cc\r\n";
     if (video) body << "a=rtcp-fb:" << codec->payload_type << " nack pli\r\n";
   }
   std::ostringstream sdp;
   sdp << "v=0\r\no=- " << random_u32() << " 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-      << "a=ice-ufrag:" << transport_->local_ufrag() << "\r\na=ice-pwd:" << transport_->local_pwd() << "\r\n"
+      << "a=ice-ufrag:" << transport_->local_ufrag() << "\r\na=ice-pwd:" << transport_->local_pwd()
+      << "\r\n"
       << "a=fingerprint:" << fp << "\r\na=setup:active\r\n";
   if (!bundle.empty()) sdp << "a=group:BUNDLE" << bundle << "\r\n";
   sdp << "a=msid-semantic: WMS\r\n" << body.str();
@@ -460,7 +489,8 @@ void LoadPeer::on_offer(const livekit::SessionDescription& sd) {
 }
 
 void LoadPeer::on_connected(rtc::SrtpProfile profile) {
-  srtp_profile_ = profile == rtc::SrtpProfile::kAeadAes128Gcm ? "AEAD_AES_128_GCM" : "AES_CM_128_HMAC_SHA1_80";
+  srtp_profile_ =
+      profile == rtc::SrtpProfile::kAeadAes128Gcm ? "AEAD_AES_128_GCM" : "AES_CM_128_HMAC_SHA1_80";
   if (role_ == Role::kPublisher) {
     media_epoch_ = Clock::now();
     for (auto& l : layers_) l->next_due = media_epoch_;
@@ -471,14 +501,18 @@ void LoadPeer::on_connected(rtc::SrtpProfile profile) {
   }
 }
 
-void LoadPeer::on_failed(const std::string& reason) { fail(reason); }
+void LoadPeer::on_failed(const std::string& reason) {
+  fail(reason);
+}
 
 void LoadPeer::tick(Clock::time_point now) {
   if (!error_.empty() || leaving_ || !transport_) return;
   transport_->tick(now);
   if (join_ms_ && now >= next_ping_) {
     next_ping_ = now + ping_interval_;
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
     livekit::SignalRequest ping;
     ping.set_ping(ms);
     send(ping);
@@ -549,7 +583,8 @@ void LoadPeer::send_video_frame(Layer& layer, Clock::time_point now) {
   frame.frame_bytes = layer.frame_bytes * (key ? kKeyframeFactor : 1);
   frame.width = layer.width;
   frame.height = layer.height;
-  auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(layer.next_due - media_epoch_).count();
+  auto elapsed =
+      std::chrono::duration_cast<std::chrono::microseconds>(layer.next_due - media_epoch_).count();
   uint32_t ts = layer.timestamp_base + static_cast<uint32_t>(elapsed * kVideoClock / 1'000'000);
   layer.last_rtp_timestamp = ts;
   size_t count = vp8_packet_count(frame, kMaxPayload);
@@ -565,7 +600,8 @@ void LoadPeer::send_video_frame(Layer& layer, Clock::time_point now) {
     h.transport_cc = true;
     h.transport_sequence = transport_sequence_++;
     size_t header = write_rtp_header(packet_, h);
-    size_t payload = write_vp8_payload(std::span(packet_).subspan(header), frame, i, count, kMaxPayload, layer.tag);
+    size_t payload = write_vp8_payload(std::span(packet_).subspan(header), frame, i, count,
+                                       kMaxPayload, layer.tag);
     if (!header || !payload) continue;
     send_packet(layer, std::span(packet_.data(), header + payload));
   }
@@ -585,7 +621,8 @@ void LoadPeer::send_audio_packet(Layer& layer) {
   h.audio_level = true;
   h.level = 0x80 | 30;  // voiced, −30 dBov
   size_t header = write_rtp_header(packet_, h);
-  size_t payload = write_opus_payload(std::span(packet_).subspan(header), layer.frame_bytes, layer.tag);
+  size_t payload =
+      write_opus_payload(std::span(packet_).subspan(header), layer.frame_bytes, layer.tag);
   if (!header || !payload) return;
   send_packet(layer, std::span(packet_.data(), header + payload));
 }
@@ -612,7 +649,8 @@ void LoadPeer::send_sender_reports(Clock::time_point) {
     info.rtp_time = l->last_rtp_timestamp;
     info.packet_count = static_cast<uint32_t>(l->packets);
     info.octet_count = static_cast<uint32_t>(l->bytes);
-    if (size_t n = rtc::rtcp::build_sender_report(buf, info, {})) transport_->send_rtcp({buf.data(), n});
+    if (size_t n = rtc::rtcp::build_sender_report(buf, info, {}))
+      transport_->send_rtcp({buf.data(), n});
   }
 }
 
@@ -626,9 +664,12 @@ void LoadPeer::send_receiver_reports() {
     auto& b = blocks[n++];
     b.ssrc = ssrc;
     b.cumulative_lost = static_cast<int32_t>(std::min<uint64_t>(c.lost, 0x7FFFFF));
-    b.fraction_lost = c.expected() ? static_cast<uint8_t>(std::min<uint64_t>(255, c.lost * 256 / c.expected())) : 0;
+    b.fraction_lost =
+        c.expected() ? static_cast<uint8_t>(std::min<uint64_t>(255, c.lost * 256 / c.expected()))
+                     : 0;
     b.highest_sequence = static_cast<uint32_t>(c.highest_seq);
-    b.jitter = static_cast<uint32_t>(account.jitter_ms() * (video_ssrc_.count(ssrc) && video_ssrc_[ssrc] ? 90 : 48));
+    b.jitter = static_cast<uint32_t>(account.jitter_ms() *
+                                     (video_ssrc_.count(ssrc) && video_ssrc_[ssrc] ? 90 : 48));
   }
   std::array<uint8_t, 8 + 31 * 24> buf{};
   if (size_t len = rtc::rtcp::build_receiver_report(buf, rtcp_ssrc_, std::span(blocks.data(), n))) {
@@ -662,14 +703,17 @@ void LoadPeer::on_rtp(rtc::RtpPacketView& packet, size_t datagram_bytes) {
     video = s->second;
   }
   auto it = streams_.find(packet.ssrc());
-  if (it == streams_.end()) it = streams_.emplace(packet.ssrc(), StreamAccount(video ? kVideoClock : kAudioClock)).first;
+  if (it == streams_.end())
+    it = streams_.emplace(packet.ssrc(), StreamAccount(video ? kVideoClock : kAudioClock)).first;
   auto payload = packet.payload();
   auto tag = read_tag(payload);
   bool key = video && rtc::vp8_starts_keyframe(payload);
   uint64_t lost_before = it->second.counters().lost;
-  it->second.on_packet(packet.sequence(), packet.timestamp(), micros(now), payload.size(), tag ? &*tag : nullptr, key);
+  it->second.on_packet(packet.sequence(), packet.timestamp(), micros(now), payload.size(),
+                       tag ? &*tag : nullptr, key);
   uint64_t lost_after = it->second.counters().lost;
-  if (lost_after > lost_before) ctx_.live.rx_lost.fetch_add(lost_after - lost_before, std::memory_order_relaxed);
+  if (lost_after > lost_before)
+    ctx_.live.rx_lost.fetch_add(lost_after - lost_before, std::memory_order_relaxed);
   ctx_.live.rx_packets.fetch_add(1, std::memory_order_relaxed);
   ctx_.live.rx_bytes.fetch_add(datagram_bytes, std::memory_order_relaxed);
   if (!media_ms_) {
@@ -682,7 +726,8 @@ void LoadPeer::on_rtcp(std::span<const uint8_t> compound) {
   if (role_ != Role::kPublisher) return;
   rtc::rtcp::CompoundIterator it(compound);
   while (auto h = it.next()) {
-    if (h->type == rtc::rtcp::kPayloadFeedback && (h->count == rtc::rtcp::kFmtPli || h->count == rtc::rtcp::kFmtFir)) {
+    if (h->type == rtc::rtcp::kPayloadFeedback &&
+        (h->count == rtc::rtcp::kFmtPli || h->count == rtc::rtcp::kFmtFir)) {
       auto want = [&](uint32_t ssrc) {
         for (auto& l : layers_) {
           if (l->ssrc == ssrc) l->keyframe_wanted = true;
@@ -735,7 +780,8 @@ PeerResult LoadPeer::result() const {
   r.feedbacks_sent = feedbacks_sent_;
   if (transport_) r.srtp_errors = transport_->counters().srtp_errors;
   for (const auto& l : layers_) {
-    auto it = std::find_if(r.sent.begin(), r.sent.end(), [&](const TrackSent& t) { return t.track == l->tag.track; });
+    auto it = std::find_if(r.sent.begin(), r.sent.end(),
+                           [&](const TrackSent& t) { return t.track == l->tag.track; });
     if (it == r.sent.end()) {
       r.sent.push_back({l->tag.track, l->video, {}, {}});
       it = r.sent.end() - 1;

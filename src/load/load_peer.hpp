@@ -103,8 +103,8 @@ class LoadPeer : private ClientTransport::Owner {
   enum class Role { kPublisher, kSubscriber };
 
   // `publisher_index`: global, for the track keys (index × 2 + 0 audio / 1 video).
-  LoadPeer(GeneratorContext& ctx, Role role, std::string room, std::string identity, std::string token,
-           uint32_t publisher_index);
+  LoadPeer(GeneratorContext& ctx, Role role, std::string room, std::string identity,
+           std::string token, uint32_t publisher_index);
   ~LoadPeer() override;
 
   void start();

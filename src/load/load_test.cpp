@@ -64,7 +64,8 @@ struct Generator {
   }
 };
 
-uint64_t sum(const std::vector<std::unique_ptr<Generator>>& gens, std::atomic<uint64_t> LiveCounters::*field) {
+uint64_t sum(const std::vector<std::unique_ptr<Generator>>& gens,
+             std::atomic<uint64_t> LiveCounters::*field) {
   uint64_t s = 0;
   for (const auto& g : gens) s += (g->live.*field).load(std::memory_order_relaxed);
   return s;
@@ -97,7 +98,10 @@ LoadReport run_load(const LoadOptions& o, std::ostream& progress) {
   if (o.rooms < 1 || o.publishers < 0 || o.subscribers < 0 || o.publishers + o.subscribers < 1) {
     throw BadInput("need at least one room and one participant");
   }
-  if (o.api_key.empty() || o.api_secret.empty()) throw BadInput("an API key and secret are needed (--api-key/--api-secret or LIVEKIT_API_KEY/LIVEKIT_API_SECRET)");
+  if (o.api_key.empty() || o.api_secret.empty())
+    throw BadInput(
+        "an API key and secret are needed (--api-key/--api-secret or "
+        "LIVEKIT_API_KEY/LIVEKIT_API_SECRET)");
   LoadReport report;
   report.options = o;
   auto url = parse_url(o.url);
@@ -118,8 +122,9 @@ LoadReport run_load(const LoadOptions& o, std::ostream& progress) {
   std::vector<std::unique_ptr<Generator>> gens;
   for (int t = 0; t < threads; ++t) {
     auto g = std::make_unique<Generator>();
-    g->ctx = std::make_unique<GeneratorContext>(GeneratorContext{g->io, *certificate, server, url.host + ":" + url.port,
-                                                                 o.media, g->live, media_stopped, books_closed});
+    g->ctx = std::make_unique<GeneratorContext>(
+        GeneratorContext{g->io, *certificate, server, url.host + ":" + url.port, o.media, g->live,
+                         media_stopped, books_closed});
     g->timer = std::make_unique<boost::asio::steady_timer>(g->io);
     gens.push_back(std::move(g));
   }
@@ -128,7 +133,8 @@ LoadReport run_load(const LoadOptions& o, std::ostream& progress) {
   // spread round-robin over the threads.
   auto t0 = Clock::now() + std::chrono::milliseconds(100);
   size_t k = 0;
-  auto add = [&](LoadPeer::Role role, const std::string& room, const std::string& identity, uint32_t pub_index) {
+  auto add = [&](LoadPeer::Role role, const std::string& room, const std::string& identity,
+                 uint32_t pub_index) {
     auth::ClaimGrants claims;
     claims.api_key = o.api_key;
     claims.identity = identity;
@@ -150,11 +156,15 @@ LoadReport run_load(const LoadOptions& o, std::ostream& progress) {
   uint32_t pub_index = 0;
   for (int r = 0; r < o.rooms; ++r) {
     std::string room = o.room_prefix + "-" + std::to_string(r);
-    for (int p = 0; p < o.publishers; ++p) add(LoadPeer::Role::kPublisher, room, "pub-" + std::to_string(r) + "-" + std::to_string(p), pub_index++);
+    for (int p = 0; p < o.publishers; ++p)
+      add(LoadPeer::Role::kPublisher, room, "pub-" + std::to_string(r) + "-" + std::to_string(p),
+          pub_index++);
   }
   for (int r = 0; r < o.rooms; ++r) {
     std::string room = o.room_prefix + "-" + std::to_string(r);
-    for (int s = 0; s < o.subscribers; ++s) add(LoadPeer::Role::kSubscriber, room, "sub-" + std::to_string(r) + "-" + std::to_string(s), 0);
+    for (int s = 0; s < o.subscribers; ++s)
+      add(LoadPeer::Role::kSubscriber, room, "sub-" + std::to_string(r) + "-" + std::to_string(s),
+          0);
   }
   report.peers = k;
   const uint64_t total = k;
@@ -181,17 +191,22 @@ LoadReport run_load(const LoadOptions& o, std::ostream& progress) {
     auto now = Clock::now();
     double dt = std::chrono::duration<double>(now - last_tick).count();
     last_tick = now;
-    uint64_t rx = sum(gens, &LiveCounters::rx_packets), rxb = sum(gens, &LiveCounters::rx_bytes), tx = sum(gens, &LiveCounters::tx_packets);
+    uint64_t rx = sum(gens, &LiveCounters::rx_packets), rxb = sum(gens, &LiveCounters::rx_bytes),
+             tx = sum(gens, &LiveCounters::tx_packets);
     auto cpu = sample_server();
     std::ostringstream l;
-    l << std::fixed << std::setprecision(1) << "[" << std::setw(5) << std::chrono::duration<double>(now - start).count() << "s] "
-      << phase << " joined " << sum(gens, &LiveCounters::joined) << "/" << total << " media "
-      << sum(gens, &LiveCounters::media_ready) << " failed " << sum(gens, &LiveCounters::failed) << " | fwd "
-      << fmt_rate(dt > 0 ? (rx - last_rx) / dt : 0) << " pkt/s " << fmt_rate(dt > 0 ? (rxb - last_rx_bytes) * 8 / dt / 1e6 : 0)
-      << " Mbit/s, pub " << fmt_rate(dt > 0 ? (tx - last_tx) / dt : 0) << " pkt/s, lost " << sum(gens, &LiveCounters::rx_lost);
+    l << std::fixed << std::setprecision(1) << "[" << std::setw(5)
+      << std::chrono::duration<double>(now - start).count() << "s] " << phase << " joined "
+      << sum(gens, &LiveCounters::joined) << "/" << total << " media "
+      << sum(gens, &LiveCounters::media_ready) << " failed " << sum(gens, &LiveCounters::failed)
+      << " | fwd " << fmt_rate(dt > 0 ? (rx - last_rx) / dt : 0) << " pkt/s "
+      << fmt_rate(dt > 0 ? (rxb - last_rx_bytes) * 8 / dt / 1e6 : 0) << " Mbit/s, pub "
+      << fmt_rate(dt > 0 ? (tx - last_tx) / dt : 0) << " pkt/s, lost "
+      << sum(gens, &LiveCounters::rx_lost);
     if (cpu && last_cpu && dt > 0) {
-      l << " | server CPU " << std::setprecision(0) << 100.0 * (cpu->cpu_seconds - last_cpu->cpu_seconds) / dt << "% RSS "
-        << cpu->rss_kb / 1024 << " MiB";
+      l << " | server CPU " << std::setprecision(0)
+        << 100.0 * (cpu->cpu_seconds - last_cpu->cpu_seconds) / dt << "% RSS " << cpu->rss_kb / 1024
+        << " MiB";
     }
     last_cpu = cpu;
     last_rx = rx;
@@ -202,10 +217,12 @@ LoadReport run_load(const LoadOptions& o, std::ostream& progress) {
 
   // Join phase.
   auto join_deadline = start + std::chrono::milliseconds(100) +
-                       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(total / std::max(0.1, o.join_rate))) +
+                       std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(total / std::max(0.1, o.join_rate))) +
                        o.join_timeout;
   while (Clock::now() < join_deadline) {
-    uint64_t ready = sum(gens, &LiveCounters::media_ready), failed = sum(gens, &LiveCounters::failed);
+    uint64_t ready = sum(gens, &LiveCounters::media_ready),
+             failed = sum(gens, &LiveCounters::failed);
     if (ready + failed >= want_media && sum(gens, &LiveCounters::joined) + failed >= total) break;
     std::this_thread::sleep_for(std::chrono::seconds(1));
     line("join");
@@ -278,7 +295,9 @@ LoadReport run_load(const LoadOptions& o, std::ostream& progress) {
   if (report.server_start && report.server_end) {
     report.server_cpu_seconds = report.server_end->cpu_seconds - report.server_start->cpu_seconds;
     report.server_cpu_percent = 100.0 * report.server_cpu_seconds / w;
-    if (rx1 > rx0) report.server_us_per_forwarded = report.server_cpu_seconds * 1e6 / static_cast<double>(rx1 - rx0);
+    if (rx1 > rx0)
+      report.server_us_per_forwarded =
+          report.server_cpu_seconds * 1e6 / static_cast<double>(rx1 - rx0);
   }
   if (report.floor) {
     bool gcm = report.srtp_profile == "AEAD_AES_128_GCM";
@@ -298,8 +317,11 @@ nlohmann::json percentiles_json(const Percentiles& p) {
 }
 nlohmann::json proc_json(const std::optional<ProcSample>& s) {
   if (!s) return nullptr;
-  return {{"cpu_seconds", s->cpu_seconds}, {"user_seconds", s->user_seconds}, {"system_seconds", s->system_seconds},
-          {"rss_kb", s->rss_kb}, {"peak_rss_kb", s->peak_rss_kb}};
+  return {{"cpu_seconds", s->cpu_seconds},
+          {"user_seconds", s->user_seconds},
+          {"system_seconds", s->system_seconds},
+          {"rss_kb", s->rss_kb},
+          {"peak_rss_kb", s->peak_rss_kb}};
 }
 }  // namespace
 
@@ -320,24 +342,31 @@ nlohmann::json LoadReport::to_json() const {
                    {"generator_threads", o.threads},
                    {"join_rate", o.join_rate}};
   j["window_s"] = window_seconds;
-  j["peers"] = {{"total", peers}, {"joined", joined}, {"media_flowing", media_flowing}, {"failed", failed}};
+  j["peers"] = {
+      {"total", peers}, {"joined", joined}, {"media_flowing", media_flowing}, {"failed", failed}};
   j["join_ms"] = percentiles_json(join_ms);
   j["media_ms"] = percentiles_json(media_ms);
   j["forwarded"] = {{"packets_per_s", forwarded_pps}, {"bits_per_s", forwarded_bps}};
   j["published"] = {{"packets_per_s", published_pps}, {"bits_per_s", published_bps}};
   j["fanout"] = fanout;
   j["srtp_profile"] = srtp_profile;
-  j["server"] = {{"pid", o.server_pid ? nlohmann::json(*o.server_pid) : nlohmann::json(nullptr)},
-                 {"start", proc_json(server_start)},
-                 {"end", proc_json(server_end)},
-                 {"cpu_seconds", server_cpu_seconds},
-                 {"cpu_percent", server_cpu_percent},
-                 {"rss_kb", server_end ? nlohmann::json(server_end->rss_kb) : nlohmann::json(nullptr)},
-                 {"peak_rss_kb", server_end ? nlohmann::json(server_end->peak_rss_kb) : nlohmann::json(nullptr)},
-                 {"us_per_forwarded_packet", server_us_per_forwarded}};
+  j["server"] = {
+      {"pid", o.server_pid ? nlohmann::json(*o.server_pid) : nlohmann::json(nullptr)},
+      {"start", proc_json(server_start)},
+      {"end", proc_json(server_end)},
+      {"cpu_seconds", server_cpu_seconds},
+      {"cpu_percent", server_cpu_percent},
+      {"rss_kb", server_end ? nlohmann::json(server_end->rss_kb) : nlohmann::json(nullptr)},
+      {"peak_rss_kb",
+       server_end ? nlohmann::json(server_end->peak_rss_kb) : nlohmann::json(nullptr)},
+      {"us_per_forwarded_packet", server_us_per_forwarded}};
   if (floor) {
-    j["floor"] = {{"protect_us", {{"aes_cm_128_hmac_sha1_80", floor->protect_cm_us}, {"aead_aes_128_gcm", floor->protect_gcm_us}}},
-                  {"unprotect_us", {{"aes_cm_128_hmac_sha1_80", floor->unprotect_cm_us}, {"aead_aes_128_gcm", floor->unprotect_gcm_us}}},
+    j["floor"] = {{"protect_us",
+                   {{"aes_cm_128_hmac_sha1_80", floor->protect_cm_us},
+                    {"aead_aes_128_gcm", floor->protect_gcm_us}}},
+                  {"unprotect_us",
+                   {{"aes_cm_128_hmac_sha1_80", floor->unprotect_cm_us},
+                    {"aead_aes_128_gcm", floor->unprotect_gcm_us}}},
                   {"sendmmsg_us", floor->sendmmsg_us},
                   {"gso_us", floor->gso_us},
                   {"gso_error", floor->gso_error},
@@ -367,40 +396,59 @@ nlohmann::json LoadReport::to_json() const {
                 {"published_packets", b.published_packets},
                 {"jitter_ms_mean", b.jitter_ms_mean},
                 {"jitter_ms_max", b.jitter_ms_max}};
-  j["feedback"] = {{"plis_received", plis}, {"nacks_received", nacks}, {"retransmitted", retransmitted},
-                   {"transport_cc_sent", feedbacks}, {"srtp_errors", srtp_errors}};
+  j["feedback"] = {{"plis_received", plis},
+                   {"nacks_received", nacks},
+                   {"retransmitted", retransmitted},
+                   {"transport_cc_sent", feedbacks},
+                   {"srtp_errors", srtp_errors}};
   return j;
 }
 
 void LoadReport::print_table(std::ostream& out) const {
   const auto& o = options;
-  auto row = [&](const std::string& k, const std::string& v) { out << "  " << std::left << std::setw(42) << k << v << "\n"; };
+  auto row = [&](const std::string& k, const std::string& v) {
+    out << "  " << std::left << std::setw(42) << k << v << "\n";
+  };
   auto num = [](double v, int prec = 1) {
     std::ostringstream s;
     s << std::fixed << std::setprecision(prec) << v;
     return s.str();
   };
-  out << "\nparlor load: " << o.rooms << " room(s) × " << o.publishers << " publisher(s) × " << o.subscribers
-      << " subscriber(s), " << (o.media.audio_only ? "audio only" : o.media.simulcast ? "VP8 simulcast q/h/f + Opus" : "VP8 + Opus")
+  out << "\nparlor load: " << o.rooms << " room(s) × " << o.publishers << " publisher(s) × "
+      << o.subscribers << " subscriber(s), "
+      << (o.media.audio_only  ? "audio only"
+          : o.media.simulcast ? "VP8 simulcast q/h/f + Opus"
+                              : "VP8 + Opus")
       << ", window " << num(window_seconds) << " s\n";
-  row("peers joined / media / failed", std::to_string(joined) + "/" + std::to_string(peers) + " / " + std::to_string(media_flowing) + " / " + std::to_string(failed));
-  row("join ms p50 / p95 / p99", num(join_ms.p50) + " / " + num(join_ms.p95) + " / " + num(join_ms.p99));
-  row("media flowing ms p50 / p95 / p99", num(media_ms.p50) + " / " + num(media_ms.p95) + " / " + num(media_ms.p99));
+  row("peers joined / media / failed", std::to_string(joined) + "/" + std::to_string(peers) +
+                                           " / " + std::to_string(media_flowing) + " / " +
+                                           std::to_string(failed));
+  row("join ms p50 / p95 / p99",
+      num(join_ms.p50) + " / " + num(join_ms.p95) + " / " + num(join_ms.p99));
+  row("media flowing ms p50 / p95 / p99",
+      num(media_ms.p50) + " / " + num(media_ms.p95) + " / " + num(media_ms.p99));
   row("published pkt/s, Mbit/s", num(published_pps, 0) + ", " + num(published_bps / 1e6, 2));
-  row("forwarded pkt/s, Mbit/s (fanout)", num(forwarded_pps, 0) + ", " + num(forwarded_bps / 1e6, 2) + " (" + num(fanout, 2) + ")");
-  row("loss % (lost + skipped / received)", num(books.loss_percent(), 3) + " (" + std::to_string(books.lost) + " + " + std::to_string(books.server_skipped) + " / " + std::to_string(books.received) + ")");
+  row("forwarded pkt/s, Mbit/s (fanout)",
+      num(forwarded_pps, 0) + ", " + num(forwarded_bps / 1e6, 2) + " (" + num(fanout, 2) + ")");
+  row("loss % (lost + skipped / received)",
+      num(books.loss_percent(), 3) + " (" + std::to_string(books.lost) + " + " +
+          std::to_string(books.server_skipped) + " / " + std::to_string(books.received) + ")");
   row("jitter ms mean / max", num(books.jitter_ms_mean, 2) + " / " + num(books.jitter_ms_max, 2));
   row("SRTP profile", srtp_profile.empty() ? "-" : srtp_profile);
   if (server_end) {
     row("server CPU s, %", num(server_cpu_seconds, 2) + ", " + num(server_cpu_percent, 1) + " %");
-    row("server RSS MiB (peak)", num(server_end->rss_kb / 1024.0) + " (" + num(server_end->peak_rss_kb / 1024.0) + ")");
+    row("server RSS MiB (peak)",
+        num(server_end->rss_kb / 1024.0) + " (" + num(server_end->peak_rss_kb / 1024.0) + ")");
     row("server CPU µs / forwarded packet", num(server_us_per_forwarded, 2));
   } else {
     row("server CPU", "not measured (no --server-pid)");
   }
   if (floor) {
-    row("floor µs/pkt: protect CM / GCM", num(floor->protect_cm_us, 3) + " / " + num(floor->protect_gcm_us, 3));
-    row("floor µs/pkt: sendmmsg / GSO / recvmmsg", num(floor->sendmmsg_us, 3) + " / " + (floor->gso_us > 0 ? num(floor->gso_us, 3) : "n/a") + " / " + num(floor->recvmmsg_us, 3));
+    row("floor µs/pkt: protect CM / GCM",
+        num(floor->protect_cm_us, 3) + " / " + num(floor->protect_gcm_us, 3));
+    row("floor µs/pkt: sendmmsg / GSO / recvmmsg",
+        num(floor->sendmmsg_us, 3) + " / " + (floor->gso_us > 0 ? num(floor->gso_us, 3) : "n/a") +
+            " / " + num(floor->recvmmsg_us, 3));
     row("floor µs / forwarded packet (GSO)", num(floor_us, 3) + " (" + num(floor_gso_us, 3) + ")");
     row("ratio server / floor", floor_ratio > 0 ? num(floor_ratio, 2) + "×" : "-");
   }

@@ -1,9 +1,10 @@
 #pragma once
 // A process's CPU time and memory from /proc (proc(5)): user+sys from /proc/PID/stat (fields 14
 // and 15, in clock ticks), resident set from /proc/PID/status (VmRSS, VmHWM).
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
-#include <sys/types.h>
 
 namespace parlor::load {
 

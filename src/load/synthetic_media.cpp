@@ -17,7 +17,9 @@ constexpr size_t kVp8InterHeader = 3;
 // Opus TOC: config 31 (CELT fullband 20 ms), mono, one frame (RFC 6716 §3.1).
 constexpr uint8_t kOpusToc = 0xF8;
 
-size_t frame_header_size(const Vp8FrameSpec& f) { return f.keyframe ? kVp8KeyHeader : kVp8InterHeader; }
+size_t frame_header_size(const Vp8FrameSpec& f) {
+  return f.keyframe ? kVp8KeyHeader : kVp8InterHeader;
+}
 }  // namespace
 
 size_t write_rtp_header(std::span<uint8_t> out, const RtpHeaderSpec& s) {
@@ -44,11 +46,14 @@ size_t write_rtp_header(std::span<uint8_t> out, const RtpHeaderSpec& s) {
     std::memcpy(out.data() + at, value.data(), value.size());
     at += value.size();
   };
-  auto bytes = [](std::string_view v) { return std::span(reinterpret_cast<const uint8_t*>(v.data()), v.size()); };
+  auto bytes = [](std::string_view v) {
+    return std::span(reinterpret_cast<const uint8_t*>(v.data()), v.size());
+  };
   if (!s.mid.empty()) element(kExtMidId, bytes(s.mid));
   if (!s.rid.empty()) element(kExtRidId, bytes(s.rid));
   if (s.transport_cc) {
-    uint8_t v[2] = {static_cast<uint8_t>(s.transport_sequence >> 8), static_cast<uint8_t>(s.transport_sequence)};
+    uint8_t v[2] = {static_cast<uint8_t>(s.transport_sequence >> 8),
+                    static_cast<uint8_t>(s.transport_sequence)};
     element(kExtTransportCcId, v);
   }
   if (s.audio_level) {
@@ -77,8 +82,8 @@ size_t write_vp8_payload(std::span<uint8_t> out, const Vp8FrameSpec& f, size_t i
   size_t len = kVp8Descriptor + this_chunk + kTagSize;
   if (len > max_payload) len = max_payload;
   if (out.size() < len || i >= count) return 0;
-  out[0] = static_cast<uint8_t>(0x80 | (i == 0 ? 0x10 : 0));  // X, S on the first, PID 0
-  out[1] = 0x80;                                               // I: picture id present
+  out[0] = static_cast<uint8_t>(0x80 | (i == 0 ? 0x10 : 0));           // X, S on the first, PID 0
+  out[1] = 0x80;                                                       // I: picture id present
   out[2] = static_cast<uint8_t>(0x80 | ((f.picture_id >> 8) & 0x7F));  // M: 15-bit id
   out[3] = static_cast<uint8_t>(f.picture_id);
   size_t at = kVp8Descriptor;

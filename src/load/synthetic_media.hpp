@@ -28,12 +28,12 @@ struct RtpHeaderSpec {
   uint16_t sequence = 0;
   uint32_t timestamp = 0;
   uint32_t ssrc = 0;
-  std::string_view mid;   // sdes:mid (empty: none)
-  std::string_view rid;   // sdes:rtp-stream-id (empty: none)
+  std::string_view mid;  // sdes:mid (empty: none)
+  std::string_view rid;  // sdes:rtp-stream-id (empty: none)
   bool transport_cc = false;
   uint16_t transport_sequence = 0;
   bool audio_level = false;
-  uint8_t level = 0;      // -dBov, 0..127 (RFC 6464), V bit set when voiced
+  uint8_t level = 0;  // -dBov, 0..127 (RFC 6464), V bit set when voiced
 };
 
 // Writes the fixed header and the extension block; returns the header length (0 if `out` is

@@ -50,19 +50,24 @@ lost, a packet nobody sent, a participant that failed) and 2 on bad usage.
   --json FILE          write every figure as JSON
 )";
 
-constexpr const char* kSpawnedConfig = "limit:\n  max_ws_connections_per_ip: 100000\n  max_ws_connections_per_room: 100000\n";
+constexpr const char* kSpawnedConfig =
+    "limit:\n  max_ws_connections_per_ip: 100000\n  max_ws_connections_per_room: 100000\n";
 
 std::chrono::milliseconds parse_duration(const std::string& text) {
   size_t used = 0;
   double v = std::stod(text, &used);
   std::string unit = text.substr(used);
-  double ms = unit == "ms" ? v : unit == "m" ? v * 60000 : (unit.empty() || unit == "s") ? v * 1000 : -1;
+  double ms = unit == "ms"                    ? v
+              : unit == "m"                   ? v * 60000
+              : (unit.empty() || unit == "s") ? v * 1000
+                                              : -1;
   if (ms < 0) throw BadInput("bad duration '" + text + "' (use 20s, 500ms or 2m)");
   return std::chrono::milliseconds(static_cast<long long>(ms));
 }
 
 std::string random_text(size_t n) {
-  static constexpr std::string_view kChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  static constexpr std::string_view kChars =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   std::string s;
   unsigned char b[64];
   RAND_bytes(b, sizeof(b));
@@ -88,9 +93,9 @@ struct SpawnedServer {
       std::string keys = key + ": " + secret;
       // Every simulated participant comes from 127.0.0.1: lift the per-address WebSocket limit
       // (64 by default, limit.max_ws_connections_per_ip), as a load test of any server must.
-      execl("/proc/self/exe", "parlor", "media", "--config-body", kSpawnedConfig, "--port", "0", "--udp-port", "0",
-            "--tcp-port", "0", "--bind", "127.0.0.1", "--keys", keys.c_str(), "--log-level", "warn",
-            static_cast<char*>(nullptr));
+      execl("/proc/self/exe", "parlor", "media", "--config-body", kSpawnedConfig, "--port", "0",
+            "--udp-port", "0", "--tcp-port", "0", "--bind", "127.0.0.1", "--keys", keys.c_str(),
+            "--log-level", "warn", static_cast<char*>(nullptr));
       _exit(127);
     }
     close(out[1]);
@@ -158,7 +163,8 @@ int run_load(int argc, char** argv) {
         std::string v = value();
         size_t used = 0;
         int n = std::stoi(v, &used);
-        if (used != v.size() || n < min) throw BadInput(a + ": expected an integer ≥ " + std::to_string(min));
+        if (used != v.size() || n < min)
+          throw BadInput(a + ": expected an integer ≥ " + std::to_string(min));
         return n;
       };
       if (a == "--help" || a == "-h") {
@@ -206,7 +212,8 @@ int run_load(int argc, char** argv) {
         throw BadInput("unknown option '" + a + "'");
       }
     }
-    if (o.publishers + o.subscribers < 1) throw BadInput("need at least one publisher or subscriber");
+    if (o.publishers + o.subscribers < 1)
+      throw BadInput("need at least one publisher or subscriber");
   } catch (const std::exception& e) {
     std::cerr << "parlor load: " << e.what() << "\n" << kLoadUsage;
     return 2;

@@ -11,7 +11,8 @@ namespace parlor::load {
 namespace {
 
 // Feeds sequence numbers with tags whose index follows the sequence (one layer, no skips).
-void feed(StreamAccount& a, std::initializer_list<int> seqs, uint32_t base_index = 1000, uint16_t base_seq = 0) {
+void feed(StreamAccount& a, std::initializer_list<int> seqs, uint32_t base_index = 1000,
+          uint16_t base_seq = 0) {
   for (int s : seqs) {
     PacketTag tag{7, 0, base_index + static_cast<uint32_t>(s)};
     a.on_packet(static_cast<uint16_t>(base_seq + s), 0, 0, 100, &tag, false);
@@ -166,7 +167,8 @@ TEST(JitterEstimator, ZeroForPerfectPacingAndGrowsWithVariation) {
   for (int i = 0; i < 100; ++i) j.on_packet(static_cast<uint32_t>(i * 3000), i * 33'333);
   EXPECT_LT(j.jitter_ms(), 0.05);
   JitterEstimator k(90000);
-  for (int i = 0; i < 200; ++i) k.on_packet(static_cast<uint32_t>(i * 3000), i * 33'333 + (i % 2 ? 10'000 : 0));
+  for (int i = 0; i < 200; ++i)
+    k.on_packet(static_cast<uint32_t>(i * 3000), i * 33'333 + (i % 2 ? 10'000 : 0));
   // |D| alternates around 10 ms; the estimate converges towards it.
   EXPECT_GT(k.jitter_ms(), 8.0);
   EXPECT_LT(k.jitter_ms(), 11.0);

@@ -9,7 +9,8 @@
 namespace parlor::load {
 namespace {
 
-PeerResult publisher(const std::string& room, uint32_t index, uint32_t audio_sent, uint32_t top_sent) {
+PeerResult publisher(const std::string& room, uint32_t index, uint32_t audio_sent,
+                     uint32_t top_sent) {
   PeerResult p;
   p.publisher = true;
   p.room = room;
@@ -21,7 +22,8 @@ PeerResult publisher(const std::string& room, uint32_t index, uint32_t audio_sen
 }
 
 // A subscriber stream that saw `n` packets of `track`/`layer` with indices [first, first + n).
-StreamResult stream(uint32_t ssrc, uint32_t track, uint8_t layer, uint32_t first, uint32_t n, std::initializer_list<uint32_t> missing = {}) {
+StreamResult stream(uint32_t ssrc, uint32_t track, uint8_t layer, uint32_t first, uint32_t n,
+                    std::initializer_list<uint32_t> missing = {}) {
   StreamAccount a;
   for (uint32_t i = 0; i < n; ++i) {
     bool skip = false;
@@ -49,8 +51,9 @@ PeerResult subscriber(const std::string& room, std::vector<StreamResult> streams
 }
 
 TEST(Books, BalanceWhenEveryTrackArrivesAndGapsAreCounted) {
-  std::vector<PeerResult> peers{publisher("r", 0, 500, 300),
-                                subscriber("r", {stream(1, 0, 0, 100, 400), stream(2, 1, 2, 50, 250, {7, 8})})};
+  std::vector<PeerResult> peers{
+      publisher("r", 0, 500, 300),
+      subscriber("r", {stream(1, 0, 0, 100, 400), stream(2, 1, 2, 50, 250, {7, 8})})};
   auto b = check_books(peers);
   EXPECT_TRUE(b.balanced()) << (b.problems.empty() ? "" : b.problems[0]);
   EXPECT_EQ(b.streams, 2u);
@@ -62,21 +65,25 @@ TEST(Books, BalanceWhenEveryTrackArrivesAndGapsAreCounted) {
 }
 
 TEST(Books, AMissingTrackIsAProblem) {
-  std::vector<PeerResult> peers{publisher("r", 0, 500, 300), subscriber("r", {stream(1, 0, 0, 100, 400)})};
+  std::vector<PeerResult> peers{publisher("r", 0, 500, 300),
+                                subscriber("r", {stream(1, 0, 0, 100, 400)})};
   auto b = check_books(peers);
   EXPECT_FALSE(b.balanced());
 }
 
 TEST(Books, AnIndexBeyondWhatWasSentIsAProblem) {
-  std::vector<PeerResult> peers{publisher("r", 0, 500, 300),
-                                subscriber("r", {stream(1, 0, 0, 100, 400), stream(2, 1, 2, 100, 250)})};
+  std::vector<PeerResult> peers{
+      publisher("r", 0, 500, 300),
+      subscriber("r", {stream(1, 0, 0, 100, 400), stream(2, 1, 2, 100, 250)})};
   auto b = check_books(peers);
   EXPECT_FALSE(b.balanced());  // layer 2 sent 300, last index 349
 }
 
 TEST(Books, ATrackFromAnotherRoomIsAProblem) {
-  std::vector<PeerResult> peers{publisher("r", 0, 500, 300), publisher("other", 1, 500, 300),
-                                subscriber("r", {stream(1, 0, 0, 100, 400), stream(2, 1, 2, 50, 250), stream(3, 2, 0, 0, 10)})};
+  std::vector<PeerResult> peers{
+      publisher("r", 0, 500, 300), publisher("other", 1, 500, 300),
+      subscriber("r",
+                 {stream(1, 0, 0, 100, 400), stream(2, 1, 2, 50, 250), stream(3, 2, 0, 0, 10)})};
   auto b = check_books(peers);
   EXPECT_FALSE(b.balanced());
 }
