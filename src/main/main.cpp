@@ -3,6 +3,7 @@
 //   parlor media   the LiveKit-compatible media server
 //   parlor app     the visitation backend and web UI
 //   parlor admin   administration (users, migrations)
+//   parlor load    load generator against any LiveKit-protocol server
 #include <cstring>
 #include <iostream>
 #include <string_view>
@@ -29,6 +30,7 @@ constexpr Command kCommands[] = {
     {"media", "run the LiveKit-compatible media server", parlor::cmd::run_media},
     {"app", "run the visitation backend and web UI", parlor::cmd::run_app},
     {"admin", "administration: create-user, migrate", parlor::cmd::run_admin},
+    {"load", "LiveKit-protocol load generator: rooms of simulated publishers and subscribers", parlor::cmd::run_load},
 };
 
 void print_usage(std::ostream& out) {
