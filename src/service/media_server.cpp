@@ -228,6 +228,7 @@ void MediaServer::start() {
     try {
       workers_[k] = std::make_unique<sfu::Worker>(std::move(o), log_);
     } catch (const std::exception& e) {
+      workers_.clear();  // the ones already running stop; stop() finds none
       throw BadInput("media worker " + std::to_string(k) + ": " + e.what());
     }
     media_ports[k] = workers_[k]->udp_port();
