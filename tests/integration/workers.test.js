@@ -26,7 +26,15 @@ after(async () => {
   await dispose();
 });
 
+// The server must be alive: an ownership violation aborts it (its message is in the logs).
+function alive() {
+  if (media.proc.exitCode !== null || media.proc.signalCode !== null) {
+    throw new Error(`parlor media died (${media.proc.signalCode ?? media.proc.exitCode}):\n${media.logs()}`);
+  }
+}
+
 async function metrics() {
+  alive();
   return (await fetch(`${media.httpUrl}/metrics`)).text();
 }
 
@@ -67,7 +75,7 @@ test('two rooms on two workers carry media and data without sharing state', asyn
   const b = await busyRoom(`wb-${Math.random().toString(36).slice(2, 8)}`);
   try {
     for (const r of [a, b]) {
-      await waitFor(() => r.got.tracks.has(TrackKind.KIND_VIDEO) && r.got.tracks.has(TrackKind.KIND_AUDIO) && r.got.data >= 20,
+      await waitFor(() => alive() || r.got.tracks.has(TrackKind.KIND_VIDEO) && r.got.tracks.has(TrackKind.KIND_AUDIO) && r.got.data >= 20,
         { timeoutMs: 30000, intervalMs: 100, what: 'media and data in both rooms' });
     }
     // One room on each worker, each worker carrying its room's transports and datagrams.
