@@ -15,20 +15,20 @@
 // Objects pinned to a worker check it (check_owner) in debug and sanitizer builds and abort with
 // a clear message when touched from another thread.
 // Lifetime: registered transports must be removed before they are destroyed.
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <future>
-#include <atomic>
 #include <map>
-#include <vector>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "common/config/media_config.hpp"
 #include "rtc/dtls/dtls_transport.hpp"
@@ -152,10 +152,9 @@ class Worker : public rtc::DatagramSender, private rtc::TurnServer::Sink {
   }
   unsigned index() const { return index_; }
   // The node's workers, this one included, indexed by Worker::index(); set once by the owner
-  // before any transport is added. A TURN relay served here reaches each worker's media
-  // address: packets for another worker are copied and posted to it (and the answers posted
-  // back to this one). Empty = this worker alone.
-  // Any thread (applied on the worker thread).
+  // before any participant joins (any thread; applied on the worker thread). A TURN relay
+  // served here reaches each worker's media address: packets for another worker are copied and
+  // posted to it (and the answers posted back to this one). Empty = this worker alone.
   void set_peers(std::vector<Worker*> peers);
   // Worker thread: the worker whose TURN server carries this worker's relayed traffic (this one
   // when alone); its turn_*_port() are what this worker's participants are told.
@@ -200,7 +199,6 @@ class Worker : public rtc::DatagramSender, private rtc::TurnServer::Sink {
   void send_to_client(std::span<const uint8_t> data, const rtc::UdpEndpoint& client) override;
   void deliver_to_media(std::span<uint8_t> data, const rtc::UdpEndpoint& relay, uint16_t media_port) override;
   void relay_closed(const rtc::UdpEndpoint& relay) override;
-
 
   void on_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from);
   void dispatch_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from) noexcept;
