@@ -523,6 +523,12 @@ void MediaServer::publish_limit_metrics() {
   set("parlor_bwe_feedbacks_total", "Transport-cc feedbacks received from subscribers", [](const Counters& c) -> auto& { return c.congestion.feedbacks; });
   set("parlor_bwe_pauses_total", "Subscribed video tracks paused because the downlink could not carry them", [](const Counters& c) -> auto& { return c.congestion.pauses; });
   set("parlor_bwe_resumes_total", "Subscribed video tracks resumed after a congestion pause", [](const Counters& c) -> auto& { return c.congestion.resumes; });
+  set("parlor_bwe_probes_total", "Bandwidth probes (padding clusters) sent to subscribers held below their layer",
+      [](const Counters& c) -> auto& { return c.congestion.probes; });
+  set("parlor_bwe_probes_succeeded_total", "Bandwidth probes that showed the downlink carries the next layer",
+      [](const Counters& c) -> auto& { return c.congestion.probes_succeeded; });
+  set("parlor_bwe_probe_padding_packets_total", "Padding packets sent in bandwidth probes",
+      [](const Counters& c) -> auto& { return c.congestion.probe_padding_packets; });
 }
 
 std::string MediaServer::render_metrics() {

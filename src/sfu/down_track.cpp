@@ -1,5 +1,6 @@
 #include "sfu/down_track.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "rtc/byte_io.hpp"
@@ -133,6 +134,37 @@ bool DownTrack::send_rtx(const rtc::RtpPacketView& in, uint16_t seq, uint32_t ts
   return true;
 }
 
+// Version 2, P set; the RTX payload type, sequence and SSRC; the last media timestamp sent (the
+// receiver's RTX stream discards the packet; its transport feedback counts it); then `padding`
+// bytes, zero but the last, which says how many there are.
+size_t DownTrack::send_padding(size_t padding) {
+  if (!can_pad()) return 0;
+  padding = std::clamp<size_t>(padding, 1, kMaxPadding);
+  uint8_t* p = scratch_.data();
+  p[0] = 0x80 | 0x20;
+  p[1] = rtx_payload_type_ & 0x7f;
+  p[2] = static_cast<uint8_t>(rtx_seq_ >> 8);
+  p[3] = static_cast<uint8_t>(rtx_seq_);
+  p[4] = static_cast<uint8_t>(last_ts_ >> 24);
+  p[5] = static_cast<uint8_t>(last_ts_ >> 16);
+  p[6] = static_cast<uint8_t>(last_ts_ >> 8);
+  p[7] = static_cast<uint8_t>(last_ts_);
+  p[8] = static_cast<uint8_t>(rtx_ssrc_ >> 24);
+  p[9] = static_cast<uint8_t>(rtx_ssrc_ >> 16);
+  p[10] = static_cast<uint8_t>(rtx_ssrc_ >> 8);
+  p[11] = static_cast<uint8_t>(rtx_ssrc_);
+  size_t ext_bytes = write_transport_sequence(p + 12, p[0]);
+  uint8_t* pad = p + 12 + ext_bytes;
+  std::memset(pad, 0, padding);
+  pad[padding - 1] = static_cast<uint8_t>(padding);
+  size_t total = 12 + ext_bytes + padding;
+  if (!transport_.send_rtp({p, total})) return 0;
+  bwe_->on_packet_sent(total, bwe_->now_us());
+  ++rtx_seq_;
+  ++padding_packets_;
+  return total;
+}
+
 // The transport-wide sequence number (RFC 8285 §4.2 one-byte form: 0xBEDE, length 1 word, then
 // id|len-1 and the 16-bit number) when this subscriber's congestion control is on; the bytes
 // written at `at` (0 or 8). Sets the X bit in `first_byte`.
@@ -144,6 +176,61 @@ size_t DownTrack::write_transport_sequence(uint8_t* at, uint8_t& first_byte) {
   std::memcpy(at, block, sizeof block);
   first_byte |= 0x10;
   return sizeof block;
+}
+
+void DownTrack::set_red(uint8_t payload_type) {
+  red_payload_type_ = payload_type;
+  if (payload_type && !video_ && !red_history_) red_history_ = std::make_unique<std::array<RedBlock, kRedDistance>>();
+}
+
+// RFC 2198 §3: a 4-byte header per redundant block (F=1, the block's payload type, its timestamp
+// offset from the primary's (14 bits) and its length (10 bits)), the primary's 1-byte header
+// (F=0, payload type), the redundant blocks oldest first, then the primary. Only earlier packets
+// of the same mapping, in sequence, within the offset's range.
+size_t DownTrack::write_red(uint8_t* at, size_t room, std::span<const uint8_t> primary, uint16_t seq, uint32_t ts) {
+  auto& history = *red_history_;
+  constexpr uint32_t kMaxOffset = (1u << 14) - 1;
+  size_t used = 1 + primary.size();
+  std::array<const RedBlock*, kRedDistance> blocks{};
+  size_t count = 0;
+  for (const auto& h : history) {
+    uint16_t back = static_cast<uint16_t>(seq - h.seq);
+    uint32_t offset = ts - h.ts;
+    if (!h.valid || back == 0 || back > kRedDistance || offset == 0 || offset > kMaxOffset) continue;
+    if (used + 4 + h.size > room) continue;
+    used += 4 + h.size;
+    blocks[count++] = &h;
+  }
+  if (used > room) return 0;
+  uint8_t* w = at;
+  const uint8_t pt = payload_type_ & 0x7f;
+  for (size_t i = 0; i < count; ++i) {
+    uint32_t offset = ts - blocks[i]->ts;
+    w[0] = 0x80 | pt;
+    w[1] = static_cast<uint8_t>(offset >> 6);
+    w[2] = static_cast<uint8_t>((offset & 0x3f) << 2 | blocks[i]->size >> 8);
+    w[3] = static_cast<uint8_t>(blocks[i]->size);
+    w += 4;
+  }
+  *w++ = pt;
+  for (size_t i = 0; i < count; ++i) {
+    std::memcpy(w, blocks[i]->data.data(), blocks[i]->size);
+    w += blocks[i]->size;
+  }
+  if (!primary.empty()) std::memcpy(w, primary.data(), primary.size());
+  w += primary.size();
+  // Remember this one (the oldest entry makes room); not a late or repeated one.
+  if (history.back().valid && static_cast<int16_t>(seq - history.back().seq) <= 0) return static_cast<size_t>(w - at);
+  std::rotate(history.begin(), history.begin() + 1, history.end());
+  auto& last = history.back();
+  last.valid = primary.size() <= kMaxRedBlock;
+  if (last.valid) {
+    std::memcpy(last.data.data(), primary.data(), primary.size());
+    last.size = static_cast<uint16_t>(primary.size());
+    last.seq = seq;
+    last.ts = ts;
+  }
+  return static_cast<size_t>(w - at);
 }
 
 // Fixed header and CSRCs, no extension block (or only the transport-wide sequence number), then
@@ -166,15 +253,25 @@ bool DownTrack::send_mapped(const rtc::RtpPacketView& in, uint16_t seq, uint32_t
       payload_bytes = body.size();
     }
   }
+  // Plain Opus to a subscriber that takes RED: made into RED here (see set_red).
+  const bool make_red = !video_ && red_payload_type_ && red_history_ && !red;
   if (header + kMaxExtensionBytes + body.size() > scratch_.size()) return false;
   std::memcpy(scratch_.data(), bytes.data(), header);
   scratch_[0] &= ~0x10;  // X bit off
-  if (red && !red_payload_type_) scratch_[0] &= ~0x20;  // the primary alone: no padding
+  if ((red && !red_payload_type_) || make_red) scratch_[0] &= ~0x20;  // a payload of our making: no padding
   size_t ext_bytes = write_transport_sequence(scratch_.data() + header, scratch_[0]);
   uint8_t* payload = scratch_.data() + header + ext_bytes;
-  std::memcpy(payload, body.data(), body.size());
-  if (red && red_payload_type_) rtc::set_red_block_payload_types({payload, payload_bytes}, *red, payload_type_);
-  size_t total = header + ext_bytes + body.size();
+  size_t total = 0;
+  if (make_red) {
+    payload_bytes = write_red(payload, scratch_.size() - header - ext_bytes, in.payload(), seq, ts);
+    if (payload_bytes == 0) return false;
+    payload_type = red_payload_type_;
+    total = header + ext_bytes + payload_bytes;
+  } else {
+    std::memcpy(payload, body.data(), body.size());
+    if (red && red_payload_type_) rtc::set_red_block_payload_types({payload, payload_bytes}, *red, payload_type_);
+    total = header + ext_bytes + body.size();
+  }
   auto out = rtc::RtpPacketView::parse({scratch_.data(), total});
   if (!out) return false;
   out->set_ssrc(ssrc_);

@@ -9,7 +9,9 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <span>
 
 #include "rtc/codecs/codecs.hpp"
 #include "rtc/rtcp/rtcp_packet.hpp"
@@ -41,8 +43,11 @@ class DownTrack {
   }
   uint32_t rtx_ssrc() const { return rtx_ssrc_; }
   // Audio: the subscriber takes Opus RED under this payload type (0 = plain Opus only: it gets
-  // the primary block of a RED publisher's packets). The blocks inside carry its Opus type.
-  void set_red(uint8_t payload_type) { red_payload_type_ = payload_type; }
+  // the primary block of a RED publisher's packets). The blocks inside carry its Opus type. A
+  // publisher's RED goes as it is; plain Opus is made into RED here (RFC 2198, as LiveKit does):
+  // each packet carries the payloads of up to kRedDistance packets before it, so the subscriber's
+  // decoder repairs a loss of one or two in a row on the downlink without a retransmission.
+  void set_red(uint8_t payload_type);
   uint8_t red_payload_type() const { return red_payload_type_; }
 
   // The publisher's track this one receives from (set by UpTrack::add/remove; null when none).
@@ -85,12 +90,36 @@ class DownTrack {
   // Stamp every packet sent with the transport-wide sequence number (one-byte header extension
   // `ext_id`) and record it in `bwe`, shared by every DownTrack on the transport; null: none.
   void set_transport_cc(SendSideBwe* bwe, uint8_t ext_id) { bwe_ = ext_id ? bwe : nullptr; twcc_ext_ = ext_id; }
+  // Bandwidth probes (sfu/subscriber_congestion.hpp): a padding-only packet (RFC 3550 §5.1 P bit,
+  // no payload) on the RTX stream, stamped with the transport-wide sequence number, so that the
+  // subscriber's feedback reports it while its decoder never sees it. Only on a stream with RTX
+  // and transport-cc that has carried media (its timestamp is reused); a paused track's RTX stream
+  // still carries probes — that is how a paused track earns its way back. Returns the bytes sent
+  // (0: not sent).
+  static constexpr size_t kMaxPadding = 255;
+  bool can_pad() const { return rtx_ssrc_ != 0 && bwe_ != nullptr && packets_ > 0; }
+  size_t send_padding(size_t padding);
   uint64_t packets() const { return packets_; }
   uint64_t retransmitted() const { return retransmitted_; }
+  uint64_t padding_packets() const { return padding_packets_; }
   uint64_t octets() const { return octets_; }
 
  private:
   bool send_mapped(const rtc::RtpPacketView& in, uint16_t seq, uint32_t ts);
+  // Writes the RED payload for plain Opus `primary` (sent as `seq`/`ts`) at `at`, with as many of
+  // the previous packets as fit in `room` bytes; returns its length. Then remembers `primary`.
+  size_t write_red(uint8_t* at, size_t room, std::span<const uint8_t> primary, uint16_t seq, uint32_t ts);
+  static constexpr int kRedDistance = 2;
+  static constexpr size_t kMaxRedBlock = 1023;  // a block's length has 10 bits
+  struct RedBlock {
+    std::array<uint8_t, kMaxRedBlock> data;
+    uint16_t size = 0;
+    uint16_t seq = 0;
+    uint32_t ts = 0;
+    bool valid = false;
+  };
+  // Allocated by set_red (never on the media path); [0] the oldest.
+  std::unique_ptr<std::array<RedBlock, kRedDistance>> red_history_;
   bool send_rtx(const rtc::RtpPacketView& in, uint16_t seq, uint32_t ts);
   static constexpr size_t kMaxExtensionBytes = 8;
   size_t write_transport_sequence(uint8_t* at, uint8_t& first_byte);
@@ -126,6 +155,7 @@ class DownTrack {
   uint8_t twcc_ext_ = 0;
   uint64_t packets_ = 0;
   uint64_t retransmitted_ = 0;
+  uint64_t padding_packets_ = 0;
   uint64_t octets_ = 0;  // payload octets sent (for sender reports)
   std::array<uint8_t, rtc::UdpSocket::kMaxDatagram> retransmit_scratch_{};
   std::array<uint8_t, rtc::UdpSocket::kMaxDatagram> scratch_{};

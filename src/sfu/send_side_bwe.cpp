@@ -52,6 +52,15 @@ constexpr double kLossHigh = 0.10;
 constexpr double kLossLow = 0.02;
 // A window at a low rate can span seconds; growth is credited for at most this long of one.
 constexpr double kMaxLossGrowthSeconds = 2.0;
+// Probe clusters (libwebrtc's probe bitrate estimator): evaluated once this share of the packets
+// has been reported, from at least this many; more loss than kProbeMaxLoss fails it; a receive
+// rate below kProbeSaturated × the send rate means the path is full: 95 % of what it took in.
+constexpr double kProbeReportedShare = 0.8;
+constexpr int kProbeMinPackets = 5;
+constexpr double kProbeMaxLoss = 0.10;
+constexpr double kProbeSaturated = 0.9;
+constexpr double kProbeUtilization = 0.95;
+constexpr int64_t kProbeMinSpanUs = 1000;
 }  // namespace
 
 SendSideBwe::SendSideBwe(const BweConfig& config)
@@ -76,7 +85,101 @@ void SendSideBwe::on_packet_sent(size_t bytes, int64_t send_us) {
   s.send_us = send_us;
   s.bytes = static_cast<uint32_t>(std::min<size_t>(bytes, UINT32_MAX));
   s.reported = false;
+  s.cluster = 0;
+  if (probe_.sending) {
+    s.cluster = probe_.id;
+    if (probe_.sent == 0) probe_.first_send_us = send_us;
+    ++probe_.sent;
+    probe_.sent_bytes += s.bytes;
+    probe_.last_send_us = send_us;
+    probe_.last_sent_bytes = s.bytes;
+  }
   ++next_;
+}
+
+void SendSideBwe::start_probe(int64_t target_bps, int64_t now_us) {
+  if (probe_.sending) end_probe(now_us);
+  uint32_t id = probe_.id + 1;
+  probe_ = Probe{};
+  probe_.id = id;
+  probe_.sending = true;
+  probe_.taken = false;
+  probe_.target_bps = target_bps;
+  probe_.estimate_before = estimate_bps();
+  probe_.start_us = now_us;
+}
+
+int64_t SendSideBwe::probe_floor(int64_t now_us) const {
+  const auto& p = probe_;
+  if (p.id == 0) return 0;
+  if (!p.sending && now_us - p.end_us > kProbeGuardUs) return 0;
+  if (p.evaluated && p.outcome.result_bps < p.estimate_before) return p.outcome.result_bps;  // it did narrow
+  return p.estimate_before;
+}
+
+void SendSideBwe::end_probe(int64_t now_us) {
+  if (!probe_.sending) return;
+  probe_.sending = false;
+  probe_.end_us = now_us;
+}
+
+void SendSideBwe::on_probe_report(const Sent& s, bool received, int64_t arrival_us) {
+  if (s.cluster == 0 || s.cluster != probe_.id || probe_.evaluated) return;
+  if (!received) {
+    ++probe_.lost;
+    return;
+  }
+  if (probe_.received == 0 || arrival_us < probe_.first_arrival_us) {
+    probe_.first_arrival_us = arrival_us;
+    probe_.first_arrival_bytes = s.bytes;
+  }
+  if (probe_.received == 0 || arrival_us > probe_.last_arrival_us) probe_.last_arrival_us = arrival_us;
+  ++probe_.received;
+  probe_.received_bytes += s.bytes;
+}
+
+// The rates over the cluster: sent from its first to its last packet (the last one's bytes left
+// after the span), received from the first arrival to the last (the first one's bytes came in
+// before it).
+void SendSideBwe::evaluate_probe(bool timed_out) {
+  auto& p = probe_;
+  p.evaluated = true;
+  ProbeOutcome o;
+  o.target_bps = p.target_bps;
+  o.packets = p.sent;
+  int reported = p.received + p.lost;
+  int64_t send_span = p.last_send_us - p.first_send_us;
+  int64_t receive_span = p.last_arrival_us - p.first_arrival_us;
+  bool measurable = !timed_out && p.sent >= kProbeMinPackets && p.received >= kProbeMinPackets &&
+                    send_span >= kProbeMinSpanUs && receive_span >= kProbeMinSpanUs;
+  if (measurable && static_cast<double>(p.lost) <= kProbeMaxLoss * reported) {
+    o.send_bps = (p.sent_bytes - p.last_sent_bytes) * 8 * 1'000'000 / send_span;
+    o.receive_bps = (p.received_bytes - p.first_arrival_bytes) * 8 * 1'000'000 / receive_span;
+    int64_t result = std::min(o.send_bps, o.receive_bps);
+    if (static_cast<double>(o.receive_bps) < kProbeSaturated * static_cast<double>(o.send_bps)) {
+      result = static_cast<int64_t>(kProbeUtilization * static_cast<double>(o.receive_bps));
+    }
+    o.result_bps = std::clamp(result, config_.min_bps, config_.max_bps);
+    o.success = true;
+    if (o.result_bps > delay_rate_) {
+      delay_rate_ = o.result_bps;
+      // The path carries more than where congestion last set in: back to multiplicative growth.
+      if (link_avg_kbps_ >= 0 && static_cast<double>(o.result_bps) / 1000.0 > link_avg_kbps_) link_avg_kbps_ = -1;
+    }
+    if (o.result_bps > loss_rate_) loss_rate_ = o.result_bps;
+  }
+  p.outcome = o;
+}
+
+std::optional<SendSideBwe::ProbeOutcome> SendSideBwe::take_probe_outcome(int64_t now_us) {
+  auto& p = probe_;
+  if (p.id == 0 || p.taken || p.sending) return std::nullopt;
+  if (!p.evaluated) {
+    if (now_us - p.end_us < kProbeFeedbackTimeoutUs) return std::nullopt;
+    evaluate_probe(true);
+  }
+  p.taken = true;
+  return p.outcome;
 }
 
 int64_t SendSideBwe::extend(uint16_t sequence) const {
@@ -102,6 +205,7 @@ void SendSideBwe::on_feedback(std::span<const rtc::rtcp::TwccStatus> statuses, i
     }
     if (s.reported) continue;  // reported before (a repeated feedback)
     s.reported = true;
+    on_probe_report(s, st.received, st.arrival_us);
     if (!st.received) {
       ++loss_lost_;
       continue;
@@ -115,6 +219,12 @@ void SendSideBwe::on_feedback(std::span<const rtc::rtcp::TwccStatus> statuses, i
   if (any) update_acked(last_arrival, acked_bytes);
   update_loss(now_us);
   update_rate(now_us);
+  // A finished cluster is judged once most of it has been reported; a probe result comes after
+  // this feedback's own delay- and loss-based update so that it is not lowered straight away.
+  if (probe_.id > 0 && !probe_.sending && !probe_.evaluated &&
+      probe_.received + probe_.lost >= std::max(kProbeMinPackets, static_cast<int>(kProbeReportedShare * probe_.sent))) {
+    evaluate_probe(false);
+  }
 }
 
 void SendSideBwe::on_arrival(int64_t send_us, int64_t arrival_us, uint32_t bytes) {
@@ -250,7 +360,7 @@ void SendSideBwe::update_rate(int64_t now_us) {
   } else if (state_ == RateState::kDecrease) {
     if (last_decrease_us_ < 0 || now_us - last_decrease_us_ >= kMinDecreaseIntervalUs) {
       double base = acked_bps_ > 0 ? static_cast<double>(acked_bps_) : rate;
-      double lowered = kBeta * base;
+      double lowered = std::max(kBeta * base, static_cast<double>(probe_floor(now_us)));
       if (lowered < rate) rate = lowered;
       if (acked_bps_ > 0) {  // remember where congestion set in
         if (link_avg_kbps_ < 0) {
@@ -309,7 +419,7 @@ void SendSideBwe::update_loss(int64_t now_us) {
       // From what got through when known (libwebrtc's newer loss controller does the same):
       // repeated lossy windows then do not compound while the sender is still slowing down.
       int64_t base = acked_bps_ > 0 ? acked_bps_ : estimate_bps();
-      loss_rate_ = static_cast<int64_t>(static_cast<double>(base) * (1.0 - loss / 2));
+      loss_rate_ = std::max(static_cast<int64_t>(static_cast<double>(base) * (1.0 - loss / 2)), probe_floor(now_us));
       last_loss_decrease_us_ = now_us;
       congested_ = true;
     }

@@ -20,14 +20,26 @@
 // Start: at `initial_bps`. Like LiveKit's stream allocator, which does not constrain a
 // subscriber before the first congestion signal, `congested()` stays false until one of the
 // two estimators has lowered the rate once; callers may treat the estimate as unbounded till
-// then (no probing yet, so an initial guess must not hold every subscriber at low layers).
+// then (an initial guess must not hold every subscriber at low layers).
+//
+// Probing: between start_probe() and end_probe() every packet sent (media and the padding the
+// caller adds to reach the probe's rate) belongs to one probe cluster. Once feedback has covered
+// most of it, the cluster's rate is what the sender put out and what the receiver took in
+// (libwebrtc's probe bitrate estimator: the smaller of the two, or 95 % of the receive rate when
+// the receiver took in clearly less than was sent — the link is saturated). A result above the
+// estimate raises both bounds to it at once; the estimate no longer has to climb 8 %/s. A probe
+// into a full path queues its own overshoot, and the estimators see that queue; for a second after
+// the cluster (kProbeGuardUs) their decreases stop at the estimate the probe started from, unless
+// the probe itself measured less than that (then the path really did narrow).
 //
 // Threading: one worker thread. Fixed storage: the send history is a ring of kHistory entries;
 // nothing is allocated per packet or per feedback.
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "rtc/rtcp/twcc.hpp"
@@ -55,6 +67,29 @@ class SendSideBwe {
   // clock: steady_clock by default, or the one set (tests drive simulated time through it).
   uint16_t next_sequence() const { return static_cast<uint16_t>(next_); }
   void on_packet_sent(size_t bytes, int64_t send_us);
+
+  // A probe cluster (see above). start_probe() while one is still open ends that one first.
+  struct ProbeOutcome {
+    bool success = false;    // enough of it came back, with little loss, at a measurable rate
+    int64_t target_bps = 0;  // the rate it was sent at
+    int64_t result_bps = 0;  // the rate the path carried (0 on failure)
+    int64_t send_bps = 0, receive_bps = 0;
+    int packets = 0;         // sent in the cluster
+  };
+  void start_probe(int64_t target_bps, int64_t now_us);
+  void end_probe(int64_t now_us);
+  bool probing() const { return probe_.sending; }
+  // Evaluated or given up, but not yet taken.
+  bool probe_pending() const { return probe_.id > 0 && !probe_.evaluated; }
+  int64_t probe_target_bps() const { return probe_.target_bps; }
+  int64_t probe_started_us() const { return probe_.start_us; }
+  int64_t probe_sent_bytes() const { return probe_.sent_bytes; }
+  // The outcome of the last cluster, once (nullopt until it is known). A cluster whose feedback
+  // has not come within kProbeFeedbackTimeoutUs of its end fails.
+  std::optional<ProbeOutcome> take_probe_outcome(int64_t now_us);
+  int64_t last_decrease_us() const { return std::max(last_decrease_us_, last_loss_decrease_us_); }
+  static constexpr int64_t kProbeFeedbackTimeoutUs = 1'000'000;
+  static constexpr int64_t kProbeGuardUs = 1'000'000;
   using ClockFn = int64_t (*)();
   void set_clock(ClockFn clock) { clock_ = clock; }
   int64_t now_us() const { return clock_(); }
@@ -84,7 +119,24 @@ class SendSideBwe {
     int64_t send_us = 0;
     uint32_t bytes = 0;
     bool reported = false;
+    uint32_t cluster = 0;  // probe cluster id (0: none)
   };
+  struct Probe {
+    uint32_t id = 0;  // 0: none yet
+    bool sending = false, evaluated = false, taken = true;
+    int64_t target_bps = 0;
+    int64_t estimate_before = 0;  // the estimate when it started: decreases stop here meanwhile
+    int64_t start_us = 0, end_us = 0;
+    int sent = 0, received = 0, lost = 0;
+    int64_t sent_bytes = 0, received_bytes = 0;
+    int64_t first_send_us = 0, last_send_us = 0, last_sent_bytes = 0;
+    int64_t first_arrival_us = 0, last_arrival_us = 0, first_arrival_bytes = 0;
+    ProbeOutcome outcome;
+  };
+  void on_probe_report(const Sent& s, bool received, int64_t arrival_us);
+  void evaluate_probe(bool timed_out);
+  // The least a decrease may lower a bound to at `now_us` (0: no floor): see kProbeGuardUs.
+  int64_t probe_floor(int64_t now_us) const;
   struct Group {
     int64_t first_send_us = 0, last_send_us = 0;
     int64_t first_arrival_us = 0, last_arrival_us = 0;
@@ -147,6 +199,7 @@ class SendSideBwe {
   bool congested_ = false;
   uint64_t feedbacks_ = 0;
   uint64_t unknown_ = 0;
+  Probe probe_;
 };
 
 }  // namespace parlor::sfu

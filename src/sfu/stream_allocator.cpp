@@ -32,10 +32,14 @@ void StreamAllocator::fit(std::optional<int64_t> budget_bps, std::span<const Tra
     const auto& t = tracks[i];
     out[i] = {t.key, std::clamp(t.max_layer, 0, kMaxLayers - 1), false};
   }
+  shortfall_ = 0;
   if (!budget_bps) {
     spare_ = 0;
     return;
   }
+  auto short_by = [&](int64_t need) {
+    if (need > 0 && (shortfall_ == 0 || need < shortfall_)) shortfall_ = need;
+  };
   int64_t budget = *budget_bps;
   for (const auto& t : tracks) {  // audio first: always sent, its bitrate reserved
     if (!t.video) budget -= t.layer_bps[0];
@@ -56,6 +60,7 @@ void StreamAllocator::fit(std::optional<int64_t> budget_bps, std::span<const Tra
       budget -= t.layer_bps[low];
     } else {
       out[i].paused = true;
+      short_by(t.layer_bps[low] - budget);
     }
   }
   // Raise rounds: one layer per track per round, by priority, while it fits.
@@ -69,7 +74,10 @@ void StreamAllocator::fit(std::optional<int64_t> budget_bps, std::span<const Tra
       int next = next_flowing(t, cur, t.max_layer);
       if (next < 0) continue;
       int64_t extra = t.layer_bps[next] - t.layer_bps[cur];
-      if (extra > budget) continue;
+      if (extra > budget) {
+        short_by(extra - budget);
+        continue;
+      }
       out[i].cap = next;
       budget -= extra;
       raised = true;
@@ -85,7 +93,7 @@ void StreamAllocator::fit(std::optional<int64_t> budget_bps, std::span<const Tra
 }
 
 void StreamAllocator::allocate(std::optional<int64_t> budget_bps, std::span<const Track> tracks,
-                               std::span<Decision> out, int64_t now_us) {
+                               std::span<Decision> out, int64_t now_us, bool confirmed) {
   if (out.size() < tracks.size()) return;
   fit(budget_bps, tracks, out);
   std::vector<State> next;
@@ -106,7 +114,7 @@ void StreamAllocator::allocate(std::optional<int64_t> budget_bps, std::span<cons
     // Rank a decision: paused below every layer.
     auto rank = [](bool paused, int cap) { return paused ? -1 : cap; };
     int want = rank(d.paused, d.cap), have = rank(s.paused, s.cap);
-    if (want <= have || asked || !budget_bps) {  // down, asked for, or unconstrained: at once
+    if (want <= have || asked || !budget_bps || confirmed) {  // down, asked for, unconstrained or probed: at once
       s.cap = d.cap;
       s.paused = d.paused;
       s.raise_since_us = -1;

@@ -47,10 +47,18 @@ class StreamAllocator {
 
   // `budget_bps`: the subscriber's estimate, or nullopt while it is not constrained (no congestion
   // seen yet: every track gets its settings' layer). Writes one decision per track, in order.
-  void allocate(std::optional<int64_t> budget_bps, std::span<const Track> tracks, std::span<Decision> out, int64_t now_us);
+  // `confirmed`: a probe has just shown the path carries the budget, so raises apply at once
+  // instead of after `raise_after`.
+  void allocate(std::optional<int64_t> budget_bps, std::span<const Track> tracks, std::span<Decision> out, int64_t now_us,
+                bool confirmed = false);
 
   // What the last allocate() left over (negative when even the minimum did not fit).
   int64_t spare_bps() const { return spare_; }
+  // How much more budget the last allocate() would have needed for its next step up: the least,
+  // over tracks held below their settings' layer (or paused), of what their next layer (or their
+  // lowest) costs beyond what was left. 0 when every track got what its settings ask for. What a
+  // probe has to show before anything can be raised.
+  int64_t shortfall_bps() const { return shortfall_; }
 
  private:
   struct State {
@@ -67,6 +75,7 @@ class StreamAllocator {
   std::vector<State> states_;
   std::vector<size_t> order_;  // scratch: video tracks by priority
   int64_t spare_ = 0;
+  int64_t shortfall_ = 0;
 };
 
 }  // namespace parlor::sfu

@@ -23,10 +23,29 @@ namespace parlor::sfu {
 class DownTrack;
 class UpTrack;
 
+// Probing upward (LiveKit's rtc.congestion_control.probe_mode: padding): when the allocator holds
+// a track below the layer its subscriber wants, a cluster of padding on the subscriber's RTX
+// stream, paced with the media to `estimate + shortfall` × `overshoot` for `duration_us`, shows
+// whether the path carries it; a success raises the estimate and the layer at once, a failure
+// doubles the wait before the next probe (from `min_interval_us` up to `max_interval_us`: a
+// path that widened again is found within about that long).
+struct ProbeConfig {
+  bool enabled = true;
+  // Short, like libwebrtc's (15 ms and 5 packets at least): a probe into a full path queues
+  // (target − capacity) × duration, and that delay is what the delay-based estimator then sees.
+  // Six ticks of the worker's 10 ms timer.
+  int64_t duration_us = 60'000;
+  double overshoot = 1.25;
+  int64_t min_interval_us = 2'000'000;
+  int64_t max_interval_us = 15'000'000;
+  int64_t quiet_after_decrease_us = 1'000'000;  // no probe this soon after the estimate fell
+};
+
 struct CongestionConfig {
   bool enabled = true;  // LiveKit's rtc.congestion_control.enabled
   BweConfig bwe;
   StreamAllocatorConfig allocator;
+  ProbeConfig probe;
 };
 
 class SubscriberCongestion {
@@ -49,6 +68,7 @@ class SubscriberCongestion {
     uint64_t key = 0;  // stable per subscription (its SSRC)
     DownTrack* down = nullptr;
     UpTrack* up = nullptr;
+    bool speaking = false;  // its publisher is an active speaker: served before the others
   };
   struct PauseChange {
     uint64_t key = 0;
@@ -57,7 +77,19 @@ class SubscriberCongestion {
   // Runs the allocator over the subscriber's tracks and applies its decisions: each DownTrack's
   // layer cap, and pauses (a resumed video track asks its publisher for a keyframe). Appends to
   // `changes` the tracks whose paused state changed.
+  // Also judges the last probe and decides whether to start one.
   void allocate(std::span<const Entry> entries, Clock::time_point now, std::vector<PauseChange>& changes);
+
+  // While a probe runs: called on the transport's timer (every few ms) with a started video
+  // DownTrack that has an RTX stream; tops the cluster up with padding to the probe's rate so far.
+  // Ends the probe when its time is up.
+  void pace(Clock::time_point now, DownTrack* padder);
+  bool probing() const { return bwe_.probing(); }
+
+  struct ProbeCounters {
+    uint64_t started = 0, succeeded = 0, failed = 0, padding_packets = 0, padding_bytes = 0;
+  };
+  const ProbeCounters& probe_counters() const { return probe_counters_; }
 
   static int64_t micros(Clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
@@ -70,6 +102,13 @@ class SubscriberCongestion {
   std::array<rtc::rtcp::TwccStatus, kMaxStatuses> statuses_{};
   std::vector<StreamAllocator::Track> tracks_;        // scratch, per allocation
   std::vector<StreamAllocator::Decision> decisions_;  // scratch, per allocation
+  // probing
+  bool probe_confirmed_ = false;       // a probe succeeded since the last allocation
+  int64_t probe_interval_us_ = 0;      // current wait between probes (grows on failure)
+  int64_t next_probe_us_ = 0;          // no probe before this
+  int64_t probe_needed_bps_ = 0;       // estimate + shortfall when the running probe started
+  ProbeCounters probe_counters_;
+  void maybe_probe(std::span<const Entry> entries, int64_t now_us);
 };
 
 }  // namespace parlor::sfu

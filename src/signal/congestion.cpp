@@ -18,6 +18,7 @@ sfu::CongestionConfig congestion_config(const config::CongestionControlConfig& c
   out.bwe.initial_bps = static_cast<int64_t>(c.initial_bitrate);
   out.allocator.allow_pause = c.allow_pause;
   out.allocator.raise_after_us = static_cast<int64_t>(c.raise_after * 1e6);
+  out.probe.enabled = c.probe_mode != "none";
   return out;
 }
 }  // namespace
@@ -42,7 +43,10 @@ void Participant::apply_transport_cc() {
 void Participant::run_congestion_control(Clock::time_point now) {
   cc_entries_.clear();
   for (auto& s : subscriptions_) {
-    if (s->down && s->track && s->track->up) cc_entries_.push_back({s->ssrc, s->down.get(), s->track->up.get()});
+    if (s->down && s->track && s->track->up) {
+      bool speaking = s->publisher && room_.speaking(s->publisher->sid());
+      cc_entries_.push_back({s->ssrc, s->down.get(), s->track->up.get(), speaking});
+    }
   }
   cc_changes_.clear();
   congestion_->allocate(cc_entries_, now, cc_changes_);
@@ -67,6 +71,18 @@ void Participant::run_congestion_control(Clock::time_point now) {
   publish_congestion_metrics(false);
 }
 
+void Participant::pace_probe(Clock::time_point now) {
+  if (!congestion_->probing()) return;
+  sfu::DownTrack* padder = nullptr;
+  for (auto& s : subscriptions_) {
+    if (s->down && s->down->video() && s->down->can_pad()) {
+      padder = s->down.get();
+      break;
+    }
+  }
+  congestion_->pace(now, padder);
+}
+
 // The gauges are sums over participants: each adds the difference from what it added before.
 void Participant::publish_congestion_metrics(bool leaving) {
   auto& c = room_.limit_counters().congestion;
@@ -78,6 +94,11 @@ void Participant::publish_congestion_metrics(bool leaving) {
   if (counted != was_counted) c.subscribers.fetch_add(counted ? 1 : -1, std::memory_order_relaxed);
   if (congested != published_congested_) c.congested.fetch_add(congested ? 1 : -1, std::memory_order_relaxed);
   c.estimate_sum_bps.fetch_add(estimate - published_estimate_, std::memory_order_relaxed);
+  const auto& probes = congestion_->probe_counters();
+  c.probes.fetch_add(probes.started - published_probes_.started, std::memory_order_relaxed);
+  c.probes_succeeded.fetch_add(probes.succeeded - published_probes_.succeeded, std::memory_order_relaxed);
+  c.probe_padding_packets.fetch_add(probes.padding_packets - published_probes_.padding_packets, std::memory_order_relaxed);
+  published_probes_ = probes;
   published_counted_ = counted;
   published_congested_ = congested;
   published_estimate_ = estimate;

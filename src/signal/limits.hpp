@@ -44,6 +44,9 @@ struct LimitCounters {
     std::atomic<uint64_t> feedbacks{0};        // transport-cc feedbacks received from subscribers
     std::atomic<uint64_t> pauses{0};           // video tracks paused for want of bandwidth
     std::atomic<uint64_t> resumes{0};
+    std::atomic<uint64_t> probes{0};            // bandwidth probes started
+    std::atomic<uint64_t> probes_succeeded{0};  // ... that showed the path carries the next step
+    std::atomic<uint64_t> probe_padding_packets{0};
   } congestion;
 
   static void bump(std::atomic<uint64_t>& c) { c.fetch_add(1, std::memory_order_relaxed); }

@@ -299,7 +299,9 @@ Subscription* Participant::assign_slot(const rtc::SdpMedia& m, rtc::WebRtcTransp
     if (!s->mid.empty() || !s->track || video != (m.kind == "video")) continue;
     auto codec = sfu::match_codec(m, s->track->codec);
     if (!codec) continue;
-    s->red = !video && s->track->red_payload_type >= 0 ? sfu::find_red(m, codec->payload_type) : std::nullopt;
+    // RED to every subscriber that takes it (unless the track disabled RED): as the publisher sent
+    // it, or made up by its DownTrack from plain Opus.
+    s->red = !video && !s->track->info.disable_red() ? sfu::find_red(m, codec->payload_type) : std::nullopt;
     attach(*s, m.mid(), *codec, video ? sfu::find_rtx(m, codec->payload_type) : std::nullopt, transport);
     return s.get();
   }
@@ -390,7 +392,7 @@ void Participant::send_subscriber_offer() {
     }
     free->used = true;
     auto codec = sfu::subscriber_codec(s->track->codec);
-    s->red = !video && s->track->red_payload_type >= 0 ? std::optional(sfu::subscriber_red()) : std::nullopt;
+    s->red = !video && !s->track->info.disable_red() ? std::optional(sfu::subscriber_red()) : std::nullopt;
     attach(*s, free->mid, codec, video ? std::optional(sfu::subscriber_rtx(codec)) : std::nullopt, *sub_transport_);
   }
 

@@ -81,6 +81,7 @@ class Participant::SubscriberEvents : public rtc::WebRtcTransport::Listener {
   void on_transport_closed(const std::string& reason) override { p_.on_transport_closed(reason); }
   void on_rtp(rtc::RtpPacketView&) override {}  // nothing is published on it
   void on_rtcp(std::span<const uint8_t> compound) override { p_.on_rtcp(compound); }
+  void on_transport_timer(Clock::time_point now) override { p_.pace_probe(now); }
   // Clients send data on their publisher PC; the subscriber PC's channels only carry ours.
 
  private:

@@ -181,6 +181,9 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   void on_data_channel_open(uint16_t stream, const std::string& label) override;
   void on_data_message(uint16_t stream, std::span<const uint8_t> data, bool binary) override;
   void on_data_channel_closed(uint16_t stream) override;
+  void on_transport_timer(Clock::time_point now) override {
+    if (single_pc_) pace_probe(now);
+  }
   void on_subscriber_connected();
   void request_first_keyframes();
 
@@ -223,6 +226,8 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   void apply_transport_cc();
   void on_transport_feedback(const rtc::rtcp::Header& header, Clock::time_point now);
   void run_congestion_control(Clock::time_point now);
+  // A bandwidth probe in progress: padding on one of its video DownTracks (on the transport timer).
+  void pace_probe(Clock::time_point now);
   void publish_congestion_metrics(bool leaving);
 
   Room& room_;
@@ -270,6 +275,7 @@ class Participant : public rtc::WebRtcTransport::Listener, public SignalSink::Li
   int64_t published_estimate_ = 0;  // what this participant added to the estimate gauge
   bool published_counted_ = false;
   bool published_congested_ = false;
+  sfu::SubscriberCongestion::ProbeCounters published_probes_;  // what it added to the probe counters
 
   // receiving
   std::vector<std::unique_ptr<Subscription>> subscriptions_;

@@ -64,6 +64,8 @@ class Room {
   const livekit::Room& info() const { return info_; }
   void set_info(const livekit::Room& info);
   bool empty() const { return participants_.empty(); }
+  // Among the active speakers announced last (its video is served first when a downlink is short).
+  bool speaking(const std::string& sid) const { return speakers_.count(sid) > 0; }
   std::vector<livekit::ParticipantInfo> participant_infos(bool include_hidden) const;
 
   // Called by participants.

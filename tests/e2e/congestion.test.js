@@ -14,8 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { waitFor } from '../lib/media.js';
 import { startRoomEnvironment, devToken as token } from '../lib/livekit-page.js';
 
-const kMediaPort = 27882;         // inside the private namespace: no one else's ports there
-const kDownlinkKbit = 600;        // below the top layer of Chromium's fake 640x480 camera
+const kMediaPort = 27880;         // inside the private namespace: no one else's ports there (a multiple of 8)
+// Below the top layer of Chromium's fake camera; PARLOR_BWE_DOWNLINK_KBIT measures other caps.
+const kDownlinkKbit = Number(process.env.PARLOR_BWE_DOWNLINK_KBIT || 600);
 const inNamespace = process.env.PARLOR_BWE_NETNS === '1';
 
 if (!inNamespace) {
@@ -41,8 +42,10 @@ if (!inNamespace) {
     'ceil', `${kDownlinkKbit}kbit`);
   tc('qdisc', 'add', 'dev', 'lo', 'parent', '1:20', 'handle', '20:', 'tbf', 'rate', `${kDownlinkKbit}kbit`,
     'burst', '10kb', 'latency', '150ms');
-  tc('filter', 'add', 'dev', 'lo', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32',
-    'match', 'ip', 'protocol', '17', '0xff', 'match', 'ip', 'sport', String(kMediaPort), '0xffff', 'flowid', '1:20');
+  // Every media worker's port (worker i listens on kMediaPort + i; up to 8 here) is capped.
+  const capDownlink = () => tc('filter', 'add', 'dev', 'lo', 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32',
+    'match', 'ip', 'protocol', '17', '0xff', 'match', 'ip', 'sport', String(kMediaPort), '0xfff8', 'flowid', '1:20');
+  const liftCap = () => tc('filter', 'del', 'dev', 'lo', 'parent', '1:', 'prio', '1');
 
   let env;
   after(async () => { await env?.stop(); });
@@ -59,6 +62,7 @@ if (!inNamespace) {
 
   for (const mode of modes) test(`a subscriber behind a 600 kbit/s downlink is moved to a lower layer and keeps playing: ${mode.name}`, async () => {
     await env?.stop();  // a server per mode: its metrics start from zero
+    capDownlink();
     // Only lo exists here: Chromium gathers loopback candidates only when allowed to.
     env = await startRoomEnvironment(['--dev', '--udp-port', String(kMediaPort)],
       { chromiumArgs: ['--allow-loopback-in-peer-connection'] });
@@ -91,11 +95,39 @@ if (!inNamespace) {
     await waitFor(async () => (await bob.evaluate(() => window.videoProgress())).frames > before.frames + 30,
       { timeoutMs: 15000, intervalMs: 250, what: 'bob\'s frames advancing on the lower layer' });
     const after = await bob.evaluate(() => window.videoProgress());
+    // What bob receives under the cap (video + audio bytes over 3 s of his inbound-rtp stats).
+    const inbound = () => bob.evaluate(async () => {
+      let bytes = 0;
+      for (const pc of window.peerConnections) {
+        (await pc.getStats()).forEach((s) => { if (s.type === 'inbound-rtp') bytes += s.bytesReceived; });
+      }
+      return { bytes, at: performance.now() };
+    });
+    const b0 = await inbound();
+    await waitFor(async () => (await inbound()).at - b0.at >= 3000, { timeoutMs: 10000, intervalMs: 500, what: '3 s of stats' });
+    const b1 = await inbound();
+    const receivedKbit = Math.round(((b1.bytes - b0.bytes) * 8) / (b1.at - b0.at));
     console.log(`[numbers] ${mode.name}, downlink ${kDownlinkKbit} kbit/s: estimate ${estimate} bit/s at first congestion, `
       + `${await metric('parlor_bwe_estimate_bps_sum')} bit/s at the end; bob at ${after.width}x${after.height} `
       + `(top ${top}) ${lowered} ms after his first frame; pauses ${await metric('parlor_bwe_pauses_total')}, `
-      + `resumes ${await metric('parlor_bwe_resumes_total')}`);
+      + `resumes ${await metric('parlor_bwe_resumes_total')}; receiving ${receivedKbit} kbit/s`);
     assert.ok(estimate > 0 && estimate < 2_000_000, `estimate ${estimate}`);
+
+    // The cap lifts: probes show the wider path and bob gets the top layer back, with audio
+    // flowing throughout and frames advancing on it.
+    liftCap();
+    const lifted = Date.now();
+    const audioBefore = await bob.evaluate(() => window.remoteAudioPackets());
+    await waitFor(async () => (await bob.evaluate(() => window.videoProgress())).width === top,
+      { timeoutMs: 45000, intervalMs: 250, what: `bob back on the ${top} px layer after the cap lifted` });
+    const recovered = Date.now() - lifted;
+    const atTop = await bob.evaluate(() => window.videoProgress());
+    await waitFor(async () => (await bob.evaluate(() => window.videoProgress())).frames > atTop.frames + 30,
+      { timeoutMs: 15000, intervalMs: 250, what: 'bob\'s frames advancing on the top layer' });
+    assert.ok(await bob.evaluate(() => window.remoteAudioPackets()) > audioBefore, 'audio kept flowing');
+    console.log(`[numbers] ${mode.name}: top layer back ${recovered} ms after the cap lifted; probes `
+      + `${await metric('parlor_bwe_probes_total')}, succeeded ${await metric('parlor_bwe_probes_succeeded_total')}, `
+      + `padding packets ${await metric('parlor_bwe_probe_padding_packets_total')}`);
     await env.stop();
     env = undefined;
   });

@@ -135,6 +135,7 @@ void apply_yaml(MediaConfig& c, const std::string& yaml_text) {
       cc.read("max_bitrate", k.max_bitrate);
       cc.read("initial_bitrate", k.initial_bitrate);
       cc.read("raise_after", k.raise_after);
+      cc.read("probe_mode", k.probe_mode);
     });
     if (auto list = r.raw("turn_servers"); list && !list.IsNull()) {
       if (!list.IsSequence()) throw BadInput("config: 'rtc.turn_servers' must be a list");
@@ -347,6 +348,9 @@ void validate(const MediaConfig& c) {
   }
   if (!(cc.raise_after >= 0 && cc.raise_after <= kMaxTimeoutSeconds)) {
     throw BadInput("config: rtc.congestion_control.raise_after must be between 0 and 3600 seconds");
+  }
+  if (cc.probe_mode != "padding" && cc.probe_mode != "none") {
+    throw BadInput("config: rtc.congestion_control.probe_mode must be 'padding' or 'none' (got '" + cc.probe_mode + "')");
   }
   if (c.rtc.force_relay && !c.turn.enabled && c.rtc.turn_servers.empty()) {
     throw BadInput("config: rtc.force_relay needs TURN (turn.enabled or rtc.turn_servers)");

@@ -29,6 +29,10 @@ struct CongestionControlConfig {
   uint64_t max_bitrate = 10'000'000;   // ... nor above
   uint64_t initial_bitrate = 1'000'000;
   double raise_after = 3;              // seconds of headroom before a higher layer or a resume
+  // How a subscriber held below its layer finds out that its path carries more: "padding"
+  // (LiveKit's default: padding on the RTX stream, sfu/subscriber_congestion.hpp) or "none" (the
+  // estimate only grows with the media sent). LiveKit's "media" is not implemented.
+  std::string probe_mode = "padding";
 };
 
 // The most media workers a node runs (each takes a UDP port, an ICE-TCP port and a thread).

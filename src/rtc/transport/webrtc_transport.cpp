@@ -158,7 +158,11 @@ bool WebRtcTransport::send_data(uint16_t stream, std::span<const uint8_t> data, 
 }
 
 void WebRtcTransport::on_timer() {
-  if (!dtls_ || srtp_send_) return;
+  if (srtp_send_) {
+    listener_.on_transport_timer(std::chrono::steady_clock::now());
+    return;
+  }
+  if (!dtls_) return;
   if (auto due = dtls_->next_timeout(); due && due->count() <= 0) dtls_->handle_timeout();
 }
 

@@ -53,6 +53,8 @@ class WebRtcTransport : public RtpSink, private DtlsTransport::Listener, private
     virtual void on_data_channel_open(uint16_t /*stream*/, const std::string& /*label*/) {}
     virtual void on_data_message(uint16_t /*stream*/, std::span<const uint8_t> /*data*/, bool /*binary*/) {}
     virtual void on_data_channel_closed(uint16_t /*stream*/) {}
+    // The worker's timer (every ~10 ms) once media can flow: pacing (bandwidth probes).
+    virtual void on_transport_timer(std::chrono::steady_clock::time_point /*now*/) {}
   };
 
   struct Counters {
@@ -90,7 +92,8 @@ class WebRtcTransport : public RtpSink, private DtlsTransport::Listener, private
   bool sctp_enabled() const { return sctp_ != nullptr; }
   std::optional<uint16_t> open_data_channel(const std::string& label, const SctpAssociation::ChannelOptions& options);
   bool send_data(uint16_t stream, std::span<const uint8_t> data, bool binary);
-  // Retransmissions of the DTLS handshake; call from the worker's timer.
+  // Retransmissions of the DTLS handshake, then (connected) the listener's timer; call from the
+  // worker's timer.
   void on_timer();
   bool knows(const UdpEndpoint& from) const;
   // Where media and DTLS go: the socket address of the pair the client nominated, or before a

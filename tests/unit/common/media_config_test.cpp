@@ -93,6 +93,12 @@ TEST(MediaConfig, CongestionControlParsesAndValidates) {
   b = c;
   b.rtc.congestion_control.raise_after = -1;
   EXPECT_THROW(validate(b), BadInput);
+  EXPECT_EQ(c.rtc.congestion_control.probe_mode, "padding");
+  apply_yaml(c, "rtc:\n  congestion_control:\n    probe_mode: none\n");
+  EXPECT_NO_THROW(validate(c));
+  b = c;
+  b.rtc.congestion_control.probe_mode = "media";  // LiveKit's other mode: not built, refused
+  EXPECT_THROW(validate(b), BadInput);
 }
 
 TEST(MediaConfig, TurnAndExternalTurnServers) {

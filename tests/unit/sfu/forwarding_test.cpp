@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string>
+#include <tuple>
 #include <vector>
 
 #include "rtc/rtp/rtp_packet.hpp"
@@ -266,13 +268,49 @@ TEST(DownTrack, OpusRedGoesAsIsOrAsItsPrimary) {
   ASSERT_EQ(without_red.sent.size(), 1u);
   EXPECT_EQ(without_red.sent[0].pt, 109);
   EXPECT_EQ(without_red.sent[0].payload, (std::vector<uint8_t>{'n', 'e', 'w'}));
-  // Plain Opus from the same publisher goes to both as Opus.
+  // Plain Opus from the same publisher: as Opus to the one, made into RED for the other.
   std::vector<uint8_t> opus = {0x80, 111, 0, 12, 0, 0, 0x0B, 0x40, 0, 0, 0, 5, 'x'};
   up.on_packet(view(opus), 0, now);
-  EXPECT_EQ(with_red.sent.back().pt, 109);
+  EXPECT_EQ(with_red.sent.back().pt, 100);
+  EXPECT_EQ(with_red.sent.back().payload, (std::vector<uint8_t>{109, 'x'}));
   EXPECT_EQ(without_red.sent.back().pt, 109);
   up.remove(&takes_red);
   up.remove(&plain);
+}
+
+// A publisher of plain Opus, a subscriber that takes RED: each packet carries the two before it.
+TEST(DownTrack, RedIsMadeFromPlainOpusWithTheTwoPacketsBefore) {
+  CapturingSink sink;
+  UpTrack up(false, 1, [](uint32_t) {});
+  DownTrack down(sink, 1, 109, false);
+  down.set_red(100);
+  up.add(&down);
+  auto now = UpTrack::Clock::now();
+  auto opus = [](uint16_t seq, uint32_t ts, std::vector<uint8_t> payload) {
+    std::vector<uint8_t> b = {0x80, 111, uint8_t(seq >> 8), uint8_t(seq), uint8_t(ts >> 24), uint8_t(ts >> 16),
+                              uint8_t(ts >> 8), uint8_t(ts), 0, 0, 0, 5};
+    b.insert(b.end(), payload.begin(), payload.end());
+    return b;
+  };
+  for (auto [seq, ts, text] : std::vector<std::tuple<uint16_t, uint32_t, std::string>>{
+           {65534, 1000, "aa"}, {65535, 1960, "bbb"}, {0, 2920, "c"}, {1, 3880, "dd"}, {3, 5800, "f"}}) {
+    auto p = opus(seq, ts, {text.begin(), text.end()});
+    up.on_packet(view(p), 0, now);
+  }
+  ASSERT_EQ(sink.sent.size(), 5u);
+  for (const auto& s : sink.sent) EXPECT_EQ(s.pt, 100);
+  // The first has nothing before it; the second one block; from the third on, two.
+  EXPECT_EQ(sink.sent[0].payload, (std::vector<uint8_t>{109, 'a', 'a'}));
+  EXPECT_EQ(sink.sent[1].payload, (std::vector<uint8_t>{0x80 | 109, 0x0F, 0x00, 2, 109, 'a', 'a', 'b', 'b', 'b'}));
+  // Offsets 1920 (0x780: 0x1E, 0x00 | len) and 960 (0x3C0: 0x0F, 0x00 | len).
+  EXPECT_EQ(sink.sent[2].payload, (std::vector<uint8_t>{0x80 | 109, 0x1E, 0x00, 2, 0x80 | 109, 0x0F, 0x00, 3, 109, 'a',
+                                                        'a', 'b', 'b', 'b', 'c'}));
+  auto red = rtc::parse_red(sink.sent[3].payload);
+  ASSERT_TRUE(red);
+  EXPECT_EQ(red->blocks, 3);
+  // Sequence 2 was lost upstream: packet 3 carries only 1 (2 back), not 0 (3 back).
+  EXPECT_EQ(sink.sent[4].payload, (std::vector<uint8_t>{0x80 | 109, 0x1E, 0x00, 2, 109, 'd', 'd', 'f'}));
+  up.remove(&down);
 }
 
 TEST(UpTrack, RepairedPacketsFillGapsAndProbesAreDropped) {

@@ -6,6 +6,8 @@
 
 #include <array>
 #include <deque>
+#include <memory>
+#include <optional>
 #include <cstdio>
 #include <random>
 #include <vector>
@@ -151,8 +153,19 @@ class Scenario {
         for (int i = 0; i < packets; ++i) pending_.push_back(now_ + i * 1000);
       }
       while (!pending_.empty() && pending_.front() <= now_) {
-        send(pending_.front());
+        send(pending_.front(), kPacket);
         pending_.pop_front();
+      }
+      // A probe cluster: padding on top of the media up to the probe's rate, every millisecond
+      // (what SubscriberCongestion::pace does on the worker's timer).
+      if (bwe_.probing()) {
+        int64_t elapsed = now_ - bwe_.probe_started_us();
+        if (elapsed >= probe_duration_us_) {
+          bwe_.end_probe(now_);
+        } else {
+          int64_t due = bwe_.probe_target_bps() * (elapsed + 1000) / 8'000'000 - bwe_.probe_sent_bytes();
+          for (; due > 0; due -= kPadding) send(now_, kPadding);
+        }
       }
       while (!in_flight_.empty() && in_flight_.front().arrival <= now_) {
         auto p = in_flight_.front();
@@ -170,20 +183,26 @@ class Scenario {
   }
   SendSideBwe& bwe() { return bwe_; }
   Link& link() { return link_; }
+  void probe(int64_t target_bps, int64_t duration_us) {
+    probe_duration_us_ = duration_us;
+    bwe_.start_probe(target_bps, now_);
+  }
+  int64_t now() const { return now_; }
 
  private:
   static constexpr int64_t kFrameUs = 33'333;
   static constexpr size_t kPacket = 1200;
+  static constexpr size_t kPadding = 275;  // 255 bytes of padding, header and transport-cc
   struct InFlight {
     uint16_t sequence;
     int64_t arrival;
   };
   TwccRecorder::Clock::time_point at(int64_t us) const { return epoch_ + std::chrono::microseconds(us); }
-  void send(int64_t t) {
+  void send(int64_t t, size_t bytes) {
     uint16_t seq = bwe_.next_sequence();
-    bwe_.on_packet_sent(kPacket, t);
+    bwe_.on_packet_sent(bytes, t);
     if (link_.random_loss > 0 && std::uniform_real_distribution<>(0, 1)(rng_) < link_.random_loss) return;
-    int64_t service = static_cast<int64_t>(kPacket * 8) * 1'000'000 / link_.capacity_bps;
+    int64_t service = static_cast<int64_t>(bytes * 8) * 1'000'000 / link_.capacity_bps;
     int64_t start = std::max(t, queue_free_);
     if (start - t > link_.queue_us) return;  // tail drop
     queue_free_ = start + service;
@@ -196,6 +215,7 @@ class Scenario {
   std::mt19937 rng_;
   TwccRecorder::Clock::time_point epoch_ = TwccRecorder::Clock::now();
   int64_t now_ = 0, next_frame_ = 0, queue_free_ = 0;
+  int64_t probe_duration_us_ = 0;
   std::deque<int64_t> pending_;
   std::deque<InFlight> in_flight_;
 };
@@ -301,6 +321,97 @@ TEST(SendSideBwe, LossBoundGrowsBackWhenLossStops) {
   // 8 %/s for the ~5 s after the last lossy window: about ×1.4.
   EXPECT_GT(s.bwe().loss_based_bps(), low * 13 / 10);
   EXPECT_LT(s.bwe().loss_based_bps(), low * 17 / 10);
+}
+
+// ---- probes ------------------------------------------------------------------------------------
+
+// Congested on a 1 Mbit/s path, then the path widens to `after_bps`; the sender keeps to the
+// estimate. Returns the scenario after `settle_us` at the new capacity.
+std::unique_ptr<Scenario> congested_then(int64_t after_bps, int64_t settle_us) {
+  Link link;
+  link.capacity_bps = 1'000'000;
+  link.queue_us = 300'000;
+  auto s = std::make_unique<Scenario>(link);
+  int64_t rate = 2'000'000;
+  s->run(6'000'000, [&](int64_t) { return rate; }, [&](int64_t) { rate = s->bwe().estimate_bps(); });
+  EXPECT_TRUE(s->bwe().congested());
+  s->link().capacity_bps = after_bps;
+  s->run(settle_us, [&](int64_t) { return std::min<int64_t>(rate, 600'000); }, [&](int64_t) { rate = s->bwe().estimate_bps(); });
+  return s;
+}
+
+TEST(SendSideBweProbe, AProbeOnAWiderPathRaisesTheEstimateAtOnce) {
+  auto s = congested_then(10'000'000, 2'000'000);
+  int64_t before = s->bwe().estimate_bps();
+  ASSERT_LT(before, 1'500'000);
+  s->probe(2'500'000, 250'000);
+  std::optional<SendSideBwe::ProbeOutcome> outcome;
+  s->run(1'000'000, [](int64_t) { return 600'000; }, [&](int64_t now) {
+    if (!outcome) outcome = s->bwe().take_probe_outcome(now);
+  });
+  ASSERT_TRUE(outcome);
+  std::printf("[ numbers  ] probe at 2.5 Mbit/s on a 10 Mbit/s path: sent %lld, received %lld, result %lld bit/s "
+              "(%d packets); estimate %lld -> %lld bit/s\n",
+              static_cast<long long>(outcome->send_bps), static_cast<long long>(outcome->receive_bps),
+              static_cast<long long>(outcome->result_bps), outcome->packets, static_cast<long long>(before),
+              static_cast<long long>(s->bwe().estimate_bps()));
+  EXPECT_TRUE(outcome->success);
+  EXPECT_NEAR(outcome->result_bps, 2'500'000, 300'000);
+  EXPECT_GE(s->bwe().estimate_bps(), 2'100'000);
+  // Taken once.
+  EXPECT_FALSE(s->bwe().take_probe_outcome(s->now()));
+}
+
+TEST(SendSideBweProbe, AProbeIntoAFullPathReportsWhatThePathCarries) {
+  auto s = congested_then(1'000'000, 2'000'000);
+  s->probe(2'500'000, 250'000);
+  std::optional<SendSideBwe::ProbeOutcome> outcome;
+  s->run(1'500'000, [](int64_t) { return 600'000; }, [&](int64_t now) {
+    if (!outcome) outcome = s->bwe().take_probe_outcome(now);
+  });
+  ASSERT_TRUE(outcome);
+  std::printf("[ numbers  ] probe at 2.5 Mbit/s on a 1 Mbit/s path: sent %lld, received %lld, result %lld bit/s; "
+              "estimate %lld bit/s\n",
+              static_cast<long long>(outcome->send_bps), static_cast<long long>(outcome->receive_bps),
+              static_cast<long long>(outcome->result_bps), static_cast<long long>(s->bwe().estimate_bps()));
+  // The receive rate is the bottleneck's: 95 % of it, far below what the next step needed.
+  EXPECT_LT(outcome->result_bps, 1'100'000);
+  EXPECT_GT(outcome->result_bps, 700'000);
+  EXPECT_LT(s->bwe().estimate_bps(), 1'200'000);
+}
+
+TEST(SendSideBweProbe, AProbeWithoutFeedbackFailsAfterTheTimeout) {
+  SendSideBwe bwe;
+  bwe.start_probe(2'000'000, 0);
+  EXPECT_TRUE(bwe.probing());
+  for (int i = 0; i < 20; ++i) bwe.on_packet_sent(275, i * 1000);
+  EXPECT_EQ(bwe.probe_sent_bytes(), 20 * 275);
+  bwe.end_probe(20'000);
+  EXPECT_FALSE(bwe.probing());
+  EXPECT_TRUE(bwe.probe_pending());
+  EXPECT_FALSE(bwe.take_probe_outcome(500'000));  // still waiting for feedback
+  auto o = bwe.take_probe_outcome(20'000 + SendSideBwe::kProbeFeedbackTimeoutUs);
+  ASSERT_TRUE(o);
+  EXPECT_FALSE(o->success);
+  EXPECT_EQ(o->packets, 20);
+  EXPECT_EQ(bwe.estimate_bps(), 1'000'000);
+  // Packets after the cluster do not count for it.
+  bwe.on_packet_sent(1200, 30'000);
+  EXPECT_EQ(bwe.probe_sent_bytes(), 20 * 275);
+}
+
+TEST(SendSideBweProbe, AProbeWithHeavyLossFails) {
+  SendSideBwe bwe;
+  bwe.start_probe(2'000'000, 0);
+  for (int i = 0; i < 40; ++i) bwe.on_packet_sent(275, i * 1000);
+  bwe.end_probe(40'000);
+  std::vector<TwccStatus> st;
+  for (int i = 0; i < 40; ++i) st.push_back({static_cast<uint16_t>(i), i % 3 != 0, 50'000 + i * 1000});
+  bwe.on_feedback(st, 100'000);
+  auto o = bwe.take_probe_outcome(100'000);
+  ASSERT_TRUE(o);
+  EXPECT_FALSE(o->success);  // a third lost
+  EXPECT_LE(bwe.estimate_bps(), 1'000'000);
 }
 
 }  // namespace

@@ -19,6 +19,8 @@ namespace parlor::sfu {
 namespace {
 
 constexpr uint8_t kTwccExt = 5;
+constexpr uint32_t kRtxSsrc = 0xC;
+constexpr uint8_t kRtxPayloadType = 97;
 int64_t g_now_us = 0;
 int64_t fake_now() { return g_now_us; }
 // Simulated time on the steady clock's scale, from when the tests started (TwccRecorder counts
@@ -47,6 +49,11 @@ class Bottleneck : public rtc::RtpSink {
     EXPECT_TRUE(p);
     if (!p) return false;
     ++sent;
+    if (p->ssrc() == kRtxSsrc) {  // a padding-only probe packet on the RTX stream
+      EXPECT_EQ(p->payload().size(), 0u);
+      EXPECT_EQ(p->payload_type(), kRtxPayloadType);
+      ++padding;
+    }
     auto ext = p->extension(kTwccExt);
     EXPECT_TRUE(ext && ext->size() == 2);
     EXPECT_FALSE(p->extension(3));  // the publisher's mid is gone
@@ -77,7 +84,7 @@ class Bottleneck : public rtc::RtpSink {
     }
   }
   int64_t capacity_bps_;
-  uint64_t sent = 0, gaps = 0;
+  uint64_t sent = 0, gaps = 0, padding = 0;
 
  private:
   struct InFlight {
@@ -135,6 +142,7 @@ Run simulate(Publisher& pub, Bottleneck& link, SubscriberCongestion& cc, DownTra
     if (g_now_us % 33'000 == 0) pub.frame();
     if (g_now_us % 20'000 == 0) pub.audio_packet();
     link.deliver(cc);
+    if (g_now_us % 10'000 == 0) cc.pace(at(g_now_us), &video_down);  // the transport's timer
     if (g_now_us % 400'000 == 0) {
       cc.allocate(entries, at(g_now_us), r.changes);  // the room's tick
     }
@@ -262,6 +270,141 @@ TEST(DownTrackTransportCc, WithoutItNoExtensionIsWritten) {
   EXPECT_TRUE(sink.x);
   EXPECT_EQ(sink.size, k.size());  // one 8-byte block instead of the publisher's
   EXPECT_EQ(bwe.next_sequence(), 1);
+}
+
+// The downlink widens after congestion: with an RTX stream to pad on, a probe shows it and the
+// top layer comes back at once; without probes the estimate has to climb to it with the media.
+int64_t recovery_us(bool probing, Call& call) {
+  auto& [pub, link, cc, video_down, audio_down] = call;
+  if (probing) video_down.set_rtx(kRtxSsrc, kRtxPayloadType);
+  auto r = call.run(15'000'000);
+  EXPECT_EQ(r.final_layer, 1);
+  link.capacity_bps_ = 10'000'000;
+  int64_t lifted = g_now_us;
+  for (int i = 0; i < 300 && video_down.current_layer() < 2; ++i) call.run(100'000);
+  return video_down.current_layer() == 2 ? g_now_us - lifted : -1;
+}
+
+TEST_F(SubscriberCongestionTest, AProbeBringsTheTopLayerBackWhenTheDownlinkWidens) {
+  Call call(1'000'000);
+  int64_t with_probe = recovery_us(true, call);
+  const auto& counters = call.cc.probe_counters();
+  std::printf("[ numbers  ] 1 -> 10 Mbit/s downlink: top layer back %.1f s after the cap lifted with probes "
+              "(%llu started, %llu succeeded, %llu padding packets)\n",
+              static_cast<double>(with_probe) / 1e6, static_cast<unsigned long long>(counters.started),
+              static_cast<unsigned long long>(counters.succeeded), static_cast<unsigned long long>(counters.padding_packets));
+  ASSERT_GT(with_probe, 0);
+  EXPECT_GE(counters.succeeded, 1u);
+  EXPECT_GT(call.link.padding, 0u);
+  EXPECT_EQ(call.link.gaps, 0u);  // padding takes its transport-wide numbers in sequence
+  // The next probe comes when the wait after the last failed one (2 s doubled per failure while
+  // capped) is over; a success raises at once (no raise_after damping).
+  EXPECT_LT(with_probe, 10'000'000);
+
+  SetUp();
+  CongestionConfig no_probes;
+  no_probes.probe.enabled = false;
+  Call slow(1'000'000, no_probes);
+  int64_t without = recovery_us(false, slow);
+  std::printf("[ numbers  ] ... without probes: %.1f s (-1: not within 30 s)\n", static_cast<double>(without) / 1e6);
+  EXPECT_EQ(slow.cc.probe_counters().started, 0u);
+  EXPECT_TRUE(without < 0 || without > with_probe);
+}
+
+TEST_F(SubscriberCongestionTest, ProbesIntoAFullDownlinkBackOffAndDoNotRaiseTheLayer) {
+  Call call(1'000'000);
+  auto& [pub, link, cc, video_down, audio_down] = call;
+  video_down.set_rtx(kRtxSsrc, kRtxPayloadType);
+  auto r = call.run(40'000'000);
+  const auto& counters = cc.probe_counters();
+  std::printf("[ numbers  ] 1 Mbit/s for 40 s: %llu probes, %llu succeeded; final layer %d\n",
+              static_cast<unsigned long long>(counters.started), static_cast<unsigned long long>(counters.succeeded),
+              r.final_layer);
+  // The probes toward the top layer fail (the path is full); one may have found the middle layer
+  // early. Failures double the wait (2, 4, 8 s ...): a handful in 40 s, not one every tick. A
+  // failed probe's own queue does not cost the layer the path carries.
+  EXPECT_GE(counters.failed, 1u);
+  EXPECT_LE(counters.started, 6u);
+  EXPECT_EQ(r.final_layer, 1);
+  EXPECT_EQ(video_down.layer_cap(), 1);
+}
+
+TEST(DownTrackPadding, PaddingOnlyPacketsGoOnTheRtxStreamOnceMediaStarted) {
+  struct Sink : rtc::RtpSink {
+    bool send_rtp(std::span<const uint8_t> plain) override {
+      last.assign(plain.begin(), plain.end());
+      return true;
+    }
+    std::vector<uint8_t> last;
+  } sink;
+  DownTrack down(sink, 0xA, 96, true);
+  SendSideBwe bwe;
+  down.set_transport_cc(&bwe, 3);
+  EXPECT_FALSE(down.can_pad());  // no RTX stream
+  down.set_rtx(kRtxSsrc, kRtxPayloadType);
+  EXPECT_FALSE(down.can_pad());  // nothing forwarded yet
+  EXPECT_EQ(down.send_padding(100), 0u);
+  auto k = vp8(7, 1, 90000, true, 100);
+  down.forward(*rtc::RtpPacketView::parse(k), true, false);
+  ASSERT_TRUE(down.can_pad());
+  size_t n = down.send_padding(DownTrack::kMaxPadding);
+  EXPECT_EQ(n, 12u + 8u + 255u);
+  auto p = rtc::RtpPacketView::parse(sink.last);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->ssrc(), kRtxSsrc);
+  EXPECT_EQ(p->payload_type(), kRtxPayloadType);
+  EXPECT_EQ(p->timestamp(), 90000u);  // the last media timestamp
+  EXPECT_EQ(p->payload().size(), 0u);
+  EXPECT_EQ(sink.last.back(), 255);
+  auto ext = p->extension(3);
+  ASSERT_TRUE(ext && ext->size() == 2);
+  EXPECT_EQ((*ext)[1], 1);  // transport-wide number 1 (the keyframe had 0)
+  EXPECT_EQ(bwe.next_sequence(), 2);
+  EXPECT_EQ(down.padding_packets(), 1u);
+  EXPECT_EQ(down.packets(), 1u);  // padding is not media: sender reports do not count it
+  // Paused for want of bandwidth: its RTX stream still carries probes (how it can come back).
+  down.set_congestion_paused(true);
+  EXPECT_EQ(down.send_padding(100), 12u + 8u + 100u);
+  down.set_transport_cc(&bwe, 0);  // no transport-cc: a probe would be invisible
+  EXPECT_EQ(down.send_padding(100), 0u);
+}
+
+// Two publishers' video on one short downlink: the active speaker's is served first.
+TEST_F(SubscriberCongestionTest, TheSpeakersVideoIsServedFirst) {
+  Bottleneck link(900'000);
+  SubscriberCongestion cc{CongestionConfig{}};
+  cc.bwe().set_clock(&fake_now);
+  Publisher a, b;
+  b.seq = {1000, 1000, 1000};
+  DownTrack a_down{link, 0xA1, 96, true}, b_down{link, 0xB1, 96, true};
+  for (auto* d : {&a_down, &b_down}) d->set_transport_cc(&cc.bwe(), kTwccExt);
+  a.video.add(&a_down);
+  b.video.add(&b_down);
+  std::vector<SubscriberCongestion::PauseChange> changes;
+  int a_better = 0, b_better = 0;
+  for (int64_t end = g_now_us + 20'000'000; g_now_us < end; g_now_us += 1000) {
+    if (g_now_us % 33'000 == 0) {
+      a.frame();
+      b.frame();
+    }
+    link.deliver(cc);
+    if (g_now_us % 400'000 == 0) {
+      // B speaks (its audio is not on this link; only the flag matters here).
+      std::array<SubscriberCongestion::Entry, 2> entries{{{1, &a_down, &a.video, false}, {2, &b_down, &b.video, true}}};
+      cc.allocate(entries, at(g_now_us), changes);
+      if (cc.bwe().congested() && g_now_us > end - 8'000'000) {
+        a_better += a_down.layer_cap() > b_down.layer_cap();
+        b_better += b_down.layer_cap() > a_down.layer_cap();
+      }
+    }
+  }
+  a.video.remove(&a_down);
+  b.video.remove(&b_down);
+  std::printf("[ numbers  ] two videos into 900 kbit/s, B speaking: caps A %d, B %d; B ahead in %d of the last 20 ticks, "
+              "A ahead in %d\n", a_down.layer_cap(), b_down.layer_cap(), b_better, a_better);
+  ASSERT_TRUE(cc.bwe().congested());
+  EXPECT_EQ(a_better, 0);
+  EXPECT_GT(b_better, 0);
 }
 
 }  // namespace
