@@ -29,8 +29,10 @@ options:
   --port N             HTTP/WebSocket/Twirp port (default 7880; 0 = pick a free one)
   --bind ADDR          address to listen on (default 127.0.0.1)
   --keys "KEY: SECRET" API key pair(s), comma separated (like LIVEKIT_KEYS)
-  --udp-port N         first WebRTC UDP port (default 7882)
-  --tcp-port N         ICE-TCP port for networks that block UDP (default 7881; 0 = off)
+  --udp-port N         first WebRTC UDP port (default 7882; media worker i uses N + i)
+  --tcp-port N         first ICE-TCP port for networks that block UDP (default 7881; 0 = off;
+                       worker i uses N + i)
+  --workers N          media worker threads (rtc.workers, PARLOR_RTC_WORKERS; 0 = one per core)
   --node-ip ADDR       address advertised in ICE candidates
   --webhook URL        add a webhook URL (repeatable)
   --log-level LEVEL    trace, debug, info, warn, error
@@ -101,6 +103,16 @@ config::MediaConfig load_media_config(int argc, char** argv, bool* help) {
       c.rtc.udp_port = parse_port(value(), a);
     } else if (a == "--tcp-port") {
       c.rtc.tcp_port = parse_port(value(), a);
+    } else if (a == "--workers") {
+      auto v = value();
+      try {
+        size_t used = 0;
+        unsigned long n = std::stoul(v, &used);
+        if (used != v.size() || n > config::kMaxWorkers) throw std::out_of_range(v);
+        c.rtc.workers = static_cast<uint32_t>(n);
+      } catch (const std::exception&) {
+        throw BadInput(a + ": expected a number 0-" + std::to_string(config::kMaxWorkers) + ", got '" + v + "'");
+      }
     } else if (a == "--node-ip") {
       c.rtc.node_ip = value();
     } else if (a == "--webhook") {

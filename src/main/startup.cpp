@@ -21,11 +21,24 @@ std::vector<std::string> media_startup_lines(const service::MediaServer& server)
                     " (LiveKit signalling /rtc, Twirp API /twirp/, camera check /echo/, /metrics)");
   }
   std::string advertised = c.rtc.node_ip.empty() ? bind : c.rtc.node_ip;
+  const size_t workers = server.worker_count();
+  auto of_workers = [workers](size_t i) {
+    return workers > 1 ? "; media worker " + std::to_string(i) + " of " + std::to_string(workers) : std::string();
+  };
   lines.push_back("listening udp=" + bind + ":" + std::to_string(server.udp_port()) +
-                  " (WebRTC media: ICE, DTLS, SRTP; advertised as " + advertised + ")");
+                  " (WebRTC media: ICE, DTLS, SRTP; advertised as " + advertised + of_workers(0) + ")");
+  auto ports = server.udp_ports();
+  for (size_t i = 1; i < ports.size(); ++i) {
+    lines.push_back("listening udp=" + bind + ":" + std::to_string(ports[i]) + " (WebRTC media" + of_workers(i) + ")");
+  }
   if (server.tcp_port() != 0) {
     lines.push_back("listening tcp=" + bind + ":" + std::to_string(server.tcp_port()) +
-                    " (WebRTC media over ICE-TCP for networks that block UDP)");
+                    " (WebRTC media over ICE-TCP for networks that block UDP" + of_workers(0) + ")");
+    auto tcp = server.tcp_ports();
+    for (size_t i = 1; i < tcp.size(); ++i) {
+      if (tcp[i] != 0)
+        lines.push_back("listening tcp=" + bind + ":" + std::to_string(tcp[i]) + " (ICE-TCP" + of_workers(i) + ")");
+    }
   } else if (c.rtc.tcp_port == 0) {
     lines.push_back("note: ICE-TCP is off (rtc.tcp_port: 0): clients on networks that block UDP need TURN");
   } else {
@@ -43,7 +56,7 @@ std::vector<std::string> media_startup_lines(const service::MediaServer& server)
   if (c.turn.enabled) {
     if (server.turn_udp_port() != 0) {
       lines.push_back("listening turn-udp=" + bind + ":" + std::to_string(server.turn_udp_port()) +
-                      " (TURN relaying to this node's media address only)");
+                      " (TURN relaying to this node's media addresses only)");
     }
     if (server.turn_tls_port() != 0) {
       lines.push_back("listening turn-tls=" + bind + ":" + std::to_string(server.turn_tls_port()) +

@@ -80,9 +80,9 @@ void complete_egress(EgressRegistry& registry, spdlog::logger& log, const config
 }
 }  // namespace
 
-void EgressService::post_worker(std::function<void()> work) {
+void EgressService::post_worker(const std::string& room, std::function<void()> work) {
   std::lock_guard lock(live_mutex_);
-  if (live_) live_->post(std::move(work));  // dropped unrun when the worker is stopping
+  if (live_) live_->post(room, std::move(work));  // dropped unrun when the worker is stopping
 }
 
 std::shared_ptr<EgressService::Recording> EgressService::find(const std::string& egress_id) {
@@ -188,7 +188,7 @@ void EgressService::open_track(std::shared_ptr<Recording> recording, std::shared
     maybe_finalize(recording);
     return;
   }
-  post_worker([this, recording, file] { attach_tap(recording, file); });
+  post_worker(recording->room_name, [this, recording, file] { attach_tap(recording, file); });
 }
 
 // Worker thread.
@@ -201,7 +201,7 @@ void EgressService::attach_tap(std::shared_ptr<Recording> recording, std::shared
   signal::Room* room = nullptr;
   {
     std::lock_guard lock(live_mutex_);
-    if (live_) room = live_->signal().find_room(recording->room_name);
+    if (live_) room = live_->find_room(recording->room_name);
   }
   signal::PublishedTrack* track = nullptr;
   if (room && !stopping) {
@@ -255,11 +255,11 @@ void EgressService::begin_stop(const std::shared_ptr<Recording>& recording, cons
   registry_.ending(recording->egress_id);
   log_.info("egress {} ending: {}", recording->egress_id, reason);
   // The taps leave the tracks on the worker; each detach finishes its file on a job.
-  post_worker([this, recording, reason] {
+  post_worker(recording->room_name, [this, recording, reason] {
     signal::Room* room = nullptr;
     {
       std::lock_guard lock(live_mutex_);
-      if (live_) room = live_->signal().find_room(recording->room_name);
+      if (live_) room = live_->find_room(recording->room_name);
     }
     std::vector<std::shared_ptr<TrackFile>> files;
     {
@@ -401,7 +401,7 @@ void EgressService::on_track_published(const std::string& room, const std::strin
   signal::Room* live_room = nullptr;
   {
     std::lock_guard lock(live_mutex_);
-    if (live_) live_room = live_->signal().find_room(room);
+    if (live_) live_room = live_->find_room(room);
   }
   auto* publisher = live_room ? live_room->find(identity) : nullptr;
   auto* track = publisher ? publisher->track(track_sid) : nullptr;

@@ -214,9 +214,9 @@ void EgressService::handle(const http::Request& req, http::Respond respond) {
               [&] { return error_from_current_exception(req.path); });
 }
 
-void EgressService::on_worker(const http::Request& req, const http::RespondOnce& reply,
-                              std::function<http::Response()> work) {
-  post_worker([this, reply, work = std::move(work), path = req.path] {
+void EgressService::on_worker(const std::string& room, const http::Request& req,
+                              const http::RespondOnce& reply, std::function<http::Response()> work) {
+  post_worker(room, [this, reply, work = std::move(work), path = req.path] {
     http::Response res;
     try {
       res = work();
@@ -272,7 +272,7 @@ std::optional<http::Response> EgressService::dispatch(const http::Request& req,
     // Placeholders stand in for the values: "{track_id}" alone is a good name.
     FileTemplateValues placeholders{"room", "RM_x", "TR_x", "camera", "video", "identity", 1};
     output_relative_path(r.file().filepath(), kTrackDefaultName, ".webm", placeholders);
-    on_worker(req, reply, [this, r, protobuf] { return start_track(r, protobuf); });
+    on_worker(r.room_name(), req, reply, [this, r, protobuf] { return start_track(r, protobuf); });
     return std::nullopt;
   }
   if (method == "StartRoomCompositeEgress" || method == "StartTrackCompositeEgress") {
@@ -329,7 +329,7 @@ std::optional<http::Response> EgressService::dispatch(const http::Request& req,
       for (auto& f : *info.mutable_track_composite()->mutable_file_outputs()) redact_upload(f);
       if (info.track_composite().has_file()) redact_upload(*info.mutable_track_composite()->mutable_file());
     }
-    on_worker(req, reply, [this, recording, info, track_sids, protobuf] {
+    on_worker(room_name, req, reply, [this, recording, info, track_sids, protobuf] {
       return start_composite(recording, info, track_sids, protobuf);
     });
     return std::nullopt;
@@ -378,7 +378,7 @@ http::Response EgressService::start_track(const livekit::TrackEgressRequest& r, 
   signal::Room* room = nullptr;
   {
     std::lock_guard lock(live_mutex_);
-    if (live_) room = live_->signal().find_room(r.room_name());
+    if (live_) room = live_->find_room(r.room_name());
   }
   signal::Participant* publisher = nullptr;
   signal::PublishedTrack* track = nullptr;
@@ -431,7 +431,7 @@ http::Response EgressService::start_composite(std::shared_ptr<Recording> recordi
   signal::Room* room = nullptr;
   {
     std::lock_guard lock(live_mutex_);
-    if (live_) room = live_->signal().find_room(recording->room_name);
+    if (live_) room = live_->find_room(recording->room_name);
   }
   std::vector<std::pair<signal::Participant*, signal::PublishedTrack*>> tracks;
   if (room) tracks = room->published_tracks();

@@ -90,7 +90,7 @@ class EgressService {
                                          const http::RespondOnce& reply);
   http::Response error_from_current_exception(const std::string& where);
   // Runs `work` on the worker and answers `reply` with its result or its Twirp error.
-  void on_worker(const http::Request& request, const http::RespondOnce& reply,
+  void on_worker(const std::string& room, const http::Request& request, const http::RespondOnce& reply,
                  std::function<http::Response()> work);
   void check_room(const std::string& room_name) const;
   http::Response start_track(const livekit::TrackEgressRequest& request, bool protobuf);
@@ -113,7 +113,8 @@ class EgressService {
   void fail(const std::shared_ptr<Recording>& recording, const std::string& error);
   // Queues blocking work; a full queue fails the egress rather than growing.
   void job(const std::shared_ptr<Recording>& recording, std::function<void()> work);
-  void post_worker(std::function<void()> work);
+  // Runs work on the media worker of `room` (LiveRooms::post).
+  void post_worker(const std::string& room, std::function<void()> work);
   std::shared_ptr<Recording> find(const std::string& egress_id);
   void forget(const std::string& egress_id);
 

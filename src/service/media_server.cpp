@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <mutex>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/beast/http/write.hpp>
 
@@ -23,6 +24,12 @@ constexpr auto kSweepInterval = std::chrono::seconds(1);
 constexpr auto kWorkerAnswerDeadline = std::chrono::seconds(5);
 constexpr auto kMetricsDeadline = std::chrono::seconds(1);
 constexpr unsigned kControlThreads = 2;  // HTTP + signaling; media runs on its own workers
+
+// rtc.workers, or one per core when 0.
+size_t worker_count_for(const config::RtcConfig& rtc) {
+  if (rtc.workers != 0) return rtc.workers;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
 constexpr const char* kWsPerIpMetric = "parlor_limit_ws_connections_per_ip_total";
 constexpr const char* kWsPerRoomMetric = "parlor_limit_ws_connections_per_room_total";
 constexpr const char* kWsLimitHelp =
@@ -104,25 +111,40 @@ void MediaServer::add_routes() {
     handle_rtc_upgrade(std::move(req), std::move(raw), std::move(stream), false);
   });
 
-  // No control thread waits on the worker: these routes post to it and answer from there, or
-  // after a deadline without it.
+  // No control thread waits on a worker: these routes post to them and answer from there, or
+  // after a deadline without them.
   router_.add_async(
       "GET", "/metrics", false, [this](const http::Request& req, http::Respond respond) {
         http_requests_++;
-        // The worker's totals are read on its thread; a busy worker leaves the last ones published.
+        // Each worker's totals are read on its thread; a busy worker leaves the last ones published.
         auto last = [this] { return guarded_response([this] { return render_metrics(); }); };
-        // Answered with the last published counters also when the stopping worker drops the task.
+        // Answered with the last published counters also when a stopping worker drops the task.
         http::RespondOnce answer(within(kMetricsDeadline, std::move(respond), last), last);
         run_async(req, answer, [&] {
-          worker_->post([this, answer] {
-            auto counters = worker_->counters();
-            boost::asio::post(io_, [this, answer, counters = std::move(counters)] {
-              answer(guarded_response([&] {
-                publish_worker_metrics(counters);
-                return render_metrics();
-              }));
+          // The last worker to answer hands the set to a control thread.
+          struct Gather {
+            std::mutex mutex;
+            std::vector<sfu::WorkerCounters> counters;
+            size_t missing;
+          };
+          auto gather = std::make_shared<Gather>();
+          gather->counters.resize(workers_.size());
+          gather->missing = workers_.size();
+          for (size_t i = 0; i < workers_.size(); ++i) {
+            sfu::Worker* w = workers_[i].get();
+            w->post([this, w, i, gather, answer] {
+              auto counters = w->counters();
+              std::lock_guard lock(gather->mutex);
+              gather->counters[i] = std::move(counters);
+              if (--gather->missing != 0) return;
+              boost::asio::post(io_, [this, answer, all = std::move(gather->counters)] {
+                answer(guarded_response([&] {
+                  publish_worker_metrics(all);
+                  return render_metrics();
+                }));
+              });
             });
-          });
+          }
         });
       });
 
@@ -182,21 +204,44 @@ void MediaServer::start() {
   // First: bad certificate files refuse to start before anything else runs.
   tls_ = make_tls_context(config_.tls);
   const std::string& bind = config_.bind_addresses.front();
-  sfu::Worker::Options worker_options{
-      .bind_address = bind,
-      .udp_port = config_.rtc.udp_port,
-      .advertised_ip = config_.rtc.node_ip.empty() ? bind : config_.rtc.node_ip,
-  };
-  if (config_.rtc.tcp_port != 0) worker_options.tcp_port = config_.rtc.tcp_port;
   ensure_turn_secret(config_);
-  worker_options.turn = turn_options(config_);
-  worker_options.tcp_limits.max_connections = config_.limit.max_ice_tcp_connections;
-  worker_options.tcp_limits.send_buffer_bytes = config_.limit.ice_tcp_send_buffer_bytes;
-  worker_ = std::make_unique<sfu::Worker>(std::move(worker_options), log_);
-  if (!worker_->tcp_error().empty()) log_->warn("ICE-TCP is off: {}", worker_->tcp_error());
-  if (!worker_->turn_error().empty()) log_->warn("TURN: {}", worker_->turn_error());
-  echo_ = std::make_unique<EchoService>(*worker_, metrics_);
-  live_ = std::make_unique<LiveRooms>(config_, rooms_, webhooks_, *worker_);
+  const size_t n = worker_count_for(config_.rtc);
+  config::check_worker_ports(config_.rtc, static_cast<uint32_t>(n));  // one per core: known now
+  workers_.resize(n);
+  // Worker 0 last: it serves TURN, which must know every worker's media port.
+  std::vector<uint16_t> media_ports(n, 0);
+  for (size_t k = n; k-- > 0;) {
+    sfu::Worker::Options o{
+        .bind_address = bind,
+        .udp_port = config_.rtc.udp_port == 0 ? uint16_t{0} : static_cast<uint16_t>(config_.rtc.udp_port + k),
+        .advertised_ip = config_.rtc.node_ip.empty() ? bind : config_.rtc.node_ip,
+    };
+    if (config_.rtc.tcp_port != 0) o.tcp_port = static_cast<uint16_t>(config_.rtc.tcp_port + k);
+    o.tcp_limits.max_connections = config_.limit.max_ice_tcp_connections;
+    o.tcp_limits.send_buffer_bytes = config_.limit.ice_tcp_send_buffer_bytes;
+    o.index = static_cast<unsigned>(k);
+    o.sctp_clock = k == 0;  // usrsctp has one clock for the process
+    if (k == 0) {
+      o.turn = turn_options(config_);
+      if (o.turn) o.turn->server.media_ports.assign(media_ports.begin() + 1, media_ports.end());
+    }
+    try {
+      workers_[k] = std::make_unique<sfu::Worker>(std::move(o), log_);
+    } catch (const std::exception& e) {
+      workers_.clear();  // the ones already running stop; stop() finds none
+      throw BadInput("media worker " + std::to_string(k) + ": " + e.what());
+    }
+    media_ports[k] = workers_[k]->udp_port();
+  }
+  std::vector<sfu::Worker*> all;
+  for (auto& w : workers_) all.push_back(w.get());
+  for (auto* w : all) {
+    if (!w->tcp_error().empty()) log_->warn("worker {}: ICE-TCP is off: {}", w->index(), w->tcp_error());
+    if (n > 1) w->set_peers(all);
+  }
+  if (!workers_[0]->turn_error().empty()) log_->warn("TURN: {}", workers_[0]->turn_error());
+  echo_ = std::make_unique<EchoService>(*workers_[0], metrics_);
+  live_ = std::make_unique<LiveRooms>(config_, rooms_, webhooks_, all);
   rooms_.set_directory(live_.get());
   egress_->set_live_rooms(live_.get());
   live_->set_track_published_hook(
@@ -230,8 +275,13 @@ void MediaServer::start() {
       }
     });
   }
-  log_->info("listening {}={}:{} udp={} tcp={}", tls_ ? "https" : "http", opts.address, http_->port(),
-             worker_->udp_port(), worker_->tcp_port());
+  std::string udp, tcp;
+  for (auto& w : workers_) {
+    udp += (udp.empty() ? "" : ",") + std::to_string(w->udp_port());
+    tcp += (tcp.empty() ? "" : ",") + std::to_string(w->tcp_port());
+  }
+  log_->info("listening {}={}:{} workers={} udp={} tcp={}", tls_ ? "https" : "http", opts.address,
+             http_->port(), workers_.size(), udp, tcp);
 }
 
 namespace {
@@ -303,13 +353,78 @@ void MediaServer::handle_rtc_upgrade(http::Request req, http::BeastRequest raw, 
     metrics_.counter(kJoinMetadataMetric, kJoinMetadataHelp)++;
     return write_plain(stream, 400, *error);
   }
-  live_->signal().accept(std::move(params), std::move(room), std::move(raw), std::move(stream),
-                         std::move(grant.lease));
+  live_->accept(std::move(params), std::move(room), std::move(raw), std::move(stream), std::move(grant.lease));
 }
 
-// Copies the worker's totals (read on its thread, where they are counted lock-free) into the
-// registry. Control thread.
-void MediaServer::publish_worker_metrics(const sfu::WorkerCounters& counters) {
+namespace {
+void add_counters(sfu::WorkerCounters& into, const sfu::WorkerCounters& c) {
+  into.unknown_source += c.unknown_source;
+  into.unknown_ufrag += c.unknown_ufrag;
+  into.stun_bad_integrity += c.stun_bad_integrity;
+  into.stun_unauthorized += c.stun_unauthorized;
+  into.stun_malformed += c.stun_malformed;
+  into.srtp_errors += c.srtp_errors;
+  into.dtls_from_unvalidated += c.dtls_from_unvalidated;
+  into.malformed_rtp += c.malformed_rtp;
+  into.unknown_first_byte += c.unknown_first_byte;
+  into.udp_received += c.udp_received;
+  into.udp_sent += c.udp_sent;
+  into.udp_send_errors += c.udp_send_errors;
+  into.udp_truncated += c.udp_truncated;
+  into.tcp.accepted += c.tcp.accepted;
+  into.tcp.refused += c.tcp.refused;
+  into.tcp.closed_unvalidated += c.tcp.closed_unvalidated;
+  into.tcp.closed_idle += c.tcp.closed_idle;
+  into.tcp.frames_received += c.tcp.frames_received;
+  into.tcp.frames_sent += c.tcp.frames_sent;
+  into.tcp.oversized += c.tcp.oversized;
+  into.tcp.send_dropped += c.tcp.send_dropped;
+  into.tcp_connections += c.tcp_connections;
+  into.turn.allocations_created += c.turn.allocations_created;
+  into.turn.auth_failures += c.turn.auth_failures;
+  into.turn.forbidden_peers += c.turn.forbidden_peers;
+  into.turn.quota_refusals += c.turn.quota_refusals;
+  into.turn.malformed += c.turn.malformed;
+  into.turn.to_media += c.turn.to_media;
+  into.turn.to_client += c.turn.to_client;
+  into.turn.dropped += c.turn.dropped;
+  into.turn_allocations += c.turn_allocations;
+  into.turn_tls_connections += c.turn_tls_connections;
+  into.transports += c.transports;
+  for (const auto& [boundary, n] : c.caught) into.caught[boundary] += n;
+}
+}  // namespace
+
+std::vector<uint16_t> MediaServer::udp_ports() const {
+  std::vector<uint16_t> out;
+  for (const auto& w : workers_) out.push_back(w->udp_port());
+  return out;
+}
+
+std::vector<uint16_t> MediaServer::tcp_ports() const {
+  std::vector<uint16_t> out;
+  for (const auto& w : workers_) out.push_back(w->tcp_port());
+  return out;
+}
+
+// Copies the workers' totals (each read on its own thread, where they are counted lock-free)
+// into the registry: node totals, and per worker what shows how the load spreads. Control thread.
+void MediaServer::publish_worker_metrics(const std::vector<sfu::WorkerCounters>& per_worker) {
+  sfu::WorkerCounters counters;
+  for (const auto& c : per_worker) add_counters(counters, c);
+  const auto placed = live_ ? live_->placed_rooms() : std::vector<uint32_t>{};
+  for (size_t i = 0; i < per_worker.size(); ++i) {
+    const std::string label = "{worker=\"" + std::to_string(i) + "\"}";
+    metrics_.gauge("parlor_worker_rooms" + label, "Rooms placed on each media worker") =
+        i < placed.size() ? placed[i] : 0;
+    metrics_.gauge("parlor_worker_transports" + label, "WebRTC transports on each media worker") =
+        static_cast<int64_t>(per_worker[i].transports);
+    metrics_.counter("parlor_worker_udp_received_total" + label, "UDP datagrams received by each media worker") =
+        per_worker[i].udp_received;
+    metrics_.counter("parlor_worker_udp_sent_total" + label, "UDP datagrams sent by each media worker") =
+        per_worker[i].udp_sent;
+  }
+  metrics_.gauge("parlor_workers", "Media workers (rtc.workers)") = static_cast<int64_t>(per_worker.size());
   const auto* c = &counters;
   auto set = [this](const char* name, const char* help, uint64_t v) { metrics_.counter(name, help) = v; };
   set("parlor_udp_unknown_source_total", "Datagrams from addresses no ICE check validated", c->unknown_source);
@@ -348,7 +463,7 @@ void MediaServer::publish_worker_metrics(const sfu::WorkerCounters& counters) {
   set("parlor_turn_dropped_total", "Relayed packets without an allocation, permission or channel", c->turn.dropped);
   metrics_.gauge("parlor_turn_allocations", "Live TURN allocations") = static_cast<int64_t>(c->turn_allocations);
   metrics_.gauge("parlor_turn_tls_connections", "Open TURN/TLS connections") = static_cast<int64_t>(c->turn_tls_connections);
-  metrics_.gauge("parlor_transports", "WebRTC transports on the media worker") = static_cast<int64_t>(c->transports);
+  metrics_.gauge("parlor_transports", "WebRTC transports on the media workers") = static_cast<int64_t>(c->transports);
   for (const auto& [boundary, n] : c->caught) metrics_.caught(boundary) = n;
 }
 
@@ -361,50 +476,59 @@ void MediaServer::publish_limit_metrics() {
   metrics_.counter(kWsPerRoomMetric, kWsLimitHelp);
   metrics_.counter(kJoinMetadataMetric, kJoinMetadataHelp);
   if (!live_) return;
-  const auto& c = live_->signal().limit_counters();
-  auto set = [this](const char* name, const char* help, const std::atomic<uint64_t>& v) {
-    metrics_.counter(name, help) = v.load(std::memory_order_relaxed);
+  // Each worker's signal server counts its own (no counter is shared between workers).
+  using Counters = signal::LimitCounters;
+  auto total = [this](auto field) {
+    int64_t t = 0;
+    for (size_t i = 0; i < live_->worker_count(); ++i) {
+      t += static_cast<int64_t>(field(live_->signal(i).limit_counters()).load(std::memory_order_relaxed));
+    }
+    return t;
   };
-  set("parlor_limit_num_tracks_total", "AddTrackRequests refused by limit.num_tracks", c.tracks);
+  auto set = [this, &total](const char* name, const char* help, auto field) {
+    metrics_.counter(name, help) = static_cast<uint64_t>(total(field));
+  };
+  set("parlor_limit_num_tracks_total", "AddTrackRequests refused by limit.num_tracks", [](const Counters& c) -> auto& { return c.tracks; });
   set("parlor_limit_track_request_total",
       "AddTrackRequests refused by limit.max_track_name_length / max_track_layers / "
       "max_track_codecs",
-      c.track_request);
+      [](const Counters& c) -> auto& { return c.track_request; });
   set("parlor_limit_metadata_total",
       "Metadata updates refused by limit.max_metadata_size / max_attributes_size / "
       "max_attributes_count",
-      c.metadata);
+      [](const Counters& c) -> auto& { return c.metadata; });
   set("parlor_limit_subscriptions_total",
-      "Subscriptions refused by limit.subscription_limit_video / _audio", c.subscriptions);
+      "Subscriptions refused by limit.subscription_limit_video / _audio", [](const Counters& c) -> auto& { return c.subscriptions; });
   set("parlor_limit_track_permissions_total",
-      "Subscription permission requests refused by limit.max_track_permissions", c.track_permissions);
+      "Subscription permission requests refused by limit.max_track_permissions", [](const Counters& c) -> auto& { return c.track_permissions; });
   set("parlor_limit_signal_dropped_total",
-      "Signal messages dropped by limit.signal_messages_per_second", c.signal_dropped);
+      "Signal messages dropped by limit.signal_messages_per_second", [](const Counters& c) -> auto& { return c.signal_dropped; });
   set("parlor_limit_signal_disconnects_total",
-      "Participants disconnected for flooding signal messages", c.signal_disconnects);
+      "Participants disconnected for flooding signal messages", [](const Counters& c) -> auto& { return c.signal_disconnects; });
   set("parlor_limit_data_dropped_total",
       "Data packets dropped by limit.data_packets_per_second / data_bytes_per_second / "
       "max_data_packet_bytes",
-      c.data_dropped);
+      [](const Counters& c) -> auto& { return c.data_dropped; });
   set("parlor_limit_ws_send_queue_total",
-      "Signaling connections closed by limit.ws_send_queue_bytes", c.ws_send_overflow);
+      "Signaling connections closed by limit.ws_send_queue_bytes", [](const Counters& c) -> auto& { return c.ws_send_overflow; });
   // Downstream congestion control: a summary across subscribers (the mean estimate of the
   // constrained ones is estimate_sum / congested).
-  const auto& cc = c.congestion;
   metrics_.gauge("parlor_bwe_subscribers", "Participants whose downlink is estimated from transport-cc feedback") =
-      cc.subscribers.load(std::memory_order_relaxed);
+      total([](const Counters& c) -> auto& { return c.congestion.subscribers; });
   metrics_.gauge("parlor_bwe_congested_subscribers",
                  "Participants whose downlink saw congestion (their layers are fitted to the estimate)") =
-      cc.congested.load(std::memory_order_relaxed);
+      total([](const Counters& c) -> auto& { return c.congestion.congested; });
   metrics_.gauge("parlor_bwe_estimate_bps_sum", "Sum of the congested subscribers' downlink estimates (bit/s)") =
-      cc.estimate_sum_bps.load(std::memory_order_relaxed);
-  set("parlor_bwe_feedbacks_total", "Transport-cc feedbacks received from subscribers", cc.feedbacks);
-  set("parlor_bwe_pauses_total", "Subscribed video tracks paused because the downlink could not carry them", cc.pauses);
-  set("parlor_bwe_resumes_total", "Subscribed video tracks resumed after a congestion pause", cc.resumes);
-  set("parlor_bwe_probes_total", "Bandwidth probes (padding clusters) sent to subscribers held below their layer", cc.probes);
+      total([](const Counters& c) -> auto& { return c.congestion.estimate_sum_bps; });
+  set("parlor_bwe_feedbacks_total", "Transport-cc feedbacks received from subscribers", [](const Counters& c) -> auto& { return c.congestion.feedbacks; });
+  set("parlor_bwe_pauses_total", "Subscribed video tracks paused because the downlink could not carry them", [](const Counters& c) -> auto& { return c.congestion.pauses; });
+  set("parlor_bwe_resumes_total", "Subscribed video tracks resumed after a congestion pause", [](const Counters& c) -> auto& { return c.congestion.resumes; });
+  set("parlor_bwe_probes_total", "Bandwidth probes (padding clusters) sent to subscribers held below their layer",
+      [](const Counters& c) -> auto& { return c.congestion.probes; });
   set("parlor_bwe_probes_succeeded_total", "Bandwidth probes that showed the downlink carries the next layer",
-      cc.probes_succeeded);
-  set("parlor_bwe_probe_padding_packets_total", "Padding packets sent in bandwidth probes", cc.probe_padding_packets);
+      [](const Counters& c) -> auto& { return c.congestion.probes_succeeded; });
+  set("parlor_bwe_probe_padding_packets_total", "Padding packets sent in bandwidth probes",
+      [](const Counters& c) -> auto& { return c.congestion.probe_padding_packets; });
 }
 
 std::string MediaServer::render_metrics() {
@@ -519,21 +643,22 @@ void MediaServer::stop() {
     if (t.joinable()) t.join();
   }
   rooms_.set_directory(nullptr);
-  if (worker_) {
-    // What is pinned to the worker is torn down on its thread (usrsctp requires it).
+  // What is pinned to a worker is torn down on its thread (usrsctp and the ownership checks
+  // require it); then the workers stop.
+  for (size_t i = 0; i < workers_.size(); ++i) {
     try {
-      worker_->call<bool>([this] {
-        live_.reset();
-        echo_.reset();
+      workers_[i]->call<bool>([this, i] {
+        if (live_) live_->drop_worker(i);
+        if (i == 0) echo_.reset();
         return true;
       });
     } catch (const std::exception&) {
     }
-    worker_->stop();
   }
+  for (auto& w : workers_) w->stop();
   live_.reset();
   echo_.reset();
-  worker_.reset();
+  workers_.clear();
 }
 
 void MediaServer::wait() {

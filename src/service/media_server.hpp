@@ -40,15 +40,23 @@ class MediaServer : public RoomEvents {
   void wait();
 
   uint16_t http_port() const { return http_ ? http_->port() : 0; }
-  uint16_t udp_port() const { return worker_ ? worker_->udp_port() : 0; }
-  uint16_t tcp_port() const { return worker_ ? worker_->tcp_port() : 0; }
+  // The first worker's ports (worker i listens on udp_port + i and tcp_port + i when those are
+  // configured, on ephemeral ports otherwise: udp_ports()).
+  uint16_t udp_port() const { return workers_.empty() ? 0 : workers_.front()->udp_port(); }
+  uint16_t tcp_port() const { return workers_.empty() ? 0 : workers_.front()->tcp_port(); }
+  std::vector<uint16_t> udp_ports() const;
+  std::vector<uint16_t> tcp_ports() const;  // 0 where a worker serves no ICE-TCP
   // Why rtc.tcp_port is not served (empty when it is or when ICE-TCP is off).
-  std::string tcp_error() const { return worker_ ? worker_->tcp_error() : std::string(); }
-  uint16_t turn_udp_port() const { return worker_ ? worker_->turn_udp_port() : 0; }
-  uint16_t turn_tls_port() const { return worker_ ? worker_->turn_tls_port() : 0; }
-  std::string turn_error() const { return worker_ ? worker_->turn_error() : std::string(); }
-  // The media worker (after start()); tests post to it.
-  sfu::Worker* worker() { return worker_.get(); }
+  std::string tcp_error() const { return workers_.empty() ? std::string() : workers_.front()->tcp_error(); }
+  // TURN is served by worker 0, relaying to every worker's media port.
+  uint16_t turn_udp_port() const { return workers_.empty() ? 0 : workers_.front()->turn_udp_port(); }
+  uint16_t turn_tls_port() const { return workers_.empty() ? 0 : workers_.front()->turn_tls_port(); }
+  std::string turn_error() const { return workers_.empty() ? std::string() : workers_.front()->turn_error(); }
+  // The media workers (after start()); tests post to them. worker() is the first.
+  sfu::Worker* worker(size_t i = 0) { return i < workers_.size() ? workers_[i].get() : nullptr; }
+  size_t worker_count() const { return workers_.size(); }
+  // The live rooms (after start()).
+  LiveRooms* live_rooms() { return live_.get(); }
   const config::MediaConfig& config() const { return config_; }
   boost::asio::io_context& io() { return io_; }
   http::Router& router() { return router_; }
@@ -68,7 +76,7 @@ class MediaServer : public RoomEvents {
 
  private:
   void add_routes();
-  void publish_worker_metrics(const sfu::WorkerCounters& counters);
+  void publish_worker_metrics(const std::vector<sfu::WorkerCounters>& per_worker);
   void publish_limit_metrics();
   std::string render_metrics();
   http::Response guarded_response(const std::function<std::string()>& render);
@@ -92,9 +100,10 @@ class MediaServer : public RoomEvents {
   // is stopped (stop()) while they run and destroyed after them.
   std::unique_ptr<EgressService> egress_;
   ConnectionLimiter ws_limiter_;  // WebSockets per address / room; leases may outlive it
-  // Media: one worker for now (rooms would be pinned to one of several); the worker outlives
-  // the services pinned to it and is stopped before they are destroyed.
-  std::unique_ptr<sfu::Worker> worker_;
+  // Media: rtc.workers workers (rooms are placed on one each by LiveRooms; the camera check runs
+  // on worker 0); they outlive the services pinned to them and are stopped before those are
+  // destroyed.
+  std::vector<std::unique_ptr<sfu::Worker>> workers_;
   std::unique_ptr<EchoService> echo_;
   std::unique_ptr<LiveRooms> live_;
   boost::asio::io_context io_;

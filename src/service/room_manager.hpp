@@ -37,12 +37,13 @@ class ParticipantDirectory {
  public:
   virtual ~ParticipantDirectory() = default;
 
-  // Any thread. Queues `task` to run later on the thread that owns the participants. A task the
-  // owner can no longer run (it is stopping) is destroyed without being called, so whoever waits
-  // for it must notice that through what the task owns (see RoomService's reply).
-  virtual void post(std::function<void()> task) = 0;
+  // Any thread. Queues `task` to run later on the thread that owns the participants of `room`
+  // (its media worker). A task the owner can no longer run (it is stopping) is destroyed without
+  // being called, so whoever waits for it must notice that through what the task owns (see
+  // RoomService's reply).
+  virtual void post(const std::string& room, std::function<void()> task) = 0;
 
-  // Owner's thread only (inside a posted task). Each throws TwirpError("not_found", ...) for
+  // Owner's thread only (inside a task posted for the same room). Each throws TwirpError("not_found", ...) for
   // unknown identities, tracks or rooms.
   virtual std::vector<livekit::ParticipantInfo> list(const std::string& room) = 0;
   virtual livekit::ParticipantInfo get(const std::string& room, const std::string& identity) = 0;

@@ -49,10 +49,10 @@ void RoomService::handle(const http::Request& req, http::Respond respond) {
               [&] { return error_from_current_exception(req.path); });
 }
 
-void RoomService::on_directory(ParticipantDirectory& directory, const http::Request& req,
-                               const http::RespondOnce& reply,
+void RoomService::on_directory(ParticipantDirectory& directory, const std::string& room,
+                               const http::Request& req, const http::RespondOnce& reply,
                                std::function<http::Response(ParticipantDirectory&)> work) {
-  directory.post([this, &directory, reply, work = std::move(work), path = req.path] {
+  directory.post(room, [this, &directory, reply, work = std::move(work), path = req.path] {
     http::Response res;
     try {
       res = work(directory);
@@ -110,10 +110,10 @@ std::optional<http::Response> RoomService::dispatch(const http::Request& req,
   }
   // Participant methods: the checks above the post answer at once; the rest runs on the
   // directory's thread and answers from there.
-  auto posted = [&](ParticipantDirectory& dir,
+  auto posted = [&](ParticipantDirectory& dir, const std::string& room,
                     std::function<http::Response(ParticipantDirectory&)> work)
       -> std::optional<http::Response> {
-    on_directory(dir, req, reply, std::move(work));
+    on_directory(dir, room, req, reply, std::move(work));
     return std::nullopt;
   };
   if (method == "ListParticipants") {
@@ -123,7 +123,7 @@ std::optional<http::Response> RoomService::dispatch(const http::Request& req,
     if (!rooms_.find(r.room())) throw TwirpError("not_found", "requested room does not exist");
     auto* dir = rooms_.directory();
     if (!dir) return reply_msg(livekit::ListParticipantsResponse{});
-    return posted(*dir, [encode, room = r.room()](ParticipantDirectory& d) {
+    return posted(*dir, r.room(), [encode, room = r.room()](ParticipantDirectory& d) {
       livekit::ListParticipantsResponse out;
       for (auto& p : d.list(room)) *out.add_participants() = std::move(p);
       return encode(out);
@@ -133,7 +133,7 @@ std::optional<http::Response> RoomService::dispatch(const http::Request& req,
     livekit::RoomParticipantIdentity r;
     decode_twirp(req, enc, r);
     require(claims, Grant::kAdmin, r.room());
-    return posted(directory_or_throw(rooms_, r.room()), [encode, r](ParticipantDirectory& d) {
+    return posted(directory_or_throw(rooms_, r.room()), r.room(), [encode, r](ParticipantDirectory& d) {
       return encode(d.get(r.room(), r.identity()));
     });
   }
@@ -141,7 +141,7 @@ std::optional<http::Response> RoomService::dispatch(const http::Request& req,
     livekit::RoomParticipantIdentity r;
     decode_twirp(req, enc, r);
     require(claims, Grant::kAdmin, r.room());
-    return posted(directory_or_throw(rooms_, r.room()), [encode, r](ParticipantDirectory& d) {
+    return posted(directory_or_throw(rooms_, r.room()), r.room(), [encode, r](ParticipantDirectory& d) {
       d.remove(r.room(), r.identity());
       return encode(livekit::RemoveParticipantResponse{});
     });
@@ -150,7 +150,7 @@ std::optional<http::Response> RoomService::dispatch(const http::Request& req,
     livekit::MuteRoomTrackRequest r;
     decode_twirp(req, enc, r);
     require(claims, Grant::kAdmin, r.room());
-    return posted(directory_or_throw(rooms_, r.room()), [encode, r](ParticipantDirectory& d) {
+    return posted(directory_or_throw(rooms_, r.room()), r.room(), [encode, r](ParticipantDirectory& d) {
       livekit::MuteRoomTrackResponse out;
       *out.mutable_track() = d.mute(r);
       return encode(out);
@@ -163,14 +163,14 @@ std::optional<http::Response> RoomService::dispatch(const http::Request& req,
     if (r.metadata().size() > config_.limit.max_metadata_size) {
       throw TwirpError("invalid_argument", "metadata exceeds limit.max_metadata_size");
     }
-    return posted(directory_or_throw(rooms_, r.room()),
+    return posted(directory_or_throw(rooms_, r.room()), r.room(),
                   [encode, r](ParticipantDirectory& d) { return encode(d.update(r)); });
   }
   if (method == "UpdateSubscriptions") {
     livekit::UpdateSubscriptionsRequest r;
     decode_twirp(req, enc, r);
     require(claims, Grant::kAdmin, r.room());
-    return posted(directory_or_throw(rooms_, r.room()), [encode, r](ParticipantDirectory& d) {
+    return posted(directory_or_throw(rooms_, r.room()), r.room(), [encode, r](ParticipantDirectory& d) {
       d.update_subscriptions(r);
       return encode(livekit::UpdateSubscriptionsResponse{});
     });
@@ -186,7 +186,7 @@ std::optional<http::Response> RoomService::dispatch(const http::Request& req,
     // With nobody connected there is nobody to deliver to; that is not an error.
     auto* dir = rooms_.directory();
     if (!dir) return reply_msg(livekit::SendDataResponse{});
-    return posted(*dir, [encode, r](ParticipantDirectory& d) {
+    return posted(*dir, r.room(), [encode, r](ParticipantDirectory& d) {
       d.send_data(r);
       return encode(livekit::SendDataResponse{});
     });

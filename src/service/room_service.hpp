@@ -36,7 +36,7 @@ class RoomService {
                                          const http::RespondOnce& reply);
   // Runs `work(directory)` on the directory's thread and answers `reply` with its result (or the
   // Twirp error it threw).
-  void on_directory(ParticipantDirectory& directory, const http::Request& request,
+  void on_directory(ParticipantDirectory& directory, const std::string& room, const http::Request& request,
                     const http::RespondOnce& reply,
                     std::function<http::Response(ParticipantDirectory&)> work);
   http::Response error_from_current_exception(const std::string& path);

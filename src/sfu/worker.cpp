@@ -6,7 +6,10 @@
 #include <bit>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <vector>
 #include <string_view>
 
 #include "common/boundary.hpp"
@@ -18,13 +21,24 @@ namespace {
 constexpr auto kTimerInterval = std::chrono::milliseconds(10);
 }
 
+void ownership_violation(const char* what, unsigned worker_index) {
+  std::fprintf(stderr,
+               "ownership violation: %s belongs to media worker %u but was touched from another "
+               "thread\n",
+               what, worker_index);
+  std::fflush(stderr);
+  std::abort();
+}
+
 Worker::Worker(const std::string& bind_address, uint16_t udp_port, std::string advertised_ip,
                std::shared_ptr<spdlog::logger> log)
     : Worker(Options{.bind_address = bind_address, .udp_port = udp_port, .advertised_ip = std::move(advertised_ip)},
              std::move(log)) {}
 
 Worker::Worker(Options options, std::shared_ptr<spdlog::logger> log)
-    : advertised_ip_(std::move(options.advertised_ip)),
+    : index_(options.index),
+      sctp_clock_(options.sctp_clock),
+      advertised_ip_(std::move(options.advertised_ip)),
       log_(log ? std::move(log)
                : std::make_shared<spdlog::logger>(
                      "worker", std::make_shared<spdlog::sinks::stderr_color_sink_mt>())),
@@ -65,7 +79,7 @@ Worker::~Worker() { stop(); }
 // what it could not); relaying goes only to this worker's media address.
 void Worker::start_turn(const Options& options) {
   auto turn = *options.turn;
-  turn.server.media = rtc::UdpEndpoint::from(advertised_ip_, socket_->port());
+  turn.server.media = rtc::UdpEndpoint::from(advertised_ip_, socket_->port());  // media_ports: the owner's
   turn_ = std::make_unique<rtc::TurnServer>(turn.server, static_cast<rtc::TurnServer::Sink&>(*this));
   auto on_client = [this](std::span<uint8_t> d, const rtc::UdpEndpoint& from) {
     if (auto caught = guarded([&] { turn_->on_client_packet(d, from, rtc::TurnServer::Clock::now()); })) {
@@ -111,19 +125,42 @@ void Worker::send_to_client(std::span<const uint8_t> data, const rtc::UdpEndpoin
   }
 }
 
-// A packet a client relayed through its allocation: into the media path as if from the
-// allocation's relayed address.
-void Worker::deliver_to_media(std::span<uint8_t> data, const rtc::UdpEndpoint& relay) {
-  dispatch_datagram(data, relay);
+// A packet a client relayed through its allocation: into the media path of the worker that
+// listens on `media_port`, as if from the allocation's relayed address. Another worker's packet
+// is copied and posted to it (TURN is the fallback path; the direct paths never cross workers).
+void Worker::deliver_to_media(std::span<uint8_t> data, const rtc::UdpEndpoint& relay, uint16_t media_port) {
+  if (media_port == socket_->port() || peers_.empty()) {
+    dispatch_datagram(data, relay);
+    return;
+  }
+  for (Worker* peer : peers_) {
+    if (peer == this || peer->udp_port() != media_port) continue;
+    peer->post([peer, copy = std::vector<uint8_t>(data.begin(), data.end()), relay]() mutable {
+      peer->dispatch_datagram(copy, relay);
+    });
+    return;
+  }
+}
+
+void Worker::relay_closed(const rtc::UdpEndpoint& relay) {
+  by_address_.erase(relay);
+  for (Worker* peer : peers_) {
+    if (peer != this) peer->post([peer, relay] { peer->by_address_.erase(relay); });
+  }
+}
+
+void Worker::set_peers(std::vector<Worker*> peers) {
+  post([this, peers = std::move(peers)]() mutable { peers_ = std::move(peers); });
 }
 
 void Worker::stop() {
+  stopped_.store(true, std::memory_order_relaxed);
   io_.stop();
   if (thread_.joinable()) thread_.join();
 }
 
-// The worker's clock: DTLS handshake retransmissions and usrsctp's timers (usrsctp runs without
-// threads of its own, so every association lives on this thread).
+// The worker's clock: DTLS handshake retransmissions and, on the worker that drives it,
+// usrsctp's process-wide clock (usrsctp runs without threads of its own; see SctpAssociation).
 void Worker::schedule_timer() {
   timer_.expires_after(kTimerInterval);
   timer_.async_wait([this](boost::system::error_code ec) {
@@ -132,8 +169,9 @@ void Worker::schedule_timer() {
     auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_timer_).count();
     last_timer_ = now;
     // One failing transport must not stop the clock of the others (nor the timer itself).
-    if (auto caught =
-            guarded([&] { rtc::SctpAssociation::handle_timers(static_cast<uint32_t>(elapsed)); })) {
+    if (auto caught = guarded([&] {
+          if (sctp_clock_) rtc::SctpAssociation::handle_timers(static_cast<uint32_t>(elapsed));
+        })) {
       note_caught("worker_timer");
       log_->error("worker timer: sctp timers threw: {}", caught->message);
     }
@@ -179,7 +217,10 @@ void Worker::dispatch_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& 
   }
 }
 
-void Worker::add(rtc::WebRtcTransport& transport) { by_ufrag_[transport.local_ice().ufrag] = &transport; }
+void Worker::add(rtc::WebRtcTransport& transport) {
+  check_owner("a WebRTC transport (Worker::add)");
+  by_ufrag_[transport.local_ice().ufrag] = &transport;
+}
 
 namespace {
 void accumulate(WorkerCounters& into, const rtc::WebRtcTransport& t) {
@@ -196,6 +237,7 @@ void accumulate(WorkerCounters& into, const rtc::WebRtcTransport& t) {
 }  // namespace
 
 WorkerCounters Worker::counters() const {
+  check_owner("the worker's counters");
   WorkerCounters total = counters_;
   for (const auto& [_, t] : by_ufrag_) accumulate(total, *t);
   total.transports = by_ufrag_.size();
@@ -216,17 +258,20 @@ WorkerCounters Worker::counters() const {
 }
 
 void Worker::remove(rtc::WebRtcTransport& transport) {
+  check_owner("a WebRTC transport (Worker::remove)");
   if (by_ufrag_.erase(transport.local_ice().ufrag)) accumulate(counters_, transport);
   std::erase_if(by_address_, [&](const auto& kv) { return kv.second == &transport; });
 }
 
 void Worker::rekey(rtc::WebRtcTransport& transport, const std::string& old_ufrag) {
+  check_owner("a WebRTC transport (Worker::rekey)");
   auto it = by_ufrag_.find(old_ufrag);
   if (it != by_ufrag_.end() && it->second == &transport) by_ufrag_.erase(it);
   by_ufrag_[transport.local_ice().ufrag] = &transport;
 }
 
 void Worker::send_datagram(std::span<const uint8_t> data, const rtc::UdpEndpoint& to) {
+  check_owner("a WebRTC transport (sending a datagram)");
   switch (to.via) {
     case rtc::Via::kUdp:
       socket_->send(data, to);
@@ -234,9 +279,18 @@ void Worker::send_datagram(std::span<const uint8_t> data, const rtc::UdpEndpoint
     case rtc::Via::kTcp:
       if (tcp_) tcp_->send(data, to);
       break;
-    case rtc::Via::kTurn:
-      if (turn_) turn_->on_media_packet(data, to, rtc::TurnServer::Clock::now());
+    case rtc::Via::kTurn: {
+      Worker& host = turn_worker();
+      if (&host == this) {
+        if (turn_) turn_->on_media_packet(data, to, rtc::TurnServer::Clock::now(), socket_->port());
+        break;
+      }
+      // The relay is served by another worker: the packet goes there (copied; see deliver_to_media).
+      host.post([&host, copy = std::vector<uint8_t>(data.begin(), data.end()), to, port = socket_->port()] {
+        if (host.turn_) host.turn_->on_media_packet(copy, to, rtc::TurnServer::Clock::now(), port);
+      });
       break;
+    }
   }
 }
 

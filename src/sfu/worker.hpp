@@ -6,8 +6,16 @@
 // first-byte rules decide which). Rooms and camera checks live on a worker; cross-thread work is
 // posted to it, never called into it.
 //
+// Several workers run side by side (`rtc.workers`, docs/performance.md "Workers"): each has its
+// own thread, io_context, UDP socket (rtc.udp_port + index) and ICE-TCP listener, and shares no
+// state with the others. TURN is served by one of them (MediaServer gives it to worker 0) and
+// reaches every worker's media address through the peers list (set_peers).
+//
 // Threading: post()/call() are safe from any thread; everything else runs on the worker thread.
+// Objects pinned to a worker check it (check_owner) in debug and sanitizer builds and abort with
+// a clear message when touched from another thread.
 // Lifetime: registered transports must be removed before they are destroyed.
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
@@ -20,6 +28,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "common/config/media_config.hpp"
 #include "rtc/dtls/dtls_transport.hpp"
@@ -59,6 +68,18 @@ struct WorkerCounters {
 
 using EndpointHash = rtc::UdpEndpointHash;
 
+// Ownership checks: on in debug builds and in sanitizer builds (GCC and clang define
+// __SANITIZE_ADDRESS__ under -fsanitize=address), off in release builds.
+#if !defined(NDEBUG) || defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kOwnershipChecks = true;
+#else
+inline constexpr bool kOwnershipChecks = false;
+#endif
+
+// Prints "ownership violation: <what> belongs to media worker <index> but was touched from
+// another thread" and aborts.
+[[noreturn]] void ownership_violation(const char* what, unsigned worker_index);
+
 // Lets the ufrag table be searched with the string_view taken from a STUN message (no copy).
 struct UfragHash {
   using is_transparent = void;
@@ -84,6 +105,10 @@ class Worker : public rtc::DatagramSender, private rtc::TurnServer::Sink {
     rtc::StreamServer::Limits tcp_limits;
     std::string advertised_ip = "127.0.0.1";
     std::optional<TurnOptions> turn;
+    unsigned index = 0;  // this worker's number (logs, metrics, ownership messages)
+    // Drives usrsctp's process-wide clock (SctpAssociation::handle_timers). Exactly one worker
+    // of a process should (MediaServer: worker 0); a standalone worker does.
+    bool sctp_clock = true;
   };
   // `log` is the log of everything on this worker; nullptr logs to stderr.
   explicit Worker(Options options, std::shared_ptr<spdlog::logger> log = nullptr);
@@ -117,6 +142,23 @@ class Worker : public rtc::DatagramSender, private rtc::TurnServer::Sink {
     return fut.get();  // rethrows what fn threw
   }
   bool on_worker_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
+  // Aborts (debug and sanitizer builds) unless called on this worker's thread, or after the
+  // worker stopped (the owner then tears down what was pinned here from its own thread).
+  void check_owner(const char* what) const {
+    if constexpr (kOwnershipChecks) {
+      if (!on_worker_thread() && thread_.joinable() && !stopped_.load(std::memory_order_relaxed))
+        ownership_violation(what, index_);
+    }
+  }
+  unsigned index() const { return index_; }
+  // The node's workers, this one included, indexed by Worker::index(); set once by the owner
+  // before any participant joins (any thread; applied on the worker thread). A TURN relay
+  // served here reaches each worker's media address: packets for another worker are copied and
+  // posted to it (and the answers posted back to this one). Empty = this worker alone.
+  void set_peers(std::vector<Worker*> peers);
+  // Worker thread: the worker whose TURN server carries this worker's relayed traffic (this one
+  // when alone); its turn_*_port() are what this worker's participants are told.
+  Worker& turn_worker() { return peers_.empty() ? *this : *peers_.front(); }
   spdlog::logger& log() const { return *log_; }
   // Worker thread only: an exception was caught at `boundary` (a short name, e.g. "ws_message");
   // counted for /metrics. Returns the new count (callers rate-limit their logs with it).
@@ -128,6 +170,7 @@ class Worker : public rtc::DatagramSender, private rtc::TurnServer::Sink {
   // The transport's local ufrag changed (ICE restart): route the new one to it.
   void rekey(rtc::WebRtcTransport& transport, const std::string& old_ufrag);
   void send_datagram(std::span<const uint8_t> data, const rtc::UdpEndpoint& to) override;
+  void run_on_owner(std::function<void()> fn) override { post(std::move(fn)); }
   // Sends what is queued on the media socket and the TURN/UDP socket.
   void flush() {
     socket_->flush();
@@ -154,13 +197,17 @@ class Worker : public rtc::DatagramSender, private rtc::TurnServer::Sink {
   void start_turn(const Options& options);
   // rtc::TurnServer::Sink
   void send_to_client(std::span<const uint8_t> data, const rtc::UdpEndpoint& client) override;
-  void deliver_to_media(std::span<uint8_t> data, const rtc::UdpEndpoint& relay) override;
-  void relay_closed(const rtc::UdpEndpoint& relay) override { by_address_.erase(relay); }
+  void deliver_to_media(std::span<uint8_t> data, const rtc::UdpEndpoint& relay, uint16_t media_port) override;
+  void relay_closed(const rtc::UdpEndpoint& relay) override;
 
   void on_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from);
   void dispatch_datagram(std::span<uint8_t> data, const rtc::UdpEndpoint& from) noexcept;
   void schedule_timer();
 
+  unsigned index_ = 0;
+  bool sctp_clock_ = true;
+  std::vector<Worker*> peers_;
+  std::atomic<bool> stopped_{false};
   std::string advertised_ip_;
   std::shared_ptr<spdlog::logger> log_;
   std::shared_ptr<rtc::DtlsCertificate> certificate_;

@@ -101,6 +101,7 @@ Participant::Participant(Room& room, JoinParams params, std::shared_ptr<SignalSi
       joined_at_ms_(now_ms()),
       signal_rate_(room.config().limit),
       data_rate_(room.config().limit) {
+  room.worker().check_owner("a Participant (created)");
   congestion_ = make_subscriber_congestion(room.config());
   rtc::IceLiteAgent::Options ice;
   ice.consent_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -120,6 +121,7 @@ Participant::Participant(Room& room, JoinParams params, std::shared_ptr<SignalSi
 }
 
 Participant::~Participant() {
+  room_.worker().check_owner("a Participant (destroyed)");
   publish_congestion_metrics(true);
   connection_->detach();
   room_.worker().remove(*transport_);
@@ -198,7 +200,7 @@ void Participant::close_connection() {
 }
 
 TurnListeners Participant::turn_listeners() {
-  auto& w = room_.worker();
+  auto& w = room_.worker().turn_worker();  // TURN is served by one worker for all
   return {w.advertised_ip(), w.turn_udp_port(), w.turn_tls_port()};
 }
 
@@ -252,6 +254,7 @@ void Participant::send_refresh_token() {
 }
 
 void Participant::tick(Clock::time_point now) {
+  room_.worker().check_owner("a Participant (tick)");
   if (started_ && now - last_refresh_ >= kRefreshInterval) send_refresh_token();
   if (now - last_receiver_report_ >= kReceiverReportInterval) {
     last_receiver_report_ = now;
@@ -350,6 +353,7 @@ sfu::UpTrack::Level Participant::take_audio_level() {
 // ---- signaling ------------------------------------------------------------------------------
 
 void Participant::on_ws_message(std::string_view message) {
+  room_.worker().check_owner("a Participant (signal message)");
   if (leaving_) return;
   const auto verdict = is_leave_request(message) ? SignalRateLimiter::Verdict::kAccept
                                                  : signal_rate_.admit(Clock::now());
@@ -904,6 +908,7 @@ void Participant::on_data_channel_closed(uint16_t stream) {
 }
 
 void Participant::on_data_message(uint16_t stream, std::span<const uint8_t> data, bool) {
+  room_.worker().check_owner("a Participant (data channel message)");
   // SCTP enforces the size too; the rate is ours (limit.data_packets_per_second, _bytes_).
   if (data.size() > room_.config().limit.max_data_packet_bytes ||
       !data_rate_.admit(data.size(), Clock::now())) {
@@ -963,6 +968,7 @@ bool Participant::bind_ssrc(const rtc::RtpPacketView& p) {
 }
 
 void Participant::on_rtp(rtc::RtpPacketView& packet) {
+  room_.worker().check_owner("a Participant (RTP from its transport)");
   if (twcc_ext_) record_transport_sequence(packet);
   auto it = by_ssrc_.find(packet.ssrc());
   if (it == by_ssrc_.end()) {
@@ -1010,6 +1016,7 @@ void Participant::record_transport_sequence(const rtc::RtpPacketView& packet) {
 }
 
 void Participant::on_rtcp(std::span<const uint8_t> compound) {
+  room_.worker().check_owner("a Participant (RTCP from its transport)");
   rtc::rtcp::CompoundIterator it(compound);
   while (auto h = it.next()) {
     if (h->type == rtc::rtcp::kSenderReport) {

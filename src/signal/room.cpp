@@ -22,9 +22,12 @@ Room::Room(livekit::Room info, const config::MediaConfig& config, sfu::Worker& w
       worker_(worker),
       listener_(listener),
       counters_(counters),
-      liveness_(LivenessTimeouts::from(config.rtc)) {}
+      liveness_(LivenessTimeouts::from(config.rtc)) {
+  worker_.check_owner("a Room (created)");
+}
 
 Room::~Room() {
+  worker_.check_owner("a Room (destroyed)");
   *alive_ = false;
   taps_.detach_all("the room closed");
   // Subscriptions point into publishers' tracks: drop them all before any participant goes.
@@ -33,6 +36,7 @@ Room::~Room() {
 }
 
 void Room::set_info(const livekit::Room& info) {
+  worker_.check_owner("a Room (set_info)");
   info_ = info;
   livekit::SignalResponse r;
   *r.mutable_room_update()->mutable_room() = info_;
@@ -40,6 +44,7 @@ void Room::set_info(const livekit::Room& info) {
 }
 
 Participant* Room::find(const std::string& identity) {
+  worker_.check_owner("a Room (find)");
   auto it = participants_.find(identity);
   return it == participants_.end() ? nullptr : it->second.get();
 }
@@ -52,6 +57,7 @@ Participant* Room::find_by_sid(const std::string& sid) {
 }
 
 std::vector<livekit::ParticipantInfo> Room::participant_infos(bool include_hidden) const {
+  worker_.check_owner("a Room (participant_infos)");
   std::vector<livekit::ParticipantInfo> out;
   for (const auto& [_, p] : participants_) {
     if (include_hidden || !p->hidden()) out.push_back(p->info());
@@ -119,6 +125,7 @@ Participant& Room::join(JoinParams params, std::shared_ptr<SignalSink> connectio
 }
 
 void Room::remove(const std::string& identity, livekit::DisconnectReason reason, bool notify_client) {
+  worker_.check_owner("a Room (remove)");
   auto it = participants_.find(identity);
   if (it == participants_.end()) return;
   std::unique_ptr<Participant> p = std::move(it->second);
@@ -163,6 +170,7 @@ void Room::defer_remove(const std::string& identity, const std::string& sid, liv
 }
 
 void Room::close(livekit::DisconnectReason reason) {
+  worker_.check_owner("a Room (close)");
   taps_.detach_all("the room closed");
   std::vector<std::string> identities;
   for (auto& [id, _] : participants_) identities.push_back(id);
@@ -330,6 +338,7 @@ std::vector<std::string> Room::update_subscription(Participant& subscriber, cons
 }
 
 void Room::route_data(Participant& from, livekit::DataPacket packet, bool reliable) {
+  worker_.check_owner("a Room (route_data)");
   if (!from.can_publish_data()) return;
   packet.set_kind(reliable ? livekit::DataPacket::RELIABLE : livekit::DataPacket::LOSSY);
   packet.set_participant_sid(from.sid());
@@ -353,6 +362,7 @@ void Room::route_data(Participant& from, livekit::DataPacket packet, bool reliab
 }
 
 void Room::send_data(const livekit::DataPacket& packet, const std::vector<std::string>& identities, bool reliable) {
+  worker_.check_owner("a Room (send_data)");
   for (auto& [identity, p] : participants_) {
     if (!identities.empty() && std::find(identities.begin(), identities.end(), identity) == identities.end()) continue;
     p->send_data(packet, reliable);
@@ -394,6 +404,7 @@ void Room::check_liveness(std::chrono::steady_clock::time_point now) {
 }
 
 void Room::tick(std::chrono::steady_clock::time_point now) {
+  worker_.check_owner("a Room (tick)");
   check_liveness(now);
   for (auto& [_, p] : participants_) p->tick(now);
   taps_.tick(now);

@@ -215,6 +215,7 @@ void SignalServer::close_room(const std::string& name, livekit::DisconnectReason
 }
 
 Room* SignalServer::find_room(const std::string& name) {
+  worker_.check_owner("the rooms of a SignalServer (find_room)");
   auto it = rooms_.find(name);
   return it == rooms_.end() ? nullptr : it->second.get();
 }

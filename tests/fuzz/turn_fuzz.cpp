@@ -20,7 +20,7 @@ using namespace parlor::rtc;
 class EchoSink : public TurnServer::Sink {
  public:
   void send_to_client(std::span<const uint8_t> data, const UdpEndpoint&) override { last_response.assign(data.begin(), data.end()); }
-  void deliver_to_media(std::span<uint8_t> data, const UdpEndpoint& relay) override {
+  void deliver_to_media(std::span<uint8_t> data, const UdpEndpoint& relay, uint16_t /*media_port*/) override {
     last_relay = relay;
     if (!data.empty()) data[0] ^= 0x01;  // the media path decrypts in place
   }

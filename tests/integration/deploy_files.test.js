@@ -189,6 +189,8 @@ test('the Helm chart renders with its default values', () => {
   const [mediaC] = spec.containers;
   const udp = mediaC.ports.filter((p) => p.protocol === 'UDP').map((p) => p.containerPort);
   assert.deepEqual(udp, [7882, 7883], 'one UDP port per media worker');
+  const tcp = mediaC.ports.filter((p) => p.protocol === 'TCP' && p.name.startsWith('rtc-')).map((p) => p.containerPort);
+  assert.deepEqual(tcp, [7881, 7882], 'one ICE-TCP port per media worker (TCP 7882 is not UDP 7882)');
   assert.equal(mediaC.readinessProbe.httpGet.path, '/healthz');
   assert.equal(envOf(mediaC).LIVEKIT_KEYS, '$(LIVEKIT_API_KEY): $(LIVEKIT_API_SECRET)');
   const [conf] = parseYaml(find('Secret', 'parlor-parlor-media').stringData['media.yaml']);
@@ -238,7 +240,8 @@ test('the Helm chart renders PostgreSQL, TURN and a UDP port list without host n
     assert.equal(rtc.spec.type, 'LoadBalancer');
     assert.equal(rtc.metadata.annotations['example.org/udp'], 'yes');
     assert.deepEqual(rtc.spec.ports.filter((p) => p.protocol === 'UDP').map((p) => p.port), [50000, 50001, 50002]);
-    assert.deepEqual(rtc.spec.ports.filter((p) => p.protocol === 'TCP').map((p) => p.port), [7891]);
+    assert.deepEqual(rtc.spec.ports.filter((p) => p.protocol === 'TCP').map((p) => p.port), [7891, 7892, 7893],
+      'one ICE-TCP port per media worker');
     const spec = find('Deployment', 'parlor-parlor-media').spec.template.spec;
     assert.equal(spec.hostNetwork, false);
     assert.deepEqual(spec.containers[0].ports.filter((p) => p.protocol === 'UDP').map((p) => p.containerPort), [50000, 50001, 50002]);

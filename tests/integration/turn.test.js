@@ -75,6 +75,31 @@ test('relays only to the node\'s media address', async () => {
   await client.close();
 });
 
+// With several media workers (the default: one per core) each worker's media port is a peer, and
+// what a client relays reaches the worker it addressed: a STUN check for a ufrag nobody issued is
+// counted there (parlor_udp_unknown_ufrag_total sums the workers).
+test('relays to every media worker\'s port', async () => {
+  const ports = [...media.stdout().matchAll(/listening udp=127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
+  assert.ok(ports.length >= 1);
+  // A Binding request with USERNAME "nobody:x" (RFC 5389 §6, §15.3).
+  const stun = Buffer.concat([
+    Buffer.from([0x00, 0x01, 0x00, 0x0c, 0x21, 0x12, 0xa4, 0x42]), Buffer.alloc(12, 7),
+    Buffer.from([0x00, 0x06, 0x00, 0x08]), Buffer.from('nobody:x'),
+  ]);
+  for (const port of ports) {
+    const client = await turnClient({ port: turnPort, credentials: restCredentials(secret, `w${port}`) });
+    assert.equal((await client.allocate()).error, 0);
+    assert.equal((await client.channelBind(0x4000, '127.0.0.1', port)).error, 0, `channel to media port ${port}`);
+    const before = await metric('parlor_udp_unknown_ufrag_total');
+    const relayed = await metric('parlor_turn_relayed_to_media_total');
+    client.sendChannelData(0x4000, stun);
+    await waitFor(async () => await metric('parlor_udp_unknown_ufrag_total') > before,
+      { what: `the check relayed to media port ${port} counted by its worker` });
+    assert.equal(await metric('parlor_turn_relayed_to_media_total'), relayed + 1);
+    await client.close();
+  }
+});
+
 test('garbage to the TURN port is counted and the server keeps serving', async () => {
   const sock = dgram.createSocket('udp4');
   for (const junk of [Buffer.alloc(0), Buffer.from([0x40, 0, 0xff, 0xff]), Buffer.alloc(1400, 0xff), Buffer.from('GET / HTTP/1.1\r\n\r\n')]) {

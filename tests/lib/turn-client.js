@@ -127,6 +127,13 @@ export async function turnClient({ host = '127.0.0.1', port, credentials }) {
       c.writeUInt16BE(channel, 0);
       return request(Method.ChannelBind, [[Attr.ChannelNumber, c], [Attr.XorPeerAddress, xorAddress(ip, peerPort)]]);
     },
+    /** Sends `payload` through a bound channel (ChannelData, RFC 8656 §12.4). */
+    sendChannelData(channel, payload) {
+      const header = Buffer.alloc(4);
+      header.writeUInt16BE(channel, 0);
+      header.writeUInt16BE(payload.length, 2);
+      socket.send(Buffer.concat([header, payload]), port, host);
+    },
     close: () => new Promise((r) => socket.close(r)),
   };
 }

@@ -265,6 +265,7 @@ void apply_env(MediaConfig& c, const std::map<std::string, std::string>& env) {
   if (auto v = get("LIVEKIT_PORT")) c.port = static_cast<uint16_t>(num(*v, "LIVEKIT_PORT"));
   if (auto v = get("LIVEKIT_UDP_PORT")) c.rtc.udp_port = static_cast<uint16_t>(num(*v, "LIVEKIT_UDP_PORT"));
   if (auto v = get("LIVEKIT_NODE_IP")) c.rtc.node_ip = *v;
+  if (auto v = get("PARLOR_RTC_WORKERS")) c.rtc.workers = static_cast<uint32_t>(num(*v, "PARLOR_RTC_WORKERS"));
   if (auto v = get("LIVEKIT_BIND_ADDRESSES")) c.bind_addresses = {*v};
   if (auto v = get("LIVEKIT_LOG_LEVEL")) c.logging.level = *v;
   if (auto v = get("PARLOR_TLS_CERT")) c.tls.cert_file = *v;
@@ -290,6 +291,16 @@ void validate_tls(const TlsConfig& t) {
   }
 }
 
+void check_worker_ports(const RtcConfig& rtc, uint32_t workers) {
+  const uint32_t last = workers == 0 ? 0 : workers - 1;
+  if (rtc.udp_port != 0 && rtc.udp_port + last > 65535) {
+    throw BadInput("config: rtc.udp_port + rtc.workers - 1 must be a port (worker i listens on udp_port + i)");
+  }
+  if (rtc.tcp_port != 0 && rtc.tcp_port + last > 65535) {
+    throw BadInput("config: rtc.tcp_port + rtc.workers - 1 must be a port (worker i listens on tcp_port + i)");
+  }
+}
+
 void validate(const MediaConfig& c) {
   if (c.keys.empty()) {
     throw BadInput("config: no API keys: set 'keys', 'key_file', LIVEKIT_KEYS or use --dev");
@@ -307,6 +318,12 @@ void validate(const MediaConfig& c) {
       c.rtc.port_range_end < c.rtc.port_range_start) {
     throw BadInput("config: rtc.port_range_start/port_range_end must both be set, start <= end");
   }
+  // Worker i binds udp_port + i and tcp_port + i: every one must be a port. (0 = one per core,
+  // known only at start: MediaServer checks those.)
+  if (c.rtc.workers > kMaxWorkers) {
+    throw BadInput("config: rtc.workers must be at most " + std::to_string(kMaxWorkers) + " (0 = one per core)");
+  }
+  check_worker_ports(c.rtc, c.rtc.workers);
   // Also refuses NaN; an hour is far beyond any useful value and keeps durations in range.
   constexpr double kMaxTimeoutSeconds = 3600;
   if (!(c.rtc.ice_consent_timeout_seconds > 0 && c.rtc.ice_consent_timeout_seconds <= kMaxTimeoutSeconds)) {

@@ -35,6 +35,9 @@ struct CongestionControlConfig {
   std::string probe_mode = "padding";
 };
 
+// The most media workers a node runs (each takes a UDP port, an ICE-TCP port and a thread).
+inline constexpr uint32_t kMaxWorkers = 256;
+
 struct RtcConfig {
   uint16_t udp_port = 7882;        // first worker's UDP port; worker i uses udp_port + i
   uint16_t tcp_port = 7881;        // ICE-TCP (RFC 6544 passive candidate); 0 = off
@@ -43,7 +46,7 @@ struct RtcConfig {
   std::string node_ip;             // advertised candidate address; empty = bind address
   bool use_external_ip = false;
   bool use_ice_lite = true;
-  uint32_t workers = 0;            // media worker threads; 0 = one per core
+  uint32_t workers = 0;            // media worker threads; 0 = one per core (worker i: udp_port + i)
   // Seconds a transport may hear nothing from its peer while the participant's WebSocket is open
   // before it counts as failed (ICE consent freshness, RFC 7675 uses 30 s; browsers and
   // libwebrtc send a consent check at least every 2.5 s). The older key `consent_timeout` is
@@ -202,5 +205,8 @@ constexpr size_t kMinSecretLength = 32;
 void validate(const MediaConfig& config);
 // The tls section alone (also used for `parlor app`'s flags).
 void validate_tls(const TlsConfig& tls);
+// Throws BadInput unless udp_port + workers - 1 and tcp_port + workers - 1 are ports (the
+// port plan: worker i listens on udp_port + i and tcp_port + i; 0 = ephemeral / off).
+void check_worker_ports(const RtcConfig& rtc, uint32_t workers);
 
 }  // namespace parlor::config

@@ -61,7 +61,6 @@ struct UsrsctpBinding {
     std::unordered_set<SctpAssociation*> readable;  // upcalled since their last drain()
     uint32_t since_sweep_ms = 0;
     bool initialised = false;
-    std::thread::id thread;  // all associations and handle_timers() on this one
   };
 
   static Registry& registry() {
@@ -80,7 +79,6 @@ struct UsrsctpBinding {
       Registry& r = registry();
       std::lock_guard lock(r.mutex);
       r.initialised = true;
-      r.thread = std::this_thread::get_id();
     });
   }
 
@@ -90,7 +88,18 @@ struct UsrsctpBinding {
     Registry& r = registry();
     std::lock_guard lock(r.mutex);
     if (!r.live.contains(association)) return -1;
-    association->listener_.on_sctp_send({static_cast<const uint8_t*>(buffer), length});
+    if (association->owned_here()) {
+      association->listener_.on_sctp_send({static_cast<const uint8_t*>(buffer), length});
+      return 0;
+    }
+    // Raised by handle_timers() on another worker: the packet goes to the owner's thread.
+    const auto* bytes = static_cast<const uint8_t*>(buffer);
+    association->options_.run_on_owner(
+        [association, alive = std::weak_ptr<void>(association->life_),
+         packet = std::vector<uint8_t>(bytes, bytes + length)] {
+          if (alive.expired()) return;
+          association->listener_.on_sctp_send(packet);
+        });
     return 0;
   }
 
@@ -187,8 +196,6 @@ SctpAssociation::SctpAssociation(Options options, Listener& listener)
       recv_buffer_(kRecvChunk),
       stream_limit_(kStreams) {
   UsrsctpBinding::init_once();
-  assert(UsrsctpBinding::registry().thread == std::this_thread::get_id() &&
-         "all SctpAssociations must live on one thread");
   socket_ = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP, nullptr, nullptr, 0, nullptr);
   if (socket_ == nullptr) {
     throw InternalError("SCTP: usrsctp_socket failed, errno " + std::to_string(errno));
@@ -253,7 +260,6 @@ void SctpAssociation::handle_timers(uint32_t elapsed_ms) {
   {
     std::lock_guard lock(r.mutex);
     if (!r.initialised) return;
-    assert(r.thread == std::this_thread::get_id() && "handle_timers on the SCTP thread only");
   }
   usrsctp_handle_timers(elapsed_ms);
   {
@@ -272,6 +278,13 @@ void SctpAssociation::handle_timers(uint32_t elapsed_ms) {
       // An earlier drain's listener may have destroyed this one.
       std::lock_guard lock(r.mutex);
       if (!r.live.contains(association)) continue;
+      if (!association->owned_here()) {  // read on its owner's thread
+        association->options_.run_on_owner(
+            [association, alive = std::weak_ptr<void>(association->life_)] {
+              if (!alive.expired()) association->drain();
+            });
+        continue;
+      }
     }
     association->drain();
   }

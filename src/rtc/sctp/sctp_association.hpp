@@ -5,9 +5,12 @@
 // the static handle_timers().
 //
 // Threading: usrsctp is one process-wide stack, initialised once without its own threads
-// (usrsctp_init_nothreads). Every SctpAssociation, and every handle_timers() call, must be on
-// ONE thread (the media worker that owns data channels): handle_timers() fires the timers of
-// all associations, and their listeners are called on the calling thread.
+// (usrsctp_init_nothreads); it locks its own state, so associations may live on several threads
+// (one per media worker), each used only on the thread that created it (its owner). One thread
+// calls handle_timers() (the first media worker): it fires the timers of every association, and
+// what that raises for an association owned elsewhere (a retransmission, a heartbeat, a delayed
+// SACK, the end of the association) is handed to Options::run_on_owner, so listeners are only
+// ever called on the owner's thread (packets sent from a timer are copied to get there).
 //
 // Re-entrancy: on_sctp_send is called from inside usrsctp (its locks are held) and must not call
 // back into any SctpAssociation. Every other listener method is called after usrsctp has
@@ -20,7 +23,9 @@
 // the peer learns of the end from DTLS close_notify or consent expiry.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <thread>
 #include <memory>
 #include <optional>
 #include <span>
@@ -61,6 +66,9 @@ class SctpAssociation {
     bool dtls_client = false;
     // Most channels open at once; further peer OPENs are refused by resetting their stream.
     size_t max_channels = 64;
+    // Queues a task to run on the owner's thread (see Threading). Empty: run at once (one
+    // thread does everything, as in tests).
+    std::function<void(std::function<void()>)> run_on_owner;
   };
 
   struct ChannelOptions {
@@ -157,6 +165,9 @@ class SctpAssociation {
   // owned
   struct socket* socket_ = nullptr;
   std::shared_ptr<void> life_;  // expires with *this, so drain() notices a listener deleting us
+  const std::thread::id owner_ = std::this_thread::get_id();
+  // Whether the caller is on the owner's thread, or nothing could take the work there.
+  bool owned_here() const { return !options_.run_on_owner || owner_ == std::this_thread::get_id(); }
   std::vector<uint8_t> recv_buffer_;
   // state
   State state_ = State::kNew;

@@ -142,6 +142,7 @@ void WebRtcTransport::enable_sctp(uint16_t remote_port, size_t max_message_size)
   o.remote_port = remote_port;
   o.max_message_size = max_message_size;
   o.dtls_client = false;  // we answer a=setup:passive
+  o.run_on_owner = [sender = &sender_](std::function<void()> fn) { sender->run_on_owner(std::move(fn)); };
   sctp_ = std::make_unique<SctpAssociation>(o, static_cast<SctpAssociation::Listener&>(*this));
   if (srtp_send_) sctp_->start();
 }

@@ -7,6 +7,7 @@
 // Listener must outlive the transport. Packet spans given to the listener are valid only during
 // the call (they point into the socket's receive buffer).
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -25,6 +26,10 @@ class DatagramSender {
  public:
   virtual ~DatagramSender() = default;
   virtual void send_datagram(std::span<const uint8_t> data, const UdpEndpoint& to) = 0;
+  // Runs fn later on the thread that owns the transports sending through here (the media
+  // worker's): for what usrsctp raises on another thread (its timers run on one worker for
+  // all). The default, for single-threaded senders (tests), runs it at once.
+  virtual void run_on_owner(std::function<void()> fn) { fn(); }
 };
 
 // Where forwarded RTP goes: a transport, or a recorder/test sink. Plain packets; the sink

@@ -107,6 +107,7 @@ struct TurnServer::Allocation {
   Clock::time_point expires{};
   Clock::time_point permission_expires{};  // for the media address (the only permitted peer)
   uint16_t channel = 0;
+  uint16_t channel_peer_port = 0;  // the media port the channel is bound to
   Clock::time_point channel_expires{};
 };
 
@@ -142,7 +143,10 @@ bool TurnServer::nonce_valid(std::string_view nonce, const UdpEndpoint& client, 
 }
 
 bool TurnServer::is_media_peer(const StunAddress& peer, bool ip_only) const {
-  return peer.ipv6 == media_.ipv6 && peer.ip == media_.ip && (ip_only || peer.port == media_.port);
+  if (peer.ipv6 != media_.ipv6 || peer.ip != media_.ip) return false;
+  if (ip_only || peer.port == media_.port) return true;
+  return std::find(options_.media_ports.begin(), options_.media_ports.end(), peer.port) !=
+         options_.media_ports.end();
 }
 
 uint16_t TurnServer::next_relay_port() {
@@ -347,7 +351,8 @@ void TurnServer::handle_request(const StunMessageView& m, const UdpEndpoint& cli
   } else {  // ChannelBind
     auto number = m.attribute(stun_attr::kChannelNumber);
     uint16_t channel = number && number->size() == 4 ? read_u16(*number, 0) : 0;
-    if (channel < kFirstChannel || channel > kLastChannel || (a->channel && a->channel != channel)) {
+    if (channel < kFirstChannel || channel > kLastChannel || (a->channel && a->channel != channel) ||
+        (a->channel && a->channel_peer_port != peer->port)) {  // RFC 8656 §12.2: one peer per channel
       reply_error(m, client, 400, "Bad Request", &key, false);
       return;
     }
@@ -357,6 +362,7 @@ void TurnServer::handle_request(const StunMessageView& m, const UdpEndpoint& cli
       return;
     }
     a->channel = channel;
+    a->channel_peer_port = peer->port;
     a->channel_expires = now + kChannelLifetime;
     a->permission_expires = std::max(a->permission_expires, now + kPermissionLifetime);
   }
@@ -386,7 +392,7 @@ void TurnServer::handle_send(const StunMessageView& m, std::span<uint8_t> data, 
   // The DATA attribute's bytes in the caller's (writable) buffer that the view was parsed from.
   auto offset = static_cast<size_t>(payload->data() - m.bytes().data());
   ++counters_.to_media;
-  sink_.deliver_to_media(data.subspan(offset, payload->size()), a->relay);
+  sink_.deliver_to_media(data.subspan(offset, payload->size()), a->relay, peer->port);
 }
 
 void TurnServer::handle_channel_data(std::span<uint8_t> data, const UdpEndpoint& client) {
@@ -402,11 +408,13 @@ void TurnServer::handle_channel_data(std::span<uint8_t> data, const UdpEndpoint&
     return;
   }
   ++counters_.to_media;
-  sink_.deliver_to_media(data.subspan(kChannelHeader, len), it->second->relay);
+  sink_.deliver_to_media(data.subspan(kChannelHeader, len), it->second->relay,
+                         it->second->channel_peer_port);
 }
 
 bool TurnServer::on_media_packet(std::span<const uint8_t> data, const UdpEndpoint& relay,
-                                 Clock::time_point now) {
+                                 Clock::time_point now, uint16_t media_port) {
+  if (media_port == 0) media_port = media_.port;
   auto it = by_relay_port_.find(stun_address(relay).port);
   if (it == by_relay_port_.end() || it->second->permission_expires <= now) {
     ++counters_.dropped;
@@ -415,7 +423,7 @@ bool TurnServer::on_media_packet(std::span<const uint8_t> data, const UdpEndpoin
   Allocation* a = it->second;
   const bool stream = a->client.via == Via::kTcp;
   size_t n = 0;
-  if (a->channel && a->channel_expires > now) {
+  if (a->channel && a->channel_expires > now && a->channel_peer_port == media_port) {
     size_t padded = stream ? (data.size() + 3) & ~size_t{3} : data.size();
     if (kChannelHeader + padded > out_.size()) {
       ++counters_.dropped;
@@ -430,7 +438,9 @@ bool TurnServer::on_media_packet(std::span<const uint8_t> data, const UdpEndpoin
     // Indications need unique transaction ids, not secret ones: a counter after a random prefix.
     write_u64(indication_txid_, 4, ++indication_count_);
     StunMessageBuilder b(out_, turn_method::kData, StunClass::kIndication, indication_txid_);
-    b.add_xor_address(stun_attr::kXorPeerAddress, media_);
+    StunAddress from = media_;
+    from.port = media_port;
+    b.add_xor_address(stun_attr::kXorPeerAddress, from);
     b.add_attribute(stun_attr::kData, data);
     if (!b.ok()) {
       ++counters_.dropped;

@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "rtc/net/udp_socket.hpp"
 #include "rtc/stun/stun_message.hpp"
@@ -46,6 +47,9 @@ class TurnServer {
     std::string realm = "parlor";
     std::string secret;            // the REST credential secret (never empty)
     UdpEndpoint media;             // the worker's media address: the only peer relayed to
+    // With several media workers: every worker's media port on media's address (each worker
+    // has its own UDP socket). Empty = media's port alone.
+    std::vector<uint16_t> media_ports;
     size_t max_allocations = 1000; // per worker
     size_t max_allocations_per_user = 8;
     std::chrono::seconds default_lifetime{600};
@@ -69,9 +73,10 @@ class TurnServer {
     virtual ~Sink() = default;
     // A TURN message or ChannelData for `client` (client.via tells which listener carries it).
     virtual void send_to_client(std::span<const uint8_t> data, const UdpEndpoint& client) = 0;
-    // A relayed packet for the media worker, from the allocation's relayed address `relay`
-    // (Via::kTurn). The span is mutable: the worker decrypts in place.
-    virtual void deliver_to_media(std::span<uint8_t> data, const UdpEndpoint& relay) = 0;
+    // A relayed packet for the media worker listening on `media_port` (one of the media ports),
+    // from the allocation's relayed address `relay` (Via::kTurn). The span is mutable: the
+    // worker decrypts in place.
+    virtual void deliver_to_media(std::span<uint8_t> data, const UdpEndpoint& relay, uint16_t media_port) = 0;
     // An allocation ended: routes to its relayed address can go.
     virtual void relay_closed(const UdpEndpoint& /*relay*/) {}
   };
@@ -84,8 +89,10 @@ class TurnServer {
   // A STUN message or ChannelData message from a client. A client reached over TLS has an
   // endpoint marked Via::kTcp (ChannelData to it is padded to 4 bytes, RFC 8656 §12.5).
   void on_client_packet(std::span<uint8_t> data, const UdpEndpoint& client, Clock::time_point now);
-  // The media worker sends `data` to the relayed address `relay`; false if it was dropped.
-  bool on_media_packet(std::span<const uint8_t> data, const UdpEndpoint& relay, Clock::time_point now);
+  // The media worker listening on `media_port` (0: media's port) sends `data` to the relayed
+  // address `relay`; false if it was dropped.
+  bool on_media_packet(std::span<const uint8_t> data, const UdpEndpoint& relay, Clock::time_point now,
+                       uint16_t media_port = 0);
   // A stream client disconnected: its allocation ends.
   void client_closed(const UdpEndpoint& client);
   // Expires allocations, permissions and channels (cheap; does the work about once a second).

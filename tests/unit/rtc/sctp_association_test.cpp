@@ -288,7 +288,7 @@ TEST_F(SctpPair, OversizeMessagesAreRefusedAndDropped) {
 TEST_F(SctpPair, LargestDefaultMessageIsReassembled) {
   connect();
   uint16_t s = open(client, server, "_reliable");
-  constexpr size_t kMax = SctpAssociation::Options{}.max_message_size;
+  const size_t kMax = SctpAssociation::Options{}.max_message_size;  // Options holds a std::function: not a literal type
   ASSERT_TRUE(client.sctp->send(s, pattern(kMax), true));
   ASSERT_TRUE(pump_until([&] { return server.messages.size() == 1; }));
   EXPECT_EQ(server.messages[0].data, pattern(kMax));

@@ -20,6 +20,7 @@ constexpr char kRealm[] = "parlor";
 struct Sent {
   std::vector<uint8_t> data;
   UdpEndpoint to;
+  uint16_t media_port = 0;  // deliver_to_media: which worker's port
 };
 
 class RecordingSink : public TurnServer::Sink {
@@ -27,8 +28,8 @@ class RecordingSink : public TurnServer::Sink {
   void send_to_client(std::span<const uint8_t> data, const UdpEndpoint& client) override {
     to_client.push_back({{data.begin(), data.end()}, client});
   }
-  void deliver_to_media(std::span<uint8_t> data, const UdpEndpoint& relay) override {
-    to_media.push_back({{data.begin(), data.end()}, relay});
+  void deliver_to_media(std::span<uint8_t> data, const UdpEndpoint& relay, uint16_t media_port) override {
+    to_media.push_back({{data.begin(), data.end()}, relay, media_port});
   }
   std::vector<Sent> to_client, to_media;
 };
@@ -236,6 +237,64 @@ TEST_F(TurnServerTest, SendIndicationsAndChannelDataReachTheMediaFromTheRelayedA
   std::vector<uint8_t> other_channel = {0x40, 0x02, 0x00, 0x01, 'x'};
   server_->on_client_packet(other_channel, client_, now_);
   EXPECT_EQ(sink_.to_media.size(), 2u);
+}
+
+// Several media workers, one UDP port each: the relay reaches every worker's port (and only
+// those), delivers to the port the client addressed, and answers from the port that sent.
+TEST_F(TurnServerTest, SeveralMediaPortsAreEachReachableAndNothingElse) {
+  TurnServer::Options o = options_;
+  o.media_ports = {7883, 7884};
+  server_ = std::make_unique<TurnServer>(o, sink_);
+  allocate();
+  auto send_indication = [&](StunAddress peer, const std::string& payload) {
+    std::array<uint8_t, 12> txid{9};
+    StunMessageBuilder b(buffer_, turn_method::kSend, StunClass::kIndication, txid);
+    b.add_xor_address(stun_attr::kXorPeerAddress, peer);
+    b.add_attribute(stun_attr::kData, common::as_bytes(payload));
+    std::vector<uint8_t> packet(b.bytes().begin(), b.bytes().end());
+    server_->on_client_packet(packet, client_, now_);
+  };
+  request(turn_method::kCreatePermission, [&](StunMessageBuilder& b) {
+    b.add_xor_address(stun_attr::kXorPeerAddress, address("10.0.0.5", 7884));
+  });
+  send_indication(address("10.0.0.5", 7884), "to worker 2");
+  send_indication(address("10.0.0.5", 7882), "to worker 0");
+  send_indication(address("10.0.0.5", 7885), "to no worker");
+  ASSERT_EQ(sink_.to_media.size(), 2u);
+  EXPECT_EQ(sink_.to_media[0].media_port, 7884);
+  EXPECT_EQ(sink_.to_media[1].media_port, 7882);
+  EXPECT_EQ(server_->counters().forbidden_peers, 1u);
+
+  // Worker 2 answers: the Data indication names its port.
+  std::string answer = "from worker 2";
+  ASSERT_TRUE(server_->on_media_packet(common::as_bytes(answer), sink_.to_media[0].to, now_, 7884));
+  auto data = StunMessageView::parse(sink_.to_client.back().data);
+  ASSERT_TRUE(data);
+  EXPECT_EQ(data->xor_address(stun_attr::kXorPeerAddress)->port, 7884);
+
+  // A channel is bound to one worker's port: ChannelData goes there, and that worker's answers
+  // come back as ChannelData; another port's as Data indications.
+  auto bound = request(turn_method::kChannelBind, [&](StunMessageBuilder& b) {
+    b.add_u32(stun_attr::kChannelNumber, 0x40010000);
+    b.add_xor_address(stun_attr::kXorPeerAddress, address("10.0.0.5", 7883));
+  });
+  ASSERT_EQ(bound.message_class(), StunClass::kSuccess);
+  auto rebound = request(turn_method::kChannelBind, [&](StunMessageBuilder& b) {
+    b.add_u32(stun_attr::kChannelNumber, 0x40010000);
+    b.add_xor_address(stun_attr::kXorPeerAddress, address("10.0.0.5", 7882));
+  });
+  EXPECT_EQ(rebound.error_code(), 400) << "a channel stays bound to its peer";
+  std::vector<uint8_t> channel_data = {0x40, 0x01, 0x00, 0x03, 'a', 'b', 'c'};
+  server_->on_client_packet(channel_data, client_, now_);
+  ASSERT_EQ(sink_.to_media.size(), 3u);
+  EXPECT_EQ(sink_.to_media[2].media_port, 7883);
+  ASSERT_TRUE(server_->on_media_packet(common::as_bytes(answer), sink_.to_media[0].to, now_, 7883));
+  EXPECT_EQ(read_u16(sink_.to_client.back().data, 0), 0x4001);
+  ASSERT_TRUE(server_->on_media_packet(common::as_bytes(answer), sink_.to_media[0].to, now_, 7882));
+  auto other = StunMessageView::parse(sink_.to_client.back().data);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->method(), turn_method::kData);
+  EXPECT_EQ(other->xor_address(stun_attr::kXorPeerAddress)->port, 7882);
 }
 
 TEST_F(TurnServerTest, StreamClientsGetPaddedChannelData) {

@@ -31,7 +31,7 @@ class FakeDirectory : public ParticipantDirectory {
   std::vector<std::string> calls;  // participant methods called, in order
   bool throw_unexpected = false;   // the next participant method throws std::runtime_error
 
-  void post(std::function<void()> task) override { tasks.push_back(std::move(task)); }
+  void post(const std::string& /*room*/, std::function<void()> task) override { tasks.push_back(std::move(task)); }
   void run_tasks() {
     while (!tasks.empty()) {
       auto task = std::move(tasks.front());
