@@ -40,7 +40,7 @@ ClientTransport::~ClientTransport() {
 }
 
 void ClientTransport::start(const boost::asio::ip::udp::endpoint& remote, std::string remote_ufrag,
-                            std::string remote_pwd, std::string remote_fingerprint) {
+                            std::string remote_pwd, std::string remote_fingerprint, rtc::DtlsTransport::Role role) {
   if (started_) return;
   started_ = true;
   remote_ = remote;
@@ -53,11 +53,21 @@ void ClientTransport::start(const boost::asio::ip::udp::endpoint& remote, std::s
   socket_.set_option(boost::asio::socket_base::receive_buffer_size(kSocketBuffer), ec);
   socket_.set_option(boost::asio::socket_base::send_buffer_size(kSocketBuffer), ec);
   socket_.non_blocking(true, ec);
-  dtls_ = std::make_unique<rtc::DtlsTransport>(certificate_, rtc::DtlsTransport::Role::kClient,
+  dtls_ = std::make_unique<rtc::DtlsTransport>(certificate_, role,
                                                std::move(remote_fingerprint),
                                                static_cast<rtc::DtlsTransport::Listener&>(*this));
+  // A DTLS server is ready for the peer's ClientHello at once (it may come with the first check's
+  // answer); a client starts once ICE answers.
+  if (role == rtc::DtlsTransport::Role::kServer) dtls_->start();
   receive();
   send_check(Clock::now());
+}
+
+std::optional<boost::asio::ip::udp::endpoint> ClientTransport::local_endpoint() const {
+  boost::system::error_code ec;
+  auto e = socket_.local_endpoint(ec);
+  if (ec) return std::nullopt;
+  return e;
 }
 
 void ClientTransport::receive() {
@@ -85,7 +95,7 @@ void ClientTransport::on_datagram(std::span<uint8_t> data) {
       if (!ice_ok_) {
         ice_ok_ = true;
         next_check_ = Clock::now() + kConsentInterval;
-        dtls_->start();
+        if (dtls_->role() == rtc::DtlsTransport::Role::kClient) dtls_->start();
       }
     } else if (m->message_class() == rtc::StunClass::kError) {
       owner_.on_failed("ICE: the server refused our check (error " +
