@@ -5,7 +5,8 @@
 # CPU and memory come from /proc like parlor media's. Extra arguments go to `parlor load`.
 #   bash bench/janus.sh --rooms 1 --publishers 1 --subscribers 10 --duration 15s --json out.json
 # Janus runs ICE-lite here (we are the controlling agent, as against parlor media) and offers
-# its host candidates (loopback is not among them; the machine's own address works locally).
+# its host candidates on loopback only (ice_enforce_list = "lo"): everything stays on 127.0.0.1.
+# JANUS_DEBUG=5 JANUS_KEEP=/tmp/janus.log keeps a verbose Janus log.
 set -euo pipefail
 BIN=${PARLOR_BIN:-build/rel/parlor}
 PORT=${JANUS_PORT:-18088}
@@ -19,7 +20,7 @@ general: {
 	transports_folder = "$PLUGINS/transports"
 	events_folder = "$PLUGINS/events"
 	loggers_folder = "$PLUGINS/loggers"
-	debug_level = 3
+	debug_level = ${JANUS_DEBUG:-3}
 }
 media: {
 	rtp_port_range = "40000-49999"
@@ -52,9 +53,9 @@ admin: {
 }
 CFG
 printf 'general: {\n}\n' > "$DIR/janus.plugin.videoroom.jcfg"
-janus -F "$DIR" -C "$DIR/janus.jcfg" > "$DIR/janus.log" 2>&1 &
+janus ${JANUS_ARGS:-} -F "$DIR" -C "$DIR/janus.jcfg" > "$DIR/janus.log" 2>&1 &
 JPID=$!
-trap 'kill $JPID 2>/dev/null; wait $JPID 2>/dev/null; rm -rf "$DIR"' EXIT
+trap 'kill $JPID 2>/dev/null; wait $JPID 2>/dev/null; [ -n "${JANUS_KEEP:-}" ] && cp "$DIR/janus.log" "$JANUS_KEEP"; rm -rf "$DIR"' EXIT
 for _ in $(seq 100); do
   curl -sf -X POST -d '{"janus":"info","transaction":"x"}' "http://127.0.0.1:$PORT/janus/info" >/dev/null 2>&1 && break
   curl -sf "http://127.0.0.1:$PORT/janus/info" >/dev/null 2>&1 && break

@@ -91,6 +91,10 @@ void ClientTransport::on_datagram(std::span<uint8_t> data) {
   if (first < 2) {  // STUN (RFC 7983)
     auto m = rtc::StunMessageView::parse(data);
     if (!m || m->method() != rtc::kStunBindingMethod) return;
+    if (m->message_class() == rtc::StunClass::kRequest) {
+      answer_check(*m);
+      return;
+    }
     if (m->message_class() == rtc::StunClass::kSuccess && m->check_integrity(remote_pwd_)) {
       if (!ice_ok_) {
         ice_ok_ = true;
@@ -125,6 +129,32 @@ void ClientTransport::on_datagram(std::span<uint8_t> data) {
   }
   auto view = rtc::RtpPacketView::parse(data.first(len));
   if (view) owner_.on_rtp(*view, data.size());
+}
+
+// A full-ICE server (Janus's libnice, even in its ICE-lite setting) sends triggered checks and
+// nominates our pair only once we answered one: a success response with our password.
+void ClientTransport::answer_check(const rtc::StunMessageView& m) {
+  if (m.username().substr(0, m.username().find(':')) != local_ufrag_ ||
+      !m.check_integrity(local_pwd_))
+    return;
+  rtc::StunAddress from;
+  const auto& a = from_.address();
+  from.port = from_.port();
+  if (a.is_v4()) {
+    auto b = a.to_v4().to_bytes();
+    std::copy(b.begin(), b.end(), from.ip.begin());
+  } else {
+    from.ipv6 = true;
+    auto b = a.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), from.ip.begin());
+  }
+  std::array<uint8_t, 128> buf{};
+  rtc::StunMessageBuilder b(buf, rtc::kStunBindingMethod, rtc::StunClass::kSuccess,
+                            m.transaction_id());
+  if (!b.add_xor_mapped_address(from) || !b.add_integrity(local_pwd_) || !b.add_fingerprint() ||
+      !b.ok())
+    return;
+  send_datagram(b.bytes());
 }
 
 void ClientTransport::send_check(Clock::time_point now) {

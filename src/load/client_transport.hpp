@@ -19,6 +19,7 @@
 
 #include "rtc/dtls/dtls_transport.hpp"
 #include "rtc/rtp/rtp_packet.hpp"
+#include "rtc/stun/stun_message.hpp"
 #include "rtc/srtp/srtp_session.hpp"
 
 namespace parlor::load {
@@ -72,6 +73,7 @@ class ClientTransport : private rtc::DtlsTransport::Listener {
   void receive();
   void on_datagram(std::span<uint8_t> data);
   void send_check(Clock::time_point now);
+  void answer_check(const rtc::StunMessageView& m);
   void send_datagram(std::span<const uint8_t> data);
 
   // DtlsTransport::Listener
