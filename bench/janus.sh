@@ -4,9 +4,12 @@
 # `parlor load --janus` against it with the same peers and media as against parlor media; its
 # CPU and memory come from /proc like parlor media's. Extra arguments go to `parlor load`.
 #   bash bench/janus.sh --rooms 1 --publishers 1 --subscribers 10 --duration 15s --json out.json
-# Janus runs ICE-lite here (we are the controlling agent, as against parlor media) and offers
-# its host candidates on loopback only (ice_enforce_list = "lo"): everything stays on 127.0.0.1.
-# JANUS_DEBUG=5 JANUS_KEEP=/tmp/janus.log keeps a verbose Janus log.
+# Janus runs ICE-lite here (we are the controlling agent, as against parlor media); its libnice
+# still sends a triggered check back and nominates only once we answered it (ClientTransport
+# answers Binding requests). libnice never gathers on loopback (ice_enforce_list = "lo" changes
+# nothing), so the media sockets use the machine's own address; the API listens on 127.0.0.1.
+# JANUS_DEBUG=5 JANUS_KEEP=/tmp/janus.log keeps a verbose Janus log (JANUS_ARGS=--libnice-debug=on
+# with G_MESSAGES_DEBUG=all adds libnice's own).
 set -euo pipefail
 BIN=${PARLOR_BIN:-build/rel/parlor}
 PORT=${JANUS_PORT:-18088}
