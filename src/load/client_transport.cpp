@@ -40,7 +40,8 @@ ClientTransport::~ClientTransport() {
 }
 
 void ClientTransport::start(const boost::asio::ip::udp::endpoint& remote, std::string remote_ufrag,
-                            std::string remote_pwd, std::string remote_fingerprint, rtc::DtlsTransport::Role role) {
+                            std::string remote_pwd, std::string remote_fingerprint,
+                            rtc::DtlsTransport::Role role) {
   if (started_) return;
   started_ = true;
   remote_ = remote;
@@ -53,8 +54,7 @@ void ClientTransport::start(const boost::asio::ip::udp::endpoint& remote, std::s
   socket_.set_option(boost::asio::socket_base::receive_buffer_size(kSocketBuffer), ec);
   socket_.set_option(boost::asio::socket_base::send_buffer_size(kSocketBuffer), ec);
   socket_.non_blocking(true, ec);
-  dtls_ = std::make_unique<rtc::DtlsTransport>(certificate_, role,
-                                               std::move(remote_fingerprint),
+  dtls_ = std::make_unique<rtc::DtlsTransport>(certificate_, role, std::move(remote_fingerprint),
                                                static_cast<rtc::DtlsTransport::Listener&>(*this));
   // A DTLS server is ready for the peer's ClientHello at once (it may come with the first check's
   // answer); a client starts once ICE answers.

@@ -19,8 +19,8 @@
 
 #include "rtc/dtls/dtls_transport.hpp"
 #include "rtc/rtp/rtp_packet.hpp"
-#include "rtc/stun/stun_message.hpp"
 #include "rtc/srtp/srtp_session.hpp"
+#include "rtc/stun/stun_message.hpp"
 
 namespace parlor::load {
 
@@ -52,8 +52,9 @@ class ClientTransport : private rtc::DtlsTransport::Listener {
 
   // Starts ICE towards the server's candidate with its credentials, then DTLS in `role`
   // (client for a=setup:active on our side, server when the remote took active).
-  void start(const boost::asio::ip::udp::endpoint& remote, std::string remote_ufrag, std::string remote_pwd,
-             std::string remote_fingerprint, rtc::DtlsTransport::Role role = rtc::DtlsTransport::Role::kClient);
+  void start(const boost::asio::ip::udp::endpoint& remote, std::string remote_ufrag,
+             std::string remote_pwd, std::string remote_fingerprint,
+             rtc::DtlsTransport::Role role = rtc::DtlsTransport::Role::kClient);
   bool started() const { return started_; }
   // Our socket's address once started (for trickling it to a full-ICE server).
   std::optional<boost::asio::ip::udp::endpoint> local_endpoint() const;

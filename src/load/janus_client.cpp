@@ -47,7 +47,8 @@ std::string JanusClient::request(bool post, const std::string& target, const std
   http::read(stream, buffer, res);
   beast::error_code ec;
   stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
-  if (res.result() != http::status::ok) throw InternalError("Janus HTTP " + std::to_string(res.result_int()) + ": " + res.body());
+  if (res.result() != http::status::ok)
+    throw InternalError("Janus HTTP " + std::to_string(res.result_int()) + ": " + res.body());
   return res.body();
 }
 
@@ -74,7 +75,8 @@ uint64_t JanusClient::attach(const std::string& plugin) {
   return r["data"]["id"].get<uint64_t>();
 }
 
-nlohmann::json JanusClient::message(uint64_t handle, const nlohmann::json& body, const nlohmann::json& jsep) {
+nlohmann::json JanusClient::message(uint64_t handle, const nlohmann::json& body,
+                                    const nlohmann::json& jsep) {
   nlohmann::json m{{"janus", "message"}, {"body", body}};
   if (!jsep.is_null()) m["jsep"] = jsep;
   auto r = post("/" + std::to_string(session_) + "/" + std::to_string(handle), m);
@@ -88,19 +90,23 @@ nlohmann::json JanusClient::message(uint64_t handle, const nlohmann::json& body,
 void JanusClient::trickle(uint64_t handle, const std::string& candidate) {
   std::string path = "/" + std::to_string(session_) + "/" + std::to_string(handle);
   if (!candidate.empty()) {
-    post(path, {{"janus", "trickle"}, {"candidate", {{"candidate", candidate}, {"sdpMid", "0"}, {"sdpMLineIndex", 0}}}});
+    post(path, {{"janus", "trickle"},
+                {"candidate", {{"candidate", candidate}, {"sdpMid", "0"}, {"sdpMLineIndex", 0}}}});
   }
   post(path, {{"janus", "trickle"}, {"candidate", {{"completed", true}}}});
 }
 
-void JanusClient::keepalive() { post("/" + std::to_string(session_), {{"janus", "keepalive"}}); }
+void JanusClient::keepalive() {
+  post("/" + std::to_string(session_), {{"janus", "keepalive"}});
+}
 
 void JanusClient::destroy() {
   if (session_) post("/" + std::to_string(session_), {{"janus", "destroy"}});
   session_ = 0;
 }
 
-nlohmann::json JanusClient::wait_event(uint64_t handle, const std::function<bool(const nlohmann::json&)>& match,
+nlohmann::json JanusClient::wait_event(uint64_t handle,
+                                       const std::function<bool(const nlohmann::json&)>& match,
                                        std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
@@ -121,7 +127,8 @@ nlohmann::json JanusClient::wait_event(uint64_t handle, const std::function<bool
     if (std::chrono::steady_clock::now() >= deadline) {
       throw InternalError("Janus: no expected event for handle " + std::to_string(handle));
     }
-    auto got = nlohmann::json::parse(request(false, base_ + "/" + std::to_string(session_) + "?maxev=20", ""));
+    auto got = nlohmann::json::parse(
+        request(false, base_ + "/" + std::to_string(session_) + "?maxev=20", ""));
     // Events, webrtcup, media, hangup...: everything addressed to a handle.
     if (got.is_array()) {
       for (auto& e : got) {

@@ -24,7 +24,8 @@ class JanusClient {
   nlohmann::json create_session();
   uint64_t attach(const std::string& plugin);
   // A plugin message (with an optional JSEP); the synchronous reply ("success" or "ack").
-  nlohmann::json message(uint64_t handle, const nlohmann::json& body, const nlohmann::json& jsep = nullptr);
+  nlohmann::json message(uint64_t handle, const nlohmann::json& body,
+                         const nlohmann::json& jsep = nullptr);
   // Trickles our one candidate for the handle's PeerConnection, then end-of-candidates.
   void trickle(uint64_t handle, const std::string& candidate);
   void keepalive();
@@ -32,7 +33,8 @@ class JanusClient {
 
   // The first event from `handle` that `match` accepts, within `timeout` (long polls as needed;
   // events for other handles are kept for later calls).
-  nlohmann::json wait_event(uint64_t handle, const std::function<bool(const nlohmann::json&)>& match,
+  nlohmann::json wait_event(uint64_t handle,
+                            const std::function<bool(const nlohmann::json&)>& match,
                             std::chrono::milliseconds timeout);
 
   uint64_t session() const { return session_; }

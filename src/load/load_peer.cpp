@@ -409,7 +409,8 @@ void LoadPeer::start_transport(const std::string& sdp_text) {
       if (remote || (transport != "udp" && transport != "UDP")) continue;
       boost::system::error_code ec;
       auto ip = boost::asio::ip::make_address(address, ec);
-      if (!ec && ip.is_v4()) remote = boost::asio::ip::udp::endpoint(ip, static_cast<uint16_t>(std::stoi(port)));
+      if (!ec && ip.is_v4())
+        remote = boost::asio::ip::udp::endpoint(ip, static_cast<uint16_t>(std::stoi(port)));
     }
   }
   if (!remote) throw std::runtime_error("the server's SDP has no UDP candidate");
@@ -419,8 +420,10 @@ void LoadPeer::start_transport(const std::string& sdp_text) {
   auto space = fingerprint.find(' ');
   // Our offers say actpass and our answers active: we are the DTLS client unless the answerer
   // took that role (Janus answers a=setup:active).
-  auto role = setup == "active" ? rtc::DtlsTransport::Role::kServer : rtc::DtlsTransport::Role::kClient;
-  transport_->start(*remote, ufrag, pwd, space == std::string::npos ? fingerprint : fingerprint.substr(space + 1), role);
+  auto role =
+      setup == "active" ? rtc::DtlsTransport::Role::kServer : rtc::DtlsTransport::Role::kClient;
+  transport_->start(*remote, ufrag, pwd,
+                    space == std::string::npos ? fingerprint : fingerprint.substr(space + 1), role);
 }
 
 void LoadPeer::on_answer(const livekit::SessionDescription& sd) {
@@ -507,7 +510,8 @@ std::string LoadPeer::subscriber_answer(const std::string& offer_sdp) {
 
 void LoadPeer::start_external() {
   started_at_ = Clock::now();
-  transport_ = std::make_unique<ClientTransport>(ctx_.io, ctx_.certificate, static_cast<ClientTransport::Owner&>(*this));
+  transport_ = std::make_unique<ClientTransport>(ctx_.io, ctx_.certificate,
+                                                 static_cast<ClientTransport::Owner&>(*this));
   external_ = true;
 }
 
@@ -517,7 +521,9 @@ void LoadPeer::external_joined() {
   ctx_.live.joined.fetch_add(1, std::memory_order_relaxed);
 }
 
-std::string LoadPeer::external_offer() { return publisher_offer(); }
+std::string LoadPeer::external_offer() {
+  return publisher_offer();
+}
 
 void LoadPeer::external_answer(const std::string& answer_sdp) {
   if (auto caught = guarded([&] { start_transport(answer_sdp); })) fail(caught->message);
@@ -534,13 +540,16 @@ std::string LoadPeer::external_offer_answered(const std::string& offer_sdp) {
   return answer;
 }
 
-void LoadPeer::external_failed(const std::string& why) { fail(why); }
+void LoadPeer::external_failed(const std::string& why) {
+  fail(why);
+}
 
 std::string LoadPeer::external_candidate() const {
   auto e = transport_ ? transport_->local_endpoint() : std::nullopt;
   if (!e) return {};
   // RFC 8445 §5.1.2.1 host priority, component 1.
-  return "candidate:1 1 udp 2130706431 " + e->address().to_string() + " " + std::to_string(e->port()) + " typ host";
+  return "candidate:1 1 udp 2130706431 " + e->address().to_string() + " " +
+         std::to_string(e->port()) + " typ host";
 }
 
 void LoadPeer::on_connected(rtc::SrtpProfile profile) {

@@ -100,7 +100,8 @@ constexpr auto kJanusKeepalive = std::chrono::seconds(10);
 // Joins every peer through Janus's VideoRoom (publishers first, then subscribers to every
 // publisher of their room). A peer that fails is marked failed; the run goes on.
 // Rooms are numbered from `room_base` (random per run: Janus keeps rooms after their session).
-void join_janus(JanusClient& janus, const LoadOptions& o, std::vector<PeerRef>& refs, uint64_t room_base) {
+void join_janus(JanusClient& janus, const LoadOptions& o, std::vector<PeerRef>& refs,
+                uint64_t room_base) {
   janus.create_session();
   std::map<int, std::vector<uint64_t>> feeds;  // room → publisher ids
   auto admin = janus.attach("janus.plugin.videoroom");
@@ -125,7 +126,9 @@ void join_janus(JanusClient& janus, const LoadOptions& o, std::vector<PeerRef>& 
         publishers_up = true;
         for (auto& [h, pub] : publisher_handles) {
           try {
-            janus.wait_event(h, [](const nlohmann::json& e) { return e.value("janus", "") == "webrtcup"; }, kJanusEventTimeout);
+            janus.wait_event(
+                h, [](const nlohmann::json& e) { return e.value("janus", "") == "webrtcup"; },
+                kJanusEventTimeout);
           } catch (const std::exception& e) {
             std::string why = std::string("Janus: ") + e.what();
             run_on(*pub->gen, [&] { pub->peer->external_failed(why); });
@@ -139,10 +142,16 @@ void join_janus(JanusClient& janus, const LoadOptions& o, std::vector<PeerRef>& 
           return peer->external_offer();
         });
         auto h = janus.attach("janus.plugin.videoroom");
-        janus.message(h, {{"request", "joinandconfigure"}, {"room", room_base + ref.room}, {"ptype", "publisher"},
-                          {"display", ref.identity}, {"audio", true}, {"video", !o.media.audio_only}},
+        janus.message(h,
+                      {{"request", "joinandconfigure"},
+                       {"room", room_base + ref.room},
+                       {"ptype", "publisher"},
+                       {"display", ref.identity},
+                       {"audio", true},
+                       {"video", !o.media.audio_only}},
                       {{"type", "offer"}, {"sdp", offer}});
-        auto e = janus.wait_event(h, [](const nlohmann::json& e) { return e.contains("jsep"); }, kJanusEventTimeout);
+        auto e = janus.wait_event(
+            h, [](const nlohmann::json& e) { return e.contains("jsep"); }, kJanusEventTimeout);
         feeds[ref.room].push_back(e["plugindata"]["data"]["id"].get<uint64_t>());
         publisher_handles.push_back({h, &ref});
         std::string answer = e["jsep"]["sdp"].get<std::string>();
@@ -160,8 +169,12 @@ void join_janus(JanusClient& janus, const LoadOptions& o, std::vector<PeerRef>& 
         auto h = janus.attach("janus.plugin.videoroom");
         nlohmann::json streams = nlohmann::json::array();
         for (auto id : feeds[ref.room]) streams.push_back({{"feed", id}});
-        janus.message(h, {{"request", "join"}, {"room", room_base + ref.room}, {"ptype", "subscriber"}, {"streams", streams}});
-        auto e = janus.wait_event(h, [](const nlohmann::json& e) { return e.contains("jsep"); }, kJanusEventTimeout);
+        janus.message(h, {{"request", "join"},
+                          {"room", room_base + ref.room},
+                          {"ptype", "subscriber"},
+                          {"streams", streams}});
+        auto e = janus.wait_event(
+            h, [](const nlohmann::json& e) { return e.contains("jsep"); }, kJanusEventTimeout);
         std::string offer = e["jsep"]["sdp"].get<std::string>();
         std::string candidate;
         std::string answer = run_on(g, [&] {
@@ -182,10 +195,12 @@ void join_janus(JanusClient& janus, const LoadOptions& o, std::vector<PeerRef>& 
 
 void destroy_janus_rooms(JanusClient& janus, const LoadOptions& o, uint64_t room_base) {
   auto admin = janus.attach("janus.plugin.videoroom");
-  for (int r = 0; r < o.rooms; ++r) janus.message(admin, {{"request", "destroy"}, {"room", room_base + r}});
+  for (int r = 0; r < o.rooms; ++r)
+    janus.message(admin, {{"request", "destroy"}, {"room", room_base + r}});
 }
 
-uint64_t sum(const std::vector<std::unique_ptr<Generator>>& gens, std::atomic<uint64_t> LiveCounters::*field) {
+uint64_t sum(const std::vector<std::unique_ptr<Generator>>& gens,
+             std::atomic<uint64_t> LiveCounters::*field) {
   uint64_t s = 0;
   for (const auto& g : gens) s += (g->live.*field).load(std::memory_order_relaxed);
   return s;
@@ -272,7 +287,8 @@ LoadReport run_load(const LoadOptions& o, std::ostream& progress) {
     auto& g = *gens[k % gens.size()];
     g.peers.push_back(std::make_unique<LoadPeer>(*g.ctx, role, room, identity, token, pub_index));
     auto delay = std::chrono::duration<double>(static_cast<double>(k) / std::max(0.1, o.join_rate));
-    g.start_at.push_back(janus_mode ? Clock::time_point::max() : t0 + std::chrono::duration_cast<Clock::duration>(delay));
+    g.start_at.push_back(janus_mode ? Clock::time_point::max()
+                                    : t0 + std::chrono::duration_cast<Clock::duration>(delay));
     refs.push_back({&g, g.peers.back().get(), role, 0, identity});
     ++k;
   };
@@ -280,14 +296,16 @@ LoadReport run_load(const LoadOptions& o, std::ostream& progress) {
   for (int r = 0; r < o.rooms; ++r) {
     std::string room = o.room_prefix + "-" + std::to_string(r);
     for (int p = 0; p < o.publishers; ++p) {
-      add(LoadPeer::Role::kPublisher, room, "pub-" + std::to_string(r) + "-" + std::to_string(p), pub_index++);
+      add(LoadPeer::Role::kPublisher, room, "pub-" + std::to_string(r) + "-" + std::to_string(p),
+          pub_index++);
       refs.back().room = r;
     }
   }
   for (int r = 0; r < o.rooms; ++r) {
     std::string room = o.room_prefix + "-" + std::to_string(r);
     for (int s = 0; s < o.subscribers; ++s) {
-      add(LoadPeer::Role::kSubscriber, room, "sub-" + std::to_string(r) + "-" + std::to_string(s), 0);
+      add(LoadPeer::Role::kSubscriber, room, "sub-" + std::to_string(r) + "-" + std::to_string(s),
+          0);
       refs.back().room = r;
     }
   }
@@ -322,7 +340,8 @@ LoadReport run_load(const LoadOptions& o, std::ostream& progress) {
   if (janus_mode) {
     janus = std::make_unique<JanusClient>(o.janus_url);
     progress << "joining " << total << " peers through Janus at " << o.janus_url << std::endl;
-    room_base = 100000 + static_cast<uint64_t>(Clock::now().time_since_epoch().count() % 1000000) * 100;
+    room_base =
+        100000 + static_cast<uint64_t>(Clock::now().time_since_epoch().count() % 1000000) * 100;
     join_janus(*janus, o, refs, room_base);
     keepalive = std::thread([&] {
       auto next = Clock::now() + kJanusKeepalive;
@@ -582,8 +601,11 @@ void LoadReport::print_table(std::ostream& out) const {
     s << std::fixed << std::setprecision(prec) << v;
     return s.str();
   };
-  out << "\nparlor load" << (o.janus_url.empty() ? "" : " (Janus VideoRoom)") << ": " << o.rooms << " room(s) × " << o.publishers << " publisher(s) × " << o.subscribers
-      << " subscriber(s), " << (o.media.audio_only ? "audio only" : o.media.simulcast ? "VP8 simulcast q/h/f + Opus" : "VP8 + Opus")
+  out << "\nparlor load" << (o.janus_url.empty() ? "" : " (Janus VideoRoom)") << ": " << o.rooms
+      << " room(s) × " << o.publishers << " publisher(s) × " << o.subscribers << " subscriber(s), "
+      << (o.media.audio_only  ? "audio only"
+          : o.media.simulcast ? "VP8 simulcast q/h/f + Opus"
+                              : "VP8 + Opus")
       << ", window " << num(window_seconds) << " s\n";
   row("peers joined / media / failed", std::to_string(joined) + "/" + std::to_string(peers) +
                                            " / " + std::to_string(media_flowing) + " / " +
