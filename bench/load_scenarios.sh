@@ -2,6 +2,8 @@
 # The issue-14 scenarios with `parlor load` against a `parlor media` it spawns (Release build),
 # one JSON + text report per run in OUT, plus summary.tsv for bench/plot_load.sh.
 #   bash bench/load_scenarios.sh [OUT]            (PARLOR_BIN, DUR, SCENARIOS override)
+#   JANUS=1 bash bench/load_scenarios.sh [OUT]    the same against Janus (bench/janus.sh)
+#   EXTRA=--no-simulcast ...                      extra `parlor load` options for every run
 # A visit has two directions; each is modelled as a room with one publisher and one subscriber
 # (same forwarding work: each participant's media reaches the other one), so N visits = 2N rooms.
 # Generator and server share this machine's cores: the generator's own CPU is not the server's,
@@ -16,7 +18,11 @@ mkdir -p "$OUT"
 run() {
   local name=$1; shift
   echo "== $name: $*"
-  "$BIN" load --spawn-server --duration "$DUR" --join-rate 50 --json "$OUT/$name.json" "$@" > "$OUT/$name.txt" 2>&1 || true
+  if [ -n "${JANUS:-}" ]; then  # the same peers against Debian's Janus VideoRoom (bench/janus.sh)
+    PARLOR_BIN=$BIN bash "$(dirname "$0")/janus.sh" --duration "$DUR" --join-rate 50 --json "$OUT/$name.json" ${EXTRA:-} "$@" > "$OUT/$name.txt" 2>&1 || true
+  else
+    "$BIN" load --spawn-server --duration "$DUR" --join-rate 50 --json "$OUT/$name.json" ${EXTRA:-} "$@" > "$OUT/$name.txt" 2>&1 || true
+  fi
   tail -22 "$OUT/$name.txt"
 }
 

@@ -40,7 +40,8 @@ ClientTransport::~ClientTransport() {
 }
 
 void ClientTransport::start(const boost::asio::ip::udp::endpoint& remote, std::string remote_ufrag,
-                            std::string remote_pwd, std::string remote_fingerprint) {
+                            std::string remote_pwd, std::string remote_fingerprint,
+                            rtc::DtlsTransport::Role role) {
   if (started_) return;
   started_ = true;
   remote_ = remote;
@@ -53,11 +54,20 @@ void ClientTransport::start(const boost::asio::ip::udp::endpoint& remote, std::s
   socket_.set_option(boost::asio::socket_base::receive_buffer_size(kSocketBuffer), ec);
   socket_.set_option(boost::asio::socket_base::send_buffer_size(kSocketBuffer), ec);
   socket_.non_blocking(true, ec);
-  dtls_ = std::make_unique<rtc::DtlsTransport>(certificate_, rtc::DtlsTransport::Role::kClient,
-                                               std::move(remote_fingerprint),
+  dtls_ = std::make_unique<rtc::DtlsTransport>(certificate_, role, std::move(remote_fingerprint),
                                                static_cast<rtc::DtlsTransport::Listener&>(*this));
+  // A DTLS server is ready for the peer's ClientHello at once (it may come with the first check's
+  // answer); a client starts once ICE answers.
+  if (role == rtc::DtlsTransport::Role::kServer) dtls_->start();
   receive();
   send_check(Clock::now());
+}
+
+std::optional<boost::asio::ip::udp::endpoint> ClientTransport::local_endpoint() const {
+  boost::system::error_code ec;
+  auto e = socket_.local_endpoint(ec);
+  if (ec) return std::nullopt;
+  return e;
 }
 
 void ClientTransport::receive() {
@@ -81,11 +91,15 @@ void ClientTransport::on_datagram(std::span<uint8_t> data) {
   if (first < 2) {  // STUN (RFC 7983)
     auto m = rtc::StunMessageView::parse(data);
     if (!m || m->method() != rtc::kStunBindingMethod) return;
+    if (m->message_class() == rtc::StunClass::kRequest) {
+      answer_check(*m);
+      return;
+    }
     if (m->message_class() == rtc::StunClass::kSuccess && m->check_integrity(remote_pwd_)) {
       if (!ice_ok_) {
         ice_ok_ = true;
         next_check_ = Clock::now() + kConsentInterval;
-        dtls_->start();
+        if (dtls_->role() == rtc::DtlsTransport::Role::kClient) dtls_->start();
       }
     } else if (m->message_class() == rtc::StunClass::kError) {
       owner_.on_failed("ICE: the server refused our check (error " +
@@ -115,6 +129,32 @@ void ClientTransport::on_datagram(std::span<uint8_t> data) {
   }
   auto view = rtc::RtpPacketView::parse(data.first(len));
   if (view) owner_.on_rtp(*view, data.size());
+}
+
+// A full-ICE server (Janus's libnice, even in its ICE-lite setting) sends triggered checks and
+// nominates our pair only once we answered one: a success response with our password.
+void ClientTransport::answer_check(const rtc::StunMessageView& m) {
+  if (m.username().substr(0, m.username().find(':')) != local_ufrag_ ||
+      !m.check_integrity(local_pwd_))
+    return;
+  rtc::StunAddress from;
+  const auto& a = from_.address();
+  from.port = from_.port();
+  if (a.is_v4()) {
+    auto b = a.to_v4().to_bytes();
+    std::copy(b.begin(), b.end(), from.ip.begin());
+  } else {
+    from.ipv6 = true;
+    auto b = a.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), from.ip.begin());
+  }
+  std::array<uint8_t, 128> buf{};
+  rtc::StunMessageBuilder b(buf, rtc::kStunBindingMethod, rtc::StunClass::kSuccess,
+                            m.transaction_id());
+  if (!b.add_xor_mapped_address(from) || !b.add_integrity(local_pwd_) || !b.add_fingerprint() ||
+      !b.ok())
+    return;
+  send_datagram(b.bytes());
 }
 
 void ClientTransport::send_check(Clock::time_point now) {

@@ -20,6 +20,7 @@
 #include "rtc/dtls/dtls_transport.hpp"
 #include "rtc/rtp/rtp_packet.hpp"
 #include "rtc/srtp/srtp_session.hpp"
+#include "rtc/stun/stun_message.hpp"
 
 namespace parlor::load {
 
@@ -49,10 +50,14 @@ class ClientTransport : private rtc::DtlsTransport::Listener {
   const std::string& local_ufrag() const { return local_ufrag_; }
   const std::string& local_pwd() const { return local_pwd_; }
 
-  // Starts ICE towards the server's candidate with its credentials, then DTLS.
+  // Starts ICE towards the server's candidate with its credentials, then DTLS in `role`
+  // (client for a=setup:active on our side, server when the remote took active).
   void start(const boost::asio::ip::udp::endpoint& remote, std::string remote_ufrag,
-             std::string remote_pwd, std::string remote_fingerprint);
+             std::string remote_pwd, std::string remote_fingerprint,
+             rtc::DtlsTransport::Role role = rtc::DtlsTransport::Role::kClient);
   bool started() const { return started_; }
+  // Our socket's address once started (for trickling it to a full-ICE server).
+  std::optional<boost::asio::ip::udp::endpoint> local_endpoint() const;
   bool connected() const { return srtp_send_ != nullptr; }
 
   // Called by the owner's timer (every few ms): STUN checks, DTLS retransmission.
@@ -69,6 +74,7 @@ class ClientTransport : private rtc::DtlsTransport::Listener {
   void receive();
   void on_datagram(std::span<uint8_t> data);
   void send_check(Clock::time_point now);
+  void answer_check(const rtc::StunMessageView& m);
   void send_datagram(std::span<const uint8_t> data);
 
   // DtlsTransport::Listener

@@ -268,7 +268,6 @@ void LoadPeer::on_join(const livekit::JoinResponse& join) {
 // AddTrackRequests, then the publisher offer (spec §4.5).
 void LoadPeer::publish() {
   const auto& m = ctx_.media;
-  std::string stream = "stream-" + identity_;
   std::string audio_cid = "A-" + identity_, video_cid = "V-" + identity_;
   {
     livekit::SignalRequest req;
@@ -306,7 +305,20 @@ void LoadPeer::publish() {
     }
     send(req);
   }
+  livekit::SignalRequest req;
+  req.mutable_offer()->set_type("offer");
+  req.mutable_offer()->set_sdp(publisher_offer());
+  req.mutable_offer()->set_id(1);
+  send(req);
+}
 
+// The outgoing streams and the SDP offer that announces them (mid 0 audio, mid 1 video).
+std::string LoadPeer::publisher_offer() {
+  const auto& m = ctx_.media;
+  std::string stream = "stream-" + identity_;
+  std::string audio_cid = "A-" + identity_, video_cid = "V-" + identity_;
+  auto layer_count = m.simulcast ? 3 : 1;
+  layers_.clear();
   // Outgoing streams: audio (track key 2i), video layers (2i + 1).
   auto audio = std::make_unique<Layer>();
   audio->mid = "0";
@@ -373,24 +385,21 @@ void LoadPeer::publish() {
           << "a=ssrc:" << layers_[1]->ssrc << " msid:" << stream << " " << video_cid << "\r\n";
     }
   }
-  livekit::SignalRequest req;
-  req.mutable_offer()->set_type("offer");
-  req.mutable_offer()->set_sdp(sdp.str());
-  req.mutable_offer()->set_id(1);
-  send(req);
+  return sdp.str();
 }
 
 // The server's ICE candidate, credentials and fingerprint from its SDP; starts ICE.
 void LoadPeer::start_transport(const std::string& sdp_text) {
   if (transport_->started()) return;
   auto sdp = rtc::SessionDescription::parse(sdp_text);
-  std::string ufrag, pwd, fingerprint;
+  std::string ufrag, pwd, fingerprint, setup;
   std::optional<boost::asio::ip::udp::endpoint> remote;
   for (const auto& m : sdp.media) {
     if (ufrag.empty() && !m.ice_ufrag.empty()) {
       ufrag = m.ice_ufrag;
       pwd = m.ice_pwd;
       fingerprint = m.fingerprint;
+      setup = m.setup;
     }
     for (auto c : m.attribute_values("candidate")) {
       // candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type>
@@ -400,7 +409,8 @@ void LoadPeer::start_transport(const std::string& sdp_text) {
       if (remote || (transport != "udp" && transport != "UDP")) continue;
       boost::system::error_code ec;
       auto ip = boost::asio::ip::make_address(address, ec);
-      if (!ec) remote = boost::asio::ip::udp::endpoint(ip, static_cast<uint16_t>(std::stoi(port)));
+      if (!ec && ip.is_v4())
+        remote = boost::asio::ip::udp::endpoint(ip, static_cast<uint16_t>(std::stoi(port)));
     }
   }
   if (!remote) throw std::runtime_error("the server's SDP has no UDP candidate");
@@ -408,8 +418,12 @@ void LoadPeer::start_transport(const std::string& sdp_text) {
     throw std::runtime_error("the server's SDP lacks ICE credentials or a fingerprint");
   // "sha-256 AB:CD..." → the value DtlsTransport compares.
   auto space = fingerprint.find(' ');
+  // Our offers say actpass and our answers active: we are the DTLS client unless the answerer
+  // took that role (Janus answers a=setup:active).
+  auto role =
+      setup == "active" ? rtc::DtlsTransport::Role::kServer : rtc::DtlsTransport::Role::kClient;
   transport_->start(*remote, ufrag, pwd,
-                    space == std::string::npos ? fingerprint : fingerprint.substr(space + 1));
+                    space == std::string::npos ? fingerprint : fingerprint.substr(space + 1), role);
 }
 
 void LoadPeer::on_answer(const livekit::SessionDescription& sd) {
@@ -421,7 +435,16 @@ void LoadPeer::on_answer(const livekit::SessionDescription& sd) {
 // channels (the application section is rejected: we never use them).
 void LoadPeer::on_offer(const livekit::SessionDescription& sd) {
   if (role_ != Role::kSubscriber) return;
-  auto offer = rtc::SessionDescription::parse(sd.sdp());
+  livekit::SignalRequest req;
+  req.mutable_answer()->set_type("answer");
+  req.mutable_answer()->set_sdp(subscriber_answer(sd.sdp()));
+  req.mutable_answer()->set_id(sd.id());
+  send(req);
+  start_transport(sd.sdp());
+}
+
+std::string LoadPeer::subscriber_answer(const std::string& offer_sdp) {
+  auto offer = rtc::SessionDescription::parse(offer_sdp);
   const std::string fp = "sha-256 " + ctx_.certificate.fingerprint();
   std::ostringstream body;
   std::string bundle;
@@ -480,12 +503,53 @@ void LoadPeer::on_offer(const livekit::SessionDescription& sd) {
   if (!bundle.empty()) sdp << "a=group:BUNDLE" << bundle << "\r\n";
   sdp << "a=msid-semantic: WMS\r\n" << body.str();
   if (twcc_ext_ && !twcc_) twcc_ = std::make_unique<Twcc>();
-  livekit::SignalRequest req;
-  req.mutable_answer()->set_type("answer");
-  req.mutable_answer()->set_sdp(sdp.str());
-  req.mutable_answer()->set_id(sd.id());
-  send(req);
-  start_transport(sd.sdp());
+  return sdp.str();
+}
+
+// ---- external signalling (Janus): called on this peer's generator thread -------------------
+
+void LoadPeer::start_external() {
+  started_at_ = Clock::now();
+  transport_ = std::make_unique<ClientTransport>(ctx_.io, ctx_.certificate,
+                                                 static_cast<ClientTransport::Owner&>(*this));
+  external_ = true;
+}
+
+void LoadPeer::external_joined() {
+  if (join_ms_) return;
+  join_ms_ = since_start_ms(Clock::now());
+  ctx_.live.joined.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string LoadPeer::external_offer() {
+  return publisher_offer();
+}
+
+void LoadPeer::external_answer(const std::string& answer_sdp) {
+  if (auto caught = guarded([&] { start_transport(answer_sdp); })) fail(caught->message);
+}
+
+std::string LoadPeer::external_offer_answered(const std::string& offer_sdp) {
+  std::string answer;
+  if (auto caught = guarded([&] {
+        answer = subscriber_answer(offer_sdp);
+        start_transport(offer_sdp);
+      })) {
+    fail(caught->message);
+  }
+  return answer;
+}
+
+void LoadPeer::external_failed(const std::string& why) {
+  fail(why);
+}
+
+std::string LoadPeer::external_candidate() const {
+  auto e = transport_ ? transport_->local_endpoint() : std::nullopt;
+  if (!e) return {};
+  // RFC 8445 §5.1.2.1 host priority, component 1.
+  return "candidate:1 1 udp 2130706431 " + e->address().to_string() + " " +
+         std::to_string(e->port()) + " typ host";
 }
 
 void LoadPeer::on_connected(rtc::SrtpProfile profile) {
@@ -508,7 +572,7 @@ void LoadPeer::on_failed(const std::string& reason) {
 void LoadPeer::tick(Clock::time_point now) {
   if (!error_.empty() || leaving_ || !transport_) return;
   transport_->tick(now);
-  if (join_ms_ && now >= next_ping_) {
+  if (join_ms_ && !external_ && now >= next_ping_) {
     next_ping_ = now + ping_interval_;
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::system_clock::now().time_since_epoch())

@@ -113,6 +113,17 @@ class LoadPeer : private ClientTransport::Owner {
   // Sends leave and closes the WebSocket and the transport.
   void leave();
 
+  // External signalling (Janus VideoRoom, load/janus_signaling.hpp) instead of the LiveKit
+  // WebSocket: the caller carries the SDP; all on this peer's generator thread.
+  void start_external();
+  void external_joined();
+  std::string external_offer();                                   // publisher
+  void external_answer(const std::string& answer_sdp);            // publisher
+  std::string external_offer_answered(const std::string& offer);  // subscriber: our answer
+  void external_failed(const std::string& why);
+  // "candidate:..." for our socket once the transport started (empty before).
+  std::string external_candidate() const;
+
   bool joined() const { return join_ms_.has_value(); }
   bool media_flowing() const { return media_ms_.has_value(); }
   bool failed() const { return !error_.empty(); }
@@ -129,6 +140,8 @@ class LoadPeer : private ClientTransport::Owner {
   void on_signal(const livekit::SignalResponse& r);
   void on_join(const livekit::JoinResponse& join);
   void publish();
+  std::string publisher_offer();
+  std::string subscriber_answer(const std::string& offer_sdp);
   void on_answer(const livekit::SessionDescription& sd);
   void on_offer(const livekit::SessionDescription& sd);
   void start_transport(const std::string& sdp_text);
@@ -168,6 +181,7 @@ class LoadPeer : private ClientTransport::Owner {
   std::deque<std::string> write_queue_;
   bool writing_ = false;
   bool leaving_ = false;
+  bool external_ = false;
   Clock::time_point started_at_{};
   std::optional<double> join_ms_, media_ms_;
   std::string error_;

@@ -5,13 +5,16 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cmath>
+#include <future>
 #include <iomanip>
+#include <map>
 #include <ostream>
 #include <sstream>
 #include <thread>
 
 #include "common/auth/access_token.hpp"
 #include "common/errors.hpp"
+#include "load/janus_client.hpp"
 #include "rtc/dtls/dtls_transport.hpp"
 
 namespace parlor::load {
@@ -48,7 +51,7 @@ struct Generator {
   std::unique_ptr<GeneratorContext> ctx;
   std::vector<std::unique_ptr<LoadPeer>> peers;
   std::vector<Clock::time_point> start_at;
-  size_t started = 0;
+  size_t started = 0;  // peers[0, started) run (started here, or externally in order)
   std::unique_ptr<boost::asio::steady_timer> timer;
   std::thread thread;
 
@@ -63,6 +66,138 @@ struct Generator {
     });
   }
 };
+
+// Runs fn on the generator's thread and waits for its result.
+template <typename Fn>
+auto run_on(Generator& g, Fn fn) -> decltype(fn()) {
+  std::promise<decltype(fn())> done;
+  boost::asio::post(g.io, [&] {
+    try {
+      if constexpr (std::is_void_v<decltype(fn())>) {
+        fn();
+        done.set_value();
+      } else {
+        done.set_value(fn());
+      }
+    } catch (...) {
+      done.set_exception(std::current_exception());
+    }
+  });
+  return done.get_future().get();
+}
+
+struct PeerRef {
+  Generator* gen;
+  LoadPeer* peer;
+  LoadPeer::Role role;
+  int room;
+  std::string identity;
+};
+
+constexpr auto kJanusEventTimeout = std::chrono::seconds(15);
+constexpr auto kJanusKeepalive = std::chrono::seconds(10);
+
+// Joins every peer through Janus's VideoRoom (publishers first, then subscribers to every
+// publisher of their room). A peer that fails is marked failed; the run goes on.
+// Rooms are numbered from `room_base` (random per run: Janus keeps rooms after their session).
+void join_janus(JanusClient& janus, const LoadOptions& o, std::vector<PeerRef>& refs,
+                uint64_t room_base) {
+  janus.create_session();
+  std::map<int, std::vector<uint64_t>> feeds;  // room → publisher ids
+  auto admin = janus.attach("janus.plugin.videoroom");
+  for (int r = 0; r < o.rooms; ++r) {
+    janus.message(admin, {{"request", "create"},
+                          {"room", room_base + r},
+                          {"publishers", std::max(1, o.publishers)},
+                          {"audiocodec", "opus"},
+                          {"videocodec", "vp8"},
+                          {"bitrate", 0},
+                          {"transport_wide_cc_ext", true},
+                          {"notify_joining", false}});
+  }
+  std::vector<std::pair<uint64_t, PeerRef*>> publisher_handles;
+  bool publishers_up = false;
+  for (auto& ref : refs) {
+    Generator& g = *ref.gen;
+    LoadPeer* peer = ref.peer;
+    try {
+      if (ref.role == LoadPeer::Role::kSubscriber && !publishers_up) {
+        // Janus lets subscribers join a feed only once its PeerConnection is up.
+        publishers_up = true;
+        for (auto& [h, pub] : publisher_handles) {
+          try {
+            janus.wait_event(
+                h, [](const nlohmann::json& e) { return e.value("janus", "") == "webrtcup"; },
+                kJanusEventTimeout);
+          } catch (const std::exception& e) {
+            std::string why = std::string("Janus: ") + e.what();
+            run_on(*pub->gen, [&] { pub->peer->external_failed(why); });
+          }
+        }
+      }
+      if (ref.role == LoadPeer::Role::kPublisher) {
+        std::string offer = run_on(g, [&] {
+          peer->start_external();
+          ++g.started;
+          return peer->external_offer();
+        });
+        auto h = janus.attach("janus.plugin.videoroom");
+        janus.message(h,
+                      {{"request", "joinandconfigure"},
+                       {"room", room_base + ref.room},
+                       {"ptype", "publisher"},
+                       {"display", ref.identity},
+                       {"audio", true},
+                       {"video", !o.media.audio_only}},
+                      {{"type", "offer"}, {"sdp", offer}});
+        auto e = janus.wait_event(
+            h, [](const nlohmann::json& e) { return e.contains("jsep"); }, kJanusEventTimeout);
+        feeds[ref.room].push_back(e["plugindata"]["data"]["id"].get<uint64_t>());
+        publisher_handles.push_back({h, &ref});
+        std::string answer = e["jsep"]["sdp"].get<std::string>();
+        std::string candidate = run_on(g, [&] {
+          peer->external_joined();
+          peer->external_answer(answer);
+          return peer->external_candidate();
+        });
+        janus.trickle(h, candidate);
+      } else {
+        run_on(g, [&] {
+          peer->start_external();
+          ++g.started;
+        });
+        auto h = janus.attach("janus.plugin.videoroom");
+        nlohmann::json streams = nlohmann::json::array();
+        for (auto id : feeds[ref.room]) streams.push_back({{"feed", id}});
+        janus.message(h, {{"request", "join"},
+                          {"room", room_base + ref.room},
+                          {"ptype", "subscriber"},
+                          {"streams", streams}});
+        auto e = janus.wait_event(
+            h, [](const nlohmann::json& e) { return e.contains("jsep"); }, kJanusEventTimeout);
+        std::string offer = e["jsep"]["sdp"].get<std::string>();
+        std::string candidate;
+        std::string answer = run_on(g, [&] {
+          peer->external_joined();
+          auto a = peer->external_offer_answered(offer);
+          candidate = peer->external_candidate();
+          return a;
+        });
+        janus.message(h, {{"request", "start"}}, {{"type", "answer"}, {"sdp", answer}});
+        janus.trickle(h, candidate);
+      }
+    } catch (const std::exception& e) {
+      std::string why = std::string("Janus: ") + e.what();
+      run_on(g, [&] { peer->external_failed(why); });
+    }
+  }
+}
+
+void destroy_janus_rooms(JanusClient& janus, const LoadOptions& o, uint64_t room_base) {
+  auto admin = janus.attach("janus.plugin.videoroom");
+  for (int r = 0; r < o.rooms; ++r)
+    janus.message(admin, {{"request", "destroy"}, {"room", room_base + r}});
+}
 
 uint64_t sum(const std::vector<std::unique_ptr<Generator>>& gens,
              std::atomic<uint64_t> LiveCounters::*field) {
@@ -132,6 +267,8 @@ LoadReport run_load(const LoadOptions& o, std::ostream& progress) {
   // Peers: every room's publishers first, then the subscribers; started at the join rate,
   // spread round-robin over the threads.
   auto t0 = Clock::now() + std::chrono::milliseconds(100);
+  const bool janus_mode = !o.janus_url.empty();
+  std::vector<PeerRef> refs;
   size_t k = 0;
   auto add = [&](LoadPeer::Role role, const std::string& room, const std::string& identity,
                  uint32_t pub_index) {
@@ -150,21 +287,27 @@ LoadReport run_load(const LoadOptions& o, std::ostream& progress) {
     auto& g = *gens[k % gens.size()];
     g.peers.push_back(std::make_unique<LoadPeer>(*g.ctx, role, room, identity, token, pub_index));
     auto delay = std::chrono::duration<double>(static_cast<double>(k) / std::max(0.1, o.join_rate));
-    g.start_at.push_back(t0 + std::chrono::duration_cast<Clock::duration>(delay));
+    g.start_at.push_back(janus_mode ? Clock::time_point::max()
+                                    : t0 + std::chrono::duration_cast<Clock::duration>(delay));
+    refs.push_back({&g, g.peers.back().get(), role, 0, identity});
     ++k;
   };
   uint32_t pub_index = 0;
   for (int r = 0; r < o.rooms; ++r) {
     std::string room = o.room_prefix + "-" + std::to_string(r);
-    for (int p = 0; p < o.publishers; ++p)
+    for (int p = 0; p < o.publishers; ++p) {
       add(LoadPeer::Role::kPublisher, room, "pub-" + std::to_string(r) + "-" + std::to_string(p),
           pub_index++);
+      refs.back().room = r;
+    }
   }
   for (int r = 0; r < o.rooms; ++r) {
     std::string room = o.room_prefix + "-" + std::to_string(r);
-    for (int s = 0; s < o.subscribers; ++s)
+    for (int s = 0; s < o.subscribers; ++s) {
       add(LoadPeer::Role::kSubscriber, room, "sub-" + std::to_string(r) + "-" + std::to_string(s),
           0);
+      refs.back().room = r;
+    }
   }
   report.peers = k;
   const uint64_t total = k;
@@ -177,6 +320,40 @@ LoadReport run_load(const LoadOptions& o, std::ostream& progress) {
       auto guard = boost::asio::make_work_guard(gp->io);
       gp->schedule();
       gp->io.run();
+    });
+  }
+  // However the run ends (a setup error thrown below included), the threads stop first.
+  struct StopThreads {
+    std::vector<std::unique_ptr<Generator>>& gens;
+    ~StopThreads() {
+      for (auto& g : gens) g->io.stop();
+      for (auto& g : gens) {
+        if (g->thread.joinable()) g->thread.join();
+      }
+    }
+  } stop_threads{gens};
+
+  std::unique_ptr<JanusClient> janus;
+  std::atomic<bool> keepalive_stop{false};
+  std::thread keepalive;
+  uint64_t room_base = 0;
+  if (janus_mode) {
+    janus = std::make_unique<JanusClient>(o.janus_url);
+    progress << "joining " << total << " peers through Janus at " << o.janus_url << std::endl;
+    room_base =
+        100000 + static_cast<uint64_t>(Clock::now().time_since_epoch().count() % 1000000) * 100;
+    join_janus(*janus, o, refs, room_base);
+    keepalive = std::thread([&] {
+      auto next = Clock::now() + kJanusKeepalive;
+      while (!keepalive_stop) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        if (Clock::now() < next) continue;
+        next = Clock::now() + kJanusKeepalive;
+        try {
+          janus->keepalive();
+        } catch (const std::exception&) {
+        }
+      }
     });
   }
 
@@ -263,6 +440,15 @@ LoadReport run_load(const LoadOptions& o, std::ostream& progress) {
   std::this_thread::sleep_for(kLeaveGrace);
   for (auto& g : gens) g->io.stop();
   for (auto& g : gens) g->thread.join();
+  if (janus) {
+    keepalive_stop = true;
+    keepalive.join();
+    try {
+      destroy_janus_rooms(*janus, o, room_base);
+      janus->destroy();
+    } catch (const std::exception&) {
+    }
+  }
 
   // Results.
   std::vector<PeerResult> results;
@@ -328,7 +514,8 @@ nlohmann::json proc_json(const std::optional<ProcSample>& s) {
 nlohmann::json LoadReport::to_json() const {
   const auto& o = options;
   nlohmann::json j;
-  j["scenario"] = {{"url", o.url},
+  j["scenario"] = {{"url", o.janus_url.empty() ? o.url : o.janus_url},
+                   {"server_kind", o.janus_url.empty() ? "livekit" : "janus-videoroom"},
                    {"rooms", o.rooms},
                    {"publishers_per_room", o.publishers},
                    {"subscribers_per_room", o.subscribers},
@@ -414,8 +601,8 @@ void LoadReport::print_table(std::ostream& out) const {
     s << std::fixed << std::setprecision(prec) << v;
     return s.str();
   };
-  out << "\nparlor load: " << o.rooms << " room(s) × " << o.publishers << " publisher(s) × "
-      << o.subscribers << " subscriber(s), "
+  out << "\nparlor load" << (o.janus_url.empty() ? "" : " (Janus VideoRoom)") << ": " << o.rooms
+      << " room(s) × " << o.publishers << " publisher(s) × " << o.subscribers << " subscriber(s), "
       << (o.media.audio_only  ? "audio only"
           : o.media.simulcast ? "VP8 simulcast q/h/f + Opus"
                               : "VP8 + Opus")

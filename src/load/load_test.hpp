@@ -33,6 +33,9 @@ struct LoadOptions {
   MediaOptions media;
   std::optional<pid_t> server_pid;
   bool floor = true;
+  // Drive a Janus VideoRoom through its HTTP API instead (http://host:port/janus): the same
+  // peers and media, rooms created by the generator.
+  std::string janus_url;
 };
 
 struct Percentiles {

@@ -48,6 +48,8 @@ lost, a packet nobody sent, a participant that failed) and 2 on bad usage.
                        participant comes from one address)
   --no-floor           skip the in-process floor measurement
   --json FILE          write every figure as JSON
+  --janus URL          drive a Janus VideoRoom instead (http://127.0.0.1:8088/janus): same peers
+                       and media, joined through Janus's HTTP API (no key or secret needed)
 )";
 
 constexpr const char* kSpawnedConfig =
@@ -206,6 +208,8 @@ int run_load(int argc, char** argv) {
         spawn = true;
       } else if (a == "--no-floor") {
         o.floor = false;
+      } else if (a == "--janus") {
+        o.janus_url = value();
       } else if (a == "--json") {
         json_path = value();
       } else {
@@ -230,6 +234,7 @@ int run_load(int argc, char** argv) {
       o.server_pid = server->pid;
       std::cout << "spawned parlor media pid " << server->pid << " at " << o.url << std::endl;
     }
+    if (!o.janus_url.empty() && o.api_key.empty()) o.api_key = o.api_secret = "unused";
     auto report = load::run_load(o, std::cout);
     report.print_table(std::cout);
     if (!json_path.empty()) {
