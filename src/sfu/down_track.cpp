@@ -193,7 +193,8 @@ size_t DownTrack::write_red(uint8_t* at, size_t room, std::span<const uint8_t> p
   size_t used = 1 + primary.size();
   std::array<const RedBlock*, kRedDistance> blocks{};
   size_t count = 0;
-  for (const auto& h : history) {
+  for (int i = 0; i < kRedDistance; ++i) {  // oldest first
+    const auto& h = history[(red_next_ + i) % kRedDistance];
     uint16_t back = static_cast<uint16_t>(seq - h.seq);
     uint32_t offset = ts - h.ts;
     if (!h.valid || back == 0 || back > kRedDistance || offset == 0 || offset > kMaxOffset) continue;
@@ -219,10 +220,11 @@ size_t DownTrack::write_red(uint8_t* at, size_t room, std::span<const uint8_t> p
   }
   if (!primary.empty()) std::memcpy(w, primary.data(), primary.size());
   w += primary.size();
-  // Remember this one (the oldest entry makes room); not a late or repeated one.
-  if (history.back().valid && static_cast<int16_t>(seq - history.back().seq) <= 0) return static_cast<size_t>(w - at);
-  std::rotate(history.begin(), history.begin() + 1, history.end());
-  auto& last = history.back();
+  // Remember this one in the oldest entry's place; not a late or repeated one.
+  const auto& newest = history[(red_next_ + kRedDistance - 1) % kRedDistance];
+  if (newest.valid && static_cast<int16_t>(seq - newest.seq) <= 0) return static_cast<size_t>(w - at);
+  auto& last = history[red_next_];
+  red_next_ = (red_next_ + 1) % kRedDistance;
   last.valid = primary.size() <= kMaxRedBlock;
   if (last.valid) {
     std::memcpy(last.data.data(), primary.data(), primary.size());

@@ -118,8 +118,9 @@ class DownTrack {
     uint32_t ts = 0;
     bool valid = false;
   };
-  // Allocated by set_red (never on the media path); [0] the oldest.
+  // Allocated by set_red (never on the media path); a ring whose oldest entry is red_next_.
   std::unique_ptr<std::array<RedBlock, kRedDistance>> red_history_;
+  int red_next_ = 0;
   bool send_rtx(const rtc::RtpPacketView& in, uint16_t seq, uint32_t ts);
   static constexpr size_t kMaxExtensionBytes = 8;
   size_t write_transport_sequence(uint8_t* at, uint8_t& first_byte);
