@@ -390,6 +390,7 @@ void add_counters(sfu::WorkerCounters& into, const sfu::WorkerCounters& c) {
   into.turn.dropped += c.turn.dropped;
   into.turn_allocations += c.turn_allocations;
   into.turn_tls_connections += c.turn_tls_connections;
+  into.turn_relay_overflow += c.turn_relay_overflow;
   into.transports += c.transports;
   for (const auto& [boundary, n] : c.caught) into.caught[boundary] += n;
 }
@@ -461,6 +462,9 @@ void MediaServer::publish_worker_metrics(const std::vector<sfu::WorkerCounters>&
   set("parlor_turn_relayed_to_media_total", "Packets relayed from TURN clients to the media path", c->turn.to_media);
   set("parlor_turn_relayed_to_client_total", "Packets relayed from the media path to TURN clients", c->turn.to_client);
   set("parlor_turn_dropped_total", "Relayed packets without an allocation, permission or channel", c->turn.dropped);
+  set("parlor_turn_relay_overflow_total",
+      "Relayed packets for another media worker dropped because that worker had too many waiting",
+      c->turn_relay_overflow);
   metrics_.gauge("parlor_turn_allocations", "Live TURN allocations") = static_cast<int64_t>(c->turn_allocations);
   metrics_.gauge("parlor_turn_tls_connections", "Open TURN/TLS connections") = static_cast<int64_t>(c->turn_tls_connections);
   metrics_.gauge("parlor_transports", "WebRTC transports on the media workers") = static_cast<int64_t>(c->transports);

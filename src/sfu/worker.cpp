@@ -135,7 +135,13 @@ void Worker::deliver_to_media(std::span<uint8_t> data, const rtc::UdpEndpoint& r
   }
   for (Worker* peer : peers_) {
     if (peer == this || peer->udp_port() != media_port) continue;
+    if (peer->relayed_pending_.fetch_add(1, std::memory_order_relaxed) >= kMaxRelayedPending) {
+      peer->relayed_pending_.fetch_sub(1, std::memory_order_relaxed);
+      ++counters_.turn_relay_overflow;
+      return;
+    }
     peer->post([peer, copy = std::vector<uint8_t>(data.begin(), data.end()), relay]() mutable {
+      peer->relayed_pending_.fetch_sub(1, std::memory_order_relaxed);
       peer->dispatch_datagram(copy, relay);
     });
     return;

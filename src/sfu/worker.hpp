@@ -60,6 +60,9 @@ struct WorkerCounters {
   rtc::TurnServer::Counters turn;   // TURN (all zero when TURN is off)
   uint64_t turn_allocations = 0;
   uint64_t turn_tls_connections = 0;
+  // Relayed packets for another worker's room dropped because that worker already had
+  // kMaxRelayedPending of them waiting (a flood through TURN cannot grow its task queue).
+  uint64_t turn_relay_overflow = 0;
   uint64_t transports = 0;  // live
   // Exceptions caught at this thread's boundaries (tasks, timers, datagram dispatch, signaling
   // callbacks), by boundary name.
@@ -208,6 +211,9 @@ class Worker : public rtc::DatagramSender, private rtc::TurnServer::Sink {
   bool sctp_clock_ = true;
   std::vector<Worker*> peers_;
   std::atomic<bool> stopped_{false};
+  // TURN packets posted to this worker by the TURN worker and not yet dispatched (bounded).
+  static constexpr uint32_t kMaxRelayedPending = 1024;
+  std::atomic<uint32_t> relayed_pending_{0};
   std::string advertised_ip_;
   std::shared_ptr<spdlog::logger> log_;
   std::shared_ptr<rtc::DtlsCertificate> certificate_;
